@@ -1,0 +1,344 @@
+/*
+ * coffre: a sovereign vault for the personal data of an accreditation file.
+ *
+ * This is the whole public API of libcoffre. Every type is opaque except the
+ * small option and diagnostic structs. Functions return an enum coffre_err
+ * (COFFRE_OK is 0); details of the last failure of a vault are in
+ * coffre_vault_errmsg(). No function prints or exits.
+ *
+ * Memory: strings and buffers returned through an out-parameter belong to
+ * the caller and are freed with coffre_free() (which wipes them), persons
+ * with coffre_person_free().
+ */
+#ifndef COFFRE_COFFRE_H
+#define COFFRE_COFFRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define COFFRE_API __attribute__((visibility("default")))
+
+enum coffre_err {
+    COFFRE_OK = 0,
+    COFFRE_ERR_NOMEM,       /* out of memory */
+    COFFRE_ERR_ARG,         /* an argument is out of its domain */
+    COFFRE_ERR_INVALID,     /* a record fails validation (see diag) */
+    COFFRE_ERR_PARSE,       /* malformed input */
+    COFFRE_ERR_TOOBIG,      /* input over its hard cap */
+    COFFRE_ERR_IO,          /* a file operation failed */
+    COFFRE_ERR_STORE,       /* the storage backend failed */
+    COFFRE_ERR_CRYPTO,      /* a ciphertext failed to authenticate */
+    COFFRE_ERR_SEALED,      /* the vault is sealed */
+    COFFRE_ERR_SHARE,       /* a share is malformed or not of this vault */
+    COFFRE_ERR_THRESHOLD,   /* the shares given do not unseal the vault */
+    COFFRE_ERR_NOTFOUND,    /* no such person, key or object */
+    COFFRE_ERR_EXISTS,      /* the object exists already */
+    COFFRE_ERR_ERASED,      /* the person or epoch was erased */
+    COFFRE_ERR_STATE,       /* illegal lifecycle transition */
+    COFFRE_ERR_DENIED,      /* forbidden by policy */
+    COFFRE_ERR_LIMIT,       /* a rate limit or quota is exceeded */
+    COFFRE_ERR_UNAVAILABLE, /* a dependency is unavailable (retry later) */
+    COFFRE_ERR_INUSE,       /* the object is still referenced */
+    COFFRE_ERR__COUNT
+};
+
+/** coffre_strerror(err): a static English sentence for ${err}. */
+COFFRE_API const char *coffre_strerror(int err);
+
+/**
+ * coffre_lib_init(): initialise libsodium and route JSON allocations through
+ * the wiping allocator. Call once before anything else; idempotent.
+ */
+COFFRE_API int coffre_lib_init(void);
+
+/** coffre_free(p): wipe and free a buffer returned by this library. */
+COFFRE_API void coffre_free(void *p);
+
+/* ------------------------------------------------------------------ */
+/* Field classes of DESIGN section 3.                                 */
+
+enum coffre_class {
+    COFFRE_CLASS_PUBLIC = 0,
+    COFFRE_CLASS_IDENTITY,
+    COFFRE_CLASS_CONTACT,
+    COFFRE_CLASS_DOCUMENT,
+    COFFRE_CLASS_PHOTO,
+    COFFRE_CLASS_VETTING,
+    COFFRE_CLASS_COUNT
+};
+#define COFFRE_CLASS_BIT(c) (1u << (c))
+#define COFFRE_CLASSES_ALL ((1u << COFFRE_CLASS_COUNT) - 1u)
+
+/** coffre_class_name(c): "public", "identity", ...; NULL if out of range. */
+COFFRE_API const char *coffre_class_name(int c);
+/** coffre_class_parse(name): the class of ${name}, or -1. */
+COFFRE_API int coffre_class_parse(const char *name);
+
+/* Lifecycle states of DESIGN section 3. */
+enum coffre_state {
+    COFFRE_STATE_SUBMITTED = 0,
+    COFFRE_STATE_VETTING,
+    COFFRE_STATE_APPROVED,
+    COFFRE_STATE_REFUSED,
+    COFFRE_STATE_BADGE_ISSUED,
+    COFFRE_STATE_REVOKED,
+    COFFRE_STATE_EXPIRED,
+    COFFRE_STATE_ERASED,
+    COFFRE_STATE_COUNT
+};
+COFFRE_API const char *coffre_state_name(int s);
+COFFRE_API int coffre_state_parse(const char *name);
+/** coffre_state_allowed(from, to): 1 if the lifecycle allows it, else 0. */
+COFFRE_API int coffre_state_allowed(int from, int to);
+
+/* ------------------------------------------------------------------ */
+/* Persons: one record of the accreditation file.                     */
+
+struct coffre_person;
+
+/*
+ * Where a record failed: the field (dotted JSON name, or CSV column name),
+ * the rule it broke, and for streamed input the line number (1-based, 0 if
+ * not from a stream). Never holds a personal value.
+ */
+struct coffre_diag {
+    char field[48];
+    char rule[160];
+    uint64_t line;
+};
+
+/**
+ * coffre_person_from_json(json, len, pp, diag): parse and validate one person
+ * from its JSON object form (docs/formats.md). On success *${pp} is a new
+ * person. On failure returns COFFRE_ERR_PARSE, COFFRE_ERR_TOOBIG or
+ * COFFRE_ERR_INVALID and fills ${diag} (which may be NULL).
+ */
+COFFRE_API int coffre_person_from_json(const char *json, size_t len,
+                                       struct coffre_person **pp,
+                                       struct coffre_diag *diag);
+
+/**
+ * coffre_person_to_json(p, classes, pjson): the JSON object form of ${p},
+ * limited to the classes in the ${classes} bitmask. *${pjson} is
+ * NUL-terminated, freed with coffre_free().
+ */
+COFFRE_API int coffre_person_to_json(const struct coffre_person *p,
+                                     unsigned classes, char **pjson);
+
+/** coffre_person_classes(p): bitmask of the classes ${p} carries. */
+COFFRE_API unsigned coffre_person_classes(const struct coffre_person *p);
+
+/** coffre_person_state(p): the lifecycle state of ${p}. */
+COFFRE_API int coffre_person_state(const struct coffre_person *p);
+
+/** coffre_person_free(p): wipe and free ${p}; NULL is a no-op. */
+COFFRE_API void coffre_person_free(struct coffre_person *p);
+
+/* ------------------------------------------------------------------ */
+/* Streams of persons: the CSV and JSON Lines files of docs/formats.md */
+
+enum coffre_format { COFFRE_FORMAT_JSONL = 0, COFFRE_FORMAT_CSV };
+
+/** coffre_format_parse(name): "jsonl" or "csv" to the format, or -1. */
+COFFRE_API int coffre_format_parse(const char *name);
+
+struct coffre_reader;
+
+/**
+ * coffre_reader_open(f, fmt, pr): a streaming reader over ${f} (not owned).
+ * Memory does not grow with the file.
+ */
+COFFRE_API int coffre_reader_open(FILE *f, enum coffre_format fmt,
+                                  struct coffre_reader **pr);
+
+/**
+ * coffre_reader_next(r, pp, diag): the next person. Returns COFFRE_OK with
+ * *${pp} set, COFFRE_OK with *${pp} NULL at the end of the stream,
+ * COFFRE_ERR_INVALID / COFFRE_ERR_PARSE / COFFRE_ERR_TOOBIG for a bad record
+ * (diag names line, field and rule; the stream goes on with the next
+ * record), or COFFRE_ERR_IO when reading fails (the stream is over).
+ */
+COFFRE_API int coffre_reader_next(struct coffre_reader *r,
+                                  struct coffre_person **pp,
+                                  struct coffre_diag *diag);
+
+/** coffre_reader_offset(r): byte offset of the end of the last record. */
+COFFRE_API uint64_t coffre_reader_offset(const struct coffre_reader *r);
+
+COFFRE_API void coffre_reader_free(struct coffre_reader *r);
+
+/** coffre_person_write(f, fmt, p, header): append ${p} as one record. For CSV
+ * with ${header} nonzero the header line is written first. */
+COFFRE_API int coffre_person_write(FILE *f, enum coffre_format fmt,
+                                   const struct coffre_person *p, int header);
+
+/* ------------------------------------------------------------------ */
+/* Synthetic accreditation files.                                     */
+
+struct coffre_gen_opts {
+    uint64_t seed;
+    int photos; /* nonzero: attach a small generated JPEG to each person */
+};
+
+struct coffre_gen;
+
+COFFRE_API int coffre_gen_new(const struct coffre_gen_opts *opts,
+                              struct coffre_gen **pg);
+/** coffre_gen_next(g, pp): the next synthetic person (deterministic in seed). */
+COFFRE_API int coffre_gen_next(struct coffre_gen *g, struct coffre_person **pp);
+COFFRE_API void coffre_gen_free(struct coffre_gen *g);
+
+/* ------------------------------------------------------------------ */
+/* The vault.                                                         */
+
+struct coffre_vault;
+
+struct coffre_init_opts {
+    unsigned shares;       /* n, default 5 when 0 */
+    unsigned threshold;    /* m, default 3 when 0 */
+    const char *share_dir; /* where share files are written (created 0700) */
+};
+
+/**
+ * coffre_vault_init(dir, opts, pv): create a new vault in ${dir} (which must
+ * not hold one), generate its root key, split it into opts->shares Shamir
+ * shares of which opts->threshold unseal, write each to its own file
+ * share_dir/share-K.txt (mode 0600, created exclusively) and return the
+ * vault unsealed in *${pv}. The root key is never written in clear.
+ */
+COFFRE_API int coffre_vault_init(const char *dir,
+                                 const struct coffre_init_opts *opts,
+                                 struct coffre_vault **pv);
+
+/** coffre_vault_open(dir, pv): open an existing vault, sealed. */
+COFFRE_API int coffre_vault_open(const char *dir, struct coffre_vault **pv);
+
+/**
+ * coffre_vault_open_dev(dir, pv): create a development vault in ${dir} whose
+ * root key lives in memory only: it cannot be reopened after close.
+ */
+COFFRE_API int coffre_vault_open_dev(const char *dir, struct coffre_vault **pv);
+
+/**
+ * coffre_vault_unseal(v, share, have, need): add one share (the text of a
+ * share file). When the threshold is reached the root key is rebuilt and
+ * checked; a wrong combination fails with COFFRE_ERR_THRESHOLD and forgets
+ * the shares given. ${have}/${need} (may be NULL) report progress.
+ */
+COFFRE_API int coffre_vault_unseal(struct coffre_vault *v, const char *share,
+                                   unsigned *have, unsigned *need);
+
+/** coffre_vault_seal(v): forget every key; the vault is sealed again. */
+COFFRE_API int coffre_vault_seal(struct coffre_vault *v);
+COFFRE_API int coffre_vault_is_sealed(const struct coffre_vault *v);
+
+/** coffre_vault_id(v): the vault id as 32 lowercase hex characters. */
+COFFRE_API const char *coffre_vault_id(const struct coffre_vault *v);
+
+/** coffre_vault_errmsg(v): detail of the last failure (no personal value). */
+COFFRE_API const char *coffre_vault_errmsg(const struct coffre_vault *v);
+
+/** coffre_vault_close(v): wipe keys, close the store; NULL is a no-op. */
+COFFRE_API void coffre_vault_close(struct coffre_vault *v);
+
+/**
+ * coffre_vault_put(v, p, pid): store a new person, encrypted; its record id
+ * in *${pid}. The retention epoch is derived from the validity end.
+ */
+COFFRE_API int coffre_vault_put(struct coffre_vault *v,
+                                const struct coffre_person *p, uint64_t *pid);
+
+/**
+ * coffre_vault_put_many(v, ps, n, ids): store ${n} persons in one
+ * transaction, encrypting on every core; ids[i] receives each record id.
+ */
+COFFRE_API int coffre_vault_put_many(struct coffre_vault *v,
+                                     struct coffre_person *const *ps, size_t n,
+                                     uint64_t *ids);
+
+/**
+ * coffre_vault_get(v, id, classes, pp): decrypt the classes of ${classes}
+ * that the person carries. COFFRE_ERR_NOTFOUND if no such id,
+ * COFFRE_ERR_ERASED if its key was destroyed, COFFRE_ERR_CRYPTO if a
+ * ciphertext does not authenticate.
+ */
+COFFRE_API int coffre_vault_get(struct coffre_vault *v, uint64_t id,
+                                unsigned classes, struct coffre_person **pp);
+
+/**
+ * coffre_vault_update(v, id, patch): replace the classes that ${patch}
+ * carries (other classes are kept) and refresh the blind indexes.
+ */
+COFFRE_API int coffre_vault_update(struct coffre_vault *v, uint64_t id,
+                                   const struct coffre_person *patch);
+
+/** coffre_vault_set_state(v, id, state): a lifecycle transition, checked. */
+COFFRE_API int coffre_vault_set_state(struct coffre_vault *v, uint64_t id,
+                                      int state);
+
+enum coffre_find {
+    COFFRE_FIND_DOCUMENT = 0, /* a = document number */
+    COFFRE_FIND_EMAIL,        /* a = email */
+    COFFRE_FIND_NAME_DOB,     /* a = surname, b = given names, c = birth date */
+};
+
+/**
+ * coffre_vault_find(v, kind, a, b, c, ids, cap, pn): exact search by blind
+ * index; up to ${cap} ids in ${ids}, the number of matches in *${pn}.
+ */
+COFFRE_API int coffre_vault_find(struct coffre_vault *v, enum coffre_find kind,
+                                 const char *a, const char *b, const char *c,
+                                 uint64_t *ids, size_t cap, size_t *pn);
+
+/**
+ * coffre_vault_erase(v, id): destroy the person's data key and data; any
+ * copy of its ciphertext taken before can no longer be opened.
+ */
+COFFRE_API int coffre_vault_erase(struct coffre_vault *v, uint64_t id);
+
+/** coffre_vault_rotate(v, pversion): add a new key-encryption key version,
+ * used for every record written from now on. */
+COFFRE_API int coffre_vault_rotate(struct coffre_vault *v, unsigned *pversion);
+
+/**
+ * coffre_vault_rewrap(v, max, pmoved): rewrap up to ${max} data keys still
+ * under an older key-encryption key onto the newest one, in one short
+ * transaction; *${pmoved} is how many. Call until it moves 0: the vault
+ * serves reads and writes in between.
+ */
+COFFRE_API int coffre_vault_rewrap(struct coffre_vault *v, size_t max,
+                                   size_t *pmoved);
+
+/** coffre_vault_retire(v, version): destroy an old key-encryption key;
+ * COFFRE_ERR_INUSE while a data key is still wrapped by it. */
+COFFRE_API int coffre_vault_retire(struct coffre_vault *v, unsigned version);
+
+/** coffre_vault_epoch_of(v, id, pepoch): the retention epoch of a person. */
+COFFRE_API int coffre_vault_epoch_of(struct coffre_vault *v, uint64_t id,
+                                     uint32_t *pepoch);
+
+/**
+ * coffre_vault_epoch_destroy(v, epoch): destroy a retention epoch's key:
+ * every person of that epoch is shredded, in every copy of the store.
+ */
+COFFRE_API int coffre_vault_epoch_destroy(struct coffre_vault *v,
+                                          uint32_t epoch);
+
+struct coffre_vault_stats {
+    uint64_t persons;      /* live records */
+    uint64_t erased;       /* records whose key is gone */
+    unsigned kek_current;  /* newest key-encryption key version */
+    unsigned kek_versions; /* versions not yet retired */
+};
+COFFRE_API int coffre_vault_stats(struct coffre_vault *v,
+                                  struct coffre_vault_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,178 @@
+/*
+ * The storage interface (DESIGN section 9).
+ *
+ * A store only ever sees ciphertext, wrapped keys, blind-index tags and
+ * plain bookkeeping (ids, lifecycle state, epoch numbers, dates). Backends:
+ * store_sqlite.c (embedded default), store_pg.c (PostgreSQL). The
+ * conformance suite in tests/store/ runs against this interface only.
+ *
+ * Every call returns an enum coffre_err; on COFFRE_ERR_STORE the backend's
+ * message is in s->errmsg (never a personal value: the store has none).
+ * Calls outside begin/commit are each their own transaction.
+ */
+#ifndef COFFRE_STORE_STORE_H
+#define COFFRE_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coffre/coffre.h"
+#include "util/buf.h"
+
+#define COFFRE_TAG_LEN 16       /* blind-index tag bytes */
+#define COFFRE_WRAPPED_MAX 128  /* bytes of one wrapped key */
+
+enum coffre_tag_kind {
+    COFFRE_TAG_DOCUMENT = 0, /* document number */
+    COFFRE_TAG_EMAIL,        /* email */
+    COFFRE_TAG_NAME_DOB,     /* surname + given names + birth date */
+    COFFRE_TAG_SOURCE,       /* the previous host's record key (import) */
+    COFFRE_TAG_CATEGORY,     /* category, for worklists */
+    COFFRE_TAG_COUNT
+};
+
+/* A wrapped data key, stored apart from the record data. */
+struct coffre_store_dkey {
+    uint64_t id;          /* the person's record id */
+    uint32_t kek_version; /* key-encryption key that wraps it */
+    uint32_t epoch;       /* retention epoch whose key also wraps it */
+    size_t len;
+    unsigned char wrapped[COFFRE_WRAPPED_MAX];
+};
+
+/* One person as stored. */
+struct coffre_store_person {
+    uint64_t id;
+    int state;              /* enum coffre_state */
+    uint32_t epoch;         /* retention epoch */
+    uint32_t dk_gen;        /* data key generation (bound in every AD) */
+    int64_t retain_until;   /* unix time; 0 = not set */
+    int64_t deadline;       /* vetting deadline, unix time; 0 = none */
+    int64_t updated;        /* unix time of the last change */
+    unsigned tag_mask;      /* bit k set: tags[k] present */
+    unsigned char tags[COFFRE_TAG_COUNT][COFFRE_TAG_LEN];
+    /* ciphertext of each class; NULL when the class is absent. On input the
+     * store copies them; on output they are coffre_pmem memory owned by the
+     * row (free with coffre_store_person_clear). */
+    unsigned char *ct[COFFRE_CLASS_COUNT];
+    size_t ct_len[COFFRE_CLASS_COUNT];
+};
+
+/** coffre_store_person_clear(row): free a row's ciphertexts, zero it. */
+void coffre_store_person_clear(struct coffre_store_person *row);
+
+struct coffre_store;
+
+struct coffre_store_ops {
+    const char *name; /* "sqlite", "postgresql" */
+    void (*close)(struct coffre_store *s);
+
+    int (*begin)(struct coffre_store *s);
+    int (*commit)(struct coffre_store *s);
+    int (*rollback)(struct coffre_store *s);
+
+    /* Small named values: vault id, sealed-key check, wrapped index keys.
+     * meta_get: COFFRE_ERR_NOTFOUND if absent. meta_put replaces. */
+    int (*meta_get)(struct coffre_store *s, const char *key,
+                    struct coffre_buf *out);
+    int (*meta_put)(struct coffre_store *s, const char *key,
+                    const void *p, size_t len);
+
+    /* Key-encryption keys, wrapped by the root key, by version >= 1. */
+    int (*kek_put)(struct coffre_store *s, uint32_t version,
+                   const void *wrapped, size_t len);
+    int (*kek_get)(struct coffre_store *s, uint32_t version,
+                   struct coffre_buf *out);
+    /* versions in ascending order, at most cap; *pn = how many exist */
+    int (*kek_list)(struct coffre_store *s, uint32_t *versions, size_t cap,
+                    size_t *pn);
+    int (*kek_delete)(struct coffre_store *s, uint32_t version);
+
+    /* Retention-epoch keys, wrapped by the root key.
+     * epoch_get: COFFRE_ERR_ERASED if destroyed, NOTFOUND if never made. */
+    int (*epoch_put)(struct coffre_store *s, uint32_t epoch,
+                     const void *wrapped, size_t len);
+    int (*epoch_get)(struct coffre_store *s, uint32_t epoch,
+                     struct coffre_buf *out);
+
+    /* Reserve n consecutive fresh record ids; the first in *pfirst. Ids are
+     * never reused, even after a rollback or an erasure. */
+    int (*id_reserve)(struct coffre_store *s, uint64_t n, uint64_t *pfirst);
+
+    /* Insert a new person (row->id from id_reserve) and its data key.
+     * COFFRE_ERR_EXISTS if the id is taken. */
+    int (*person_insert)(struct coffre_store *s,
+                         const struct coffre_store_person *row,
+                         const struct coffre_store_dkey *dk);
+    /* Replace everything of an existing person but its id; dk may be NULL
+     * to keep the data key. COFFRE_ERR_NOTFOUND / COFFRE_ERR_ERASED. */
+    int (*person_update)(struct coffre_store *s,
+                         const struct coffre_store_person *row,
+                         const struct coffre_store_dkey *dk);
+    /* Fetch a person's row; with `classes` a bitmask of the ciphertexts
+     * wanted; dk (may be NULL) receives its data key.
+     * COFFRE_ERR_NOTFOUND if never stored, COFFRE_ERR_ERASED if erased. */
+    int (*person_get)(struct coffre_store *s, uint64_t id, unsigned classes,
+                      struct coffre_store_person *row,
+                      struct coffre_store_dkey *dk);
+    int (*person_set_state)(struct coffre_store *s, uint64_t id, int state,
+                            int64_t deadline);
+    /* Ids (ascending) whose tag `kind` equals tag; at most cap in ids,
+     * the number of matches in *pn. */
+    int (*person_find)(struct coffre_store *s, enum coffre_tag_kind kind,
+                       const unsigned char tag[COFFRE_TAG_LEN], uint64_t *ids,
+                       size_t cap, size_t *pn);
+    /* Live ids > after, ascending, filtered by state (-1: any) and by
+     * category tag (NULL: any); at most cap; *pn = how many returned. */
+    int (*person_list)(struct coffre_store *s, int state,
+                       const unsigned char *cat_tag, uint64_t after,
+                       uint64_t *ids, size_t cap, size_t *pn);
+    /* Live ids with 0 < deadline < now (vetting past its deadline), or with
+     * 0 < retain_until < now when which == 1. */
+    int (*person_due)(struct coffre_store *s, int which, int64_t now,
+                      uint64_t *ids, size_t cap, size_t *pn);
+    /* Erase one person: delete its data key, ciphertexts and tags; a
+     * tombstone (id, state erased) remains. COFFRE_ERR_NOTFOUND if never
+     * stored, COFFRE_ERR_ERASED if already erased. */
+    int (*person_erase)(struct coffre_store *s, uint64_t id);
+    /* Destroy an epoch's key and erase every person of that epoch;
+     * *pcount = persons erased. */
+    int (*epoch_erase)(struct coffre_store *s, uint32_t epoch,
+                       uint64_t *pcount);
+
+    /* Data keys wrapped by a key-encryption key older than `version`,
+     * ascending by id, at most cap. */
+    int (*dkey_list_below)(struct coffre_store *s, uint32_t version,
+                           struct coffre_store_dkey *out, size_t cap,
+                           size_t *pn);
+    /* Replace a data key's wrapping (rewrap). */
+    int (*dkey_update)(struct coffre_store *s,
+                       const struct coffre_store_dkey *dk);
+    /* How many data keys a key-encryption key version wraps. */
+    int (*dkey_count)(struct coffre_store *s, uint32_t version,
+                      uint64_t *pn);
+
+    int (*stats)(struct coffre_store *s, uint64_t *plive, uint64_t *perased);
+};
+
+struct coffre_store {
+    const struct coffre_store_ops *ops;
+    char errmsg[256];
+};
+
+/**
+ * coffre_store_open_sqlite(path, ps): open or create the SQLite store at
+ * ${path} (WAL, secure_delete, synchronous=NORMAL... see store_sqlite.c).
+ */
+int coffre_store_open_sqlite(const char *path, struct coffre_store **ps);
+
+/**
+ * coffre_store_open_pg(conninfo, ps): open the PostgreSQL store reached by
+ * the libpq connection string ${conninfo}, creating its tables if needed.
+ */
+int coffre_store_open_pg(const char *conninfo, struct coffre_store **ps);
+
+/** coffre_store_close(s): close; NULL is a no-op. */
+void coffre_store_close(struct coffre_store *s);
+
+#endif
