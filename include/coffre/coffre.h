@@ -338,6 +338,55 @@ struct coffre_vault_stats {
 COFFRE_API int coffre_vault_stats(struct coffre_vault *v,
                                   struct coffre_vault_stats *st);
 
+
+/* ------------------------------------------------------------------ */
+/* Pseudonyms and worklists.                                          */
+
+/* A pseudonym is 43 base64url characters (32 bytes): unlinkable between
+ * audiences, revealing nothing of the record id. */
+#define COFFRE_PSEUDONYM_LEN 43
+
+/**
+ * coffre_vault_pseudonym(v, audience, id, out): the pseudonym of person ${id}
+ * for ${audience} (a role or named system, at most 64 bytes), written
+ * NUL-terminated to ${out}.
+ */
+COFFRE_API int coffre_vault_pseudonym(struct coffre_vault *v,
+                                      const char *audience, uint64_t id,
+                                      char out[COFFRE_PSEUDONYM_LEN + 1]);
+
+/**
+ * coffre_vault_resolve(v, audience, pseudonym, pid): the record id behind
+ * ${audience}'s ${pseudonym}; COFFRE_ERR_NOTFOUND for anything else
+ * (malformed, another audience's, or unknown).
+ */
+COFFRE_API int coffre_vault_resolve(struct coffre_vault *v,
+                                    const char *audience,
+                                    const char *pseudonym, uint64_t *pid);
+
+/**
+ * coffre_vault_list(v, state, category, after, ids, cap, pn): live record
+ * ids greater than ${after}, ascending, in lifecycle ${state} (-1: any) and
+ * of ${category} (NULL: any); at most ${cap}, the number in *${pn}.
+ */
+COFFRE_API int coffre_vault_list(struct coffre_vault *v, int state,
+                                 const char *category, uint64_t after,
+                                 uint64_t *ids, size_t cap, size_t *pn);
+
+enum coffre_due {
+    COFFRE_DUE_VETTING = 0, /* in vetting past its deadline */
+    COFFRE_DUE_RETENTION,   /* past its retention date */
+};
+/** coffre_vault_due(v, which, now, ids, cap, pn): ids due at unix ${now}. */
+COFFRE_API int coffre_vault_due(struct coffre_vault *v, enum coffre_due which,
+                                int64_t now, uint64_t *ids, size_t cap,
+                                size_t *pn);
+
+/** coffre_vault_set_vetting_deadline(v, secs): delay between entering
+ * vetting and automatic refusal (default 61 days). */
+COFFRE_API void coffre_vault_set_vetting_deadline(struct coffre_vault *v,
+                                                  int64_t secs);
+
 #ifdef __cplusplus
 }
 #endif
