@@ -1,17 +1,66 @@
-/* coffre: the command. Subcommands live in their own files. */
+/* coffre: the command. Each subcommand lives in its own cmd_*.c file. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "coffre/coffre.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"init", cmd_init, "create a vault and write its Shamir unseal shares"},
+    {"status", cmd_status, "show a vault's id, seal and key status"},
+    {"gen", cmd_gen, "write a synthetic accreditation file (JSONL or CSV)"},
+    {"import", cmd_import, "load a JSONL or CSV accreditation file"},
+    {"put", cmd_put, "store one person given as a JSON object"},
+    {"get", cmd_get, "decrypt one person's field classes"},
+    {"find", cmd_find, "exact search by document, email or name+birth"},
+    {"erase", cmd_erase, "erase one person (destroys its data key)"},
+    {"keys", cmd_keys, "rotate, rewrap, retire keys; destroy epochs"},
+    {"server", cmd_server, "serve the HTTPS API (or --dev for a demo)"},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: coffre COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    }
+    fprintf(f, "\n'coffre COMMAND --help' describes each command.\n");
+}
 
 int
 main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("coffre 0.1.0\n");
+        return 0;
+    }
     if (coffre_lib_init() != COFFRE_OK) {
         fprintf(stderr, "coffre: cannot initialise libsodium\n");
         return 1;
     }
-    return 0;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "coffre: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
 }

@@ -233,6 +233,11 @@ COFFRE_API int coffre_vault_open_dev(const char *dir, struct coffre_vault **pv);
 COFFRE_API int coffre_vault_unseal(struct coffre_vault *v, const char *share,
                                    unsigned *have, unsigned *need);
 
+/** coffre_vault_unseal_progress(v, have, need): shares given so far and
+ * the threshold (have == need once unsealed). */
+COFFRE_API void coffre_vault_unseal_progress(struct coffre_vault *v,
+                                             unsigned *have, unsigned *need);
+
 /** coffre_vault_seal(v): forget every key; the vault is sealed again. */
 COFFRE_API int coffre_vault_seal(struct coffre_vault *v);
 COFFRE_API int coffre_vault_is_sealed(const struct coffre_vault *v);

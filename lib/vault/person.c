@@ -1,0 +1,742 @@
+/*
+ * Persons in the vault: sealing a record into its stored row (one AEAD
+ * ciphertext per class under a fresh data key, blind-index tags), opening
+ * it again, updates, lifecycle, search, erasure, pseudonyms.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "util/secmem.h"
+#include "vault/vault.h"
+
+int64_t
+vault_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+int
+vault_check_unsealed(struct coffre_vault *v)
+{
+    if (v->root == NULL) {
+        return vault_fail(v, COFFRE_ERR_SEALED, "the vault is sealed");
+    }
+    return COFFRE_OK;
+}
+
+struct vault_scratch *
+vault_scratch_new(void)
+{
+    struct vault_scratch *sc = calloc(1, sizeof(*sc));
+
+    if (sc == NULL) {
+        return NULL;
+    }
+    sc->dk = coffre_key_alloc(sizeof(*sc->dk));
+    if (sc->dk == NULL) {
+        free(sc);
+        return NULL;
+    }
+    coffre_buf_init(&sc->tlv, COFFRE_MAX_JSON);
+    coffre_buf_init(&sc->norm, 4096);
+    return sc;
+}
+
+void
+vault_scratch_free(struct vault_scratch *sc)
+{
+    if (sc == NULL) {
+        return;
+    }
+    coffre_key_free(sc->dk, sizeof(*sc->dk));
+    coffre_buf_free(&sc->tlv);
+    coffre_buf_free(&sc->norm);
+    free(sc);
+}
+
+/* "YYYY-MM-DD" (already validated) to the unix time ending that day. */
+static int64_t
+date_end(const char *d)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = atoi(d) - 1900;
+    tm.tm_mon = atoi(d + 5) - 1;
+    tm.tm_mday = atoi(d + 8);
+    tm.tm_hour = 23;
+    tm.tm_min = 59;
+    tm.tm_sec = 59;
+    return (int64_t)timegm(&tm);
+}
+
+/* Retention epochs are calendar months (UTC) of the retention date,
+ * counted from January 2000: records that leave together share a key. */
+static uint32_t
+epoch_of_time(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (t <= 0 || gmtime_r(&tt, &tm) == NULL || tm.tm_year < 100) {
+        return 0;
+    }
+    return (uint32_t)((tm.tm_year - 100) * 12 + tm.tm_mon);
+}
+
+int
+vault_person_plan(struct coffre_vault *v, const struct coffre_person *p,
+                  int64_t *pretain, uint32_t *pepoch)
+{
+    *pretain = 0;
+    if (p->valid_until != NULL) {
+        *pretain = date_end(p->valid_until) + v->retention;
+    }
+    *pepoch = epoch_of_time(*pretain);
+    return COFFRE_OK;
+}
+
+/* The tag of one normalised value, or nothing if the value is absent. */
+static void
+put_tag(struct coffre_vault *v, struct coffre_store_person *row, int kind,
+        struct coffre_buf *norm, int rc)
+{
+    if (rc == COFFRE_OK && norm->len > 0) {
+        coffre_blind_tag(v->tagkey[kind], norm->p, norm->len, row->tags[kind]);
+        row->tag_mask |= 1u << kind;
+    }
+    coffre_buf_reset(norm);
+}
+
+static void
+compute_tags(struct coffre_vault *v, const struct coffre_person *p,
+             struct coffre_store_person *row, struct coffre_buf *norm)
+{
+    if (p->doc_number != NULL) {
+        put_tag(v, row, COFFRE_TAG_DOCUMENT, norm,
+                coffre_norm_document(p->doc_number, norm));
+    }
+    if (p->email != NULL) {
+        put_tag(v, row, COFFRE_TAG_EMAIL, norm,
+                coffre_norm_email(p->email, norm));
+    }
+    if (p->surname != NULL && p->given_names != NULL && p->birth_date != NULL) {
+        put_tag(v, row, COFFRE_TAG_NAME_DOB, norm,
+                coffre_norm_name_dob(p->surname, p->given_names, p->birth_date,
+                                     norm));
+    }
+    if (p->source_key != NULL) {
+        put_tag(v, row, COFFRE_TAG_SOURCE, norm,
+                coffre_buf_adds(norm, p->source_key));
+    }
+    if (p->category != NULL) {
+        put_tag(v, row, COFFRE_TAG_CATEGORY, norm,
+                coffre_buf_adds(norm, p->category));
+    }
+}
+
+/* Encode every present class into sc->tlv, remembering where each ends. */
+static int
+encode_classes(const struct coffre_person *p, struct vault_scratch *sc,
+               size_t end[COFFRE_CLASS_COUNT], size_t *pctlen)
+{
+    int rc = COFFRE_OK;
+
+    *pctlen = 0;
+    coffre_buf_reset(&sc->tlv);
+    for (int c = 0; c < COFFRE_CLASS_COUNT && rc == COFFRE_OK; c++) {
+        size_t before = sc->tlv.len;
+
+        if (p->classes & COFFRE_CLASS_BIT(c)) {
+            rc = coffre_person_encode_class(p, c, &sc->tlv);
+            *pctlen += sc->tlv.len - before + COFFRE_AEAD_OVERHEAD;
+        }
+        end[c] = sc->tlv.len;
+    }
+    return rc;
+}
+
+static int
+seal_classes(struct coffre_vault *v, const struct coffre_person *p,
+             struct vault_scratch *sc, struct vault_sealed *out)
+{
+    size_t end[COFFRE_CLASS_COUNT], ctlen, start = 0, off = 0;
+    unsigned char ad[COFFRE_AD_MAX];
+    int rc = encode_classes(p, sc, end, &ctlen);
+
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    out->arena = malloc(ctlen != 0 ? ctlen : 1);
+    if (out->arena == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    for (int c = 0; c < COFFRE_CLASS_COUNT && rc == COFFRE_OK; c++) {
+        size_t len = end[c] - start, adlen;
+
+        if (!(p->classes & COFFRE_CLASS_BIT(c))) {
+            continue;
+        }
+        adlen = coffre_ad_field(ad, v->id, out->row.id, c, out->row.dk_gen);
+        rc = coffre_aead_seal(sc->dk, ad, adlen, sc->tlv.p + start, len,
+                              out->arena + off);
+        out->row.ct[c] = out->arena + off;
+        out->row.ct_len[c] = len + COFFRE_AEAD_OVERHEAD;
+        off += len + COFFRE_AEAD_OVERHEAD;
+        start = end[c];
+    }
+    coffre_buf_reset(&sc->tlv);
+    return rc;
+}
+
+int
+vault_person_seal(struct coffre_vault *v, const struct coffre_person *p,
+                  uint64_t id, uint32_t dk_gen, int64_t retain,
+                  struct vault_epoch *e, const struct coffre_key *dkwrap,
+                  struct vault_scratch *sc, struct vault_sealed *out)
+{
+    unsigned char ad[COFFRE_AD_MAX];
+    size_t adlen;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->row.id = id;
+    out->row.state = p->state;
+    out->row.epoch = e->epoch;
+    out->row.dk_gen = dk_gen;
+    out->row.retain_until = retain;
+    out->row.updated = vault_now();
+    if (p->state == COFFRE_STATE_VETTING) {
+        out->row.deadline = out->row.updated + v->vetting_deadline;
+    }
+    coffre_rng(sc->dk->b, sizeof(sc->dk->b));
+    rc = seal_classes(v, p, sc, out);
+    if (rc == COFFRE_OK) {
+        out->dk.id = id;
+        out->dk.kek_version = v->kek_current;
+        out->dk.epoch = e->epoch;
+        adlen = coffre_ad_dkey(ad, v->id, id, v->kek_current, e->epoch);
+        out->dk.len = COFFRE_WRAPPED_LEN;
+        rc = coffre_key_wrap(dkwrap, ad, adlen, sc->dk, out->dk.wrapped);
+    }
+    sodium_memzero(sc->dk->b, sizeof(sc->dk->b));
+    compute_tags(v, p, &out->row, &sc->norm);
+    return rc;
+}
+
+void
+vault_sealed_clear(struct vault_sealed *s)
+{
+    free(s->arena);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Everything put needs but the id: epoch key and wrapping key. */
+static int
+prepare_seal(struct coffre_vault *v, const struct coffre_person *p,
+             int64_t *pretain, struct vault_epoch **pe,
+             const struct coffre_key **pwrap)
+{
+    uint32_t epoch;
+    int rc;
+
+    vault_person_plan(v, p, pretain, &epoch);
+    rc = vault_epoch(v, epoch, 1, pe);
+    if (rc == COFFRE_ERR_ERASED) {
+        return vault_fail(v, rc,
+                          "retention epoch %u was destroyed: no record can "
+                          "be stored in it",
+                          epoch);
+    }
+    if (rc == COFFRE_OK) {
+        rc = vault_dkwrap(v, v->kek_current, *pe, pwrap);
+    }
+    return rc;
+}
+
+static int
+put_locked(struct coffre_vault *v, const struct coffre_person *p, uint64_t *pid)
+{
+    struct coffre_store *s = v->store;
+    struct vault_sealed sealed;
+    struct vault_epoch *e;
+    const struct coffre_key *wrap;
+    int64_t retain;
+    int rc;
+
+    rc = s->ops->begin(s);
+    if (rc != COFFRE_OK) {
+        return vault_store_fail(v, rc, "begin");
+    }
+    rc = prepare_seal(v, p, &retain, &e, &wrap);
+    if (rc == COFFRE_OK) {
+        rc = s->ops->id_reserve(s, 1, pid);
+    }
+    if (rc == COFFRE_OK) {
+        rc = vault_person_seal(v, p, *pid, 1, retain, e, wrap, v->scratch,
+                               &sealed);
+        if (rc == COFFRE_OK) {
+            rc = s->ops->person_insert(s, &sealed.row, &sealed.dk);
+        }
+        vault_sealed_clear(&sealed);
+    }
+    if (rc == COFFRE_OK) {
+        rc = s->ops->commit(s);
+    } else {
+        s->ops->rollback(s);
+    }
+    return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "put");
+}
+
+int
+coffre_vault_put(struct coffre_vault *v, const struct coffre_person *p,
+                 uint64_t *pid)
+{
+    struct coffre_diag diag;
+    int rc;
+
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK && coffre_person_validate_new(p, &diag) != COFFRE_OK) {
+        rc = vault_fail(v, COFFRE_ERR_INVALID, "%s: %s", diag.field, diag.rule);
+    }
+    if (rc == COFFRE_OK) {
+        rc = put_locked(v, p, pid);
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+/* Unwrap a stored data key into sc->dk. */
+static int
+open_dkey(struct coffre_vault *v, const struct coffre_store_dkey *dk,
+          struct vault_scratch *sc)
+{
+    unsigned char ad[COFFRE_AD_MAX];
+    const struct coffre_key *wrap;
+    struct vault_epoch *e;
+    size_t adlen;
+    int rc;
+
+    rc = vault_epoch(v, dk->epoch, 0, &e);
+    if (rc == COFFRE_ERR_ERASED || rc == COFFRE_ERR_NOTFOUND) {
+        return vault_fail(v, COFFRE_ERR_ERASED,
+                          "the retention epoch key of this person was "
+                          "destroyed");
+    }
+    if (rc == COFFRE_OK) {
+        rc = vault_dkwrap(v, dk->kek_version, e, &wrap);
+    }
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    adlen = coffre_ad_dkey(ad, v->id, dk->id, dk->kek_version, dk->epoch);
+    if (dk->len != COFFRE_WRAPPED_LEN) {
+        return vault_fail(v, COFFRE_ERR_CRYPTO, "data key has a bad length");
+    }
+    rc = coffre_aead_open(wrap, ad, adlen, dk->wrapped, dk->len, sc->dk->b);
+    if (rc != COFFRE_OK) {
+        return vault_fail(v, COFFRE_ERR_CRYPTO,
+                          "the data key of person %llu does not "
+                          "authenticate",
+                          (unsigned long long)dk->id);
+    }
+    return COFFRE_OK;
+}
+
+static int
+open_class(struct coffre_vault *v, const struct coffre_store_person *row, int c,
+           struct vault_scratch *sc, struct coffre_person *p)
+{
+    unsigned char ad[COFFRE_AD_MAX];
+    size_t adlen = coffre_ad_field(ad, v->id, row->id, c, row->dk_gen);
+    size_t len;
+    int rc;
+
+    if (row->ct_len[c] < COFFRE_AEAD_OVERHEAD) {
+        return vault_fail(v, COFFRE_ERR_CRYPTO, "%s ciphertext truncated",
+                          coffre_class_name(c));
+    }
+    len = row->ct_len[c] - COFFRE_AEAD_OVERHEAD;
+    coffre_buf_reset(&sc->tlv);
+    rc = coffre_buf_add(&sc->tlv, row->ct[c], len); /* room for plaintext */
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    rc = coffre_aead_open(sc->dk, ad, adlen, row->ct[c], row->ct_len[c],
+                          sc->tlv.p);
+    if (rc != COFFRE_OK) {
+        coffre_buf_reset(&sc->tlv);
+        return vault_fail(v, COFFRE_ERR_CRYPTO,
+                          "the %s data of person %llu does not authenticate",
+                          coffre_class_name(c), (unsigned long long)row->id);
+    }
+    rc = coffre_person_decode_class(p, c, sc->tlv.p, len);
+    coffre_buf_reset(&sc->tlv);
+    if (rc != COFFRE_OK) {
+        return vault_fail(v, COFFRE_ERR_CRYPTO, "the %s data is malformed",
+                          coffre_class_name(c));
+    }
+    return COFFRE_OK;
+}
+
+static int
+get_row(struct coffre_vault *v, uint64_t id, unsigned classes,
+        struct coffre_store_person *row, struct coffre_store_dkey *dk)
+{
+    int rc = v->store->ops->person_get(v->store, id, classes, row, dk);
+
+    if (rc == COFFRE_ERR_NOTFOUND) {
+        return vault_fail(v, rc, "no person %llu", (unsigned long long)id);
+    }
+    if (rc == COFFRE_ERR_ERASED) {
+        return vault_fail(v, rc, "person %llu was erased",
+                          (unsigned long long)id);
+    }
+    return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "get");
+}
+
+static int
+get_locked(struct coffre_vault *v, uint64_t id, unsigned classes,
+           struct coffre_person **pp, struct coffre_store_person *prow)
+{
+    struct coffre_store_person row;
+    struct coffre_store_dkey dk;
+    struct coffre_person *p;
+    int rc;
+
+    memset(&row, 0, sizeof(row));
+    rc = get_row(v, id, classes & COFFRE_CLASSES_ALL, &row, &dk);
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    p = coffre_person_new();
+    rc = p == NULL ? COFFRE_ERR_NOMEM : open_dkey(v, &dk, v->scratch);
+    for (int c = 0; c < COFFRE_CLASS_COUNT && rc == COFFRE_OK; c++) {
+        if ((classes & COFFRE_CLASS_BIT(c)) && row.ct[c] != NULL) {
+            rc = open_class(v, &row, c, v->scratch, p);
+        }
+    }
+    sodium_memzero(v->scratch->dk->b, sizeof(v->scratch->dk->b));
+    if (rc == COFFRE_OK) {
+        p->state = row.state;
+        *pp = p;
+        p = NULL;
+    }
+    coffre_person_free(p);
+    if (prow != NULL && rc == COFFRE_OK) {
+        *prow = row;
+    } else {
+        coffre_store_person_clear(&row);
+    }
+    return rc;
+}
+
+int
+coffre_vault_get(struct coffre_vault *v, uint64_t id, unsigned classes,
+                 struct coffre_person **pp)
+{
+    int rc;
+
+    *pp = NULL;
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = get_locked(v, id, classes, pp, NULL);
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+/* Re-seal a whole person under a new data key generation and replace it. */
+static int
+reseal(struct coffre_vault *v, const struct coffre_person *p,
+       const struct coffre_store_person *old)
+{
+    struct coffre_store *s = v->store;
+    struct vault_sealed sealed;
+    struct vault_epoch *e;
+    const struct coffre_key *wrap;
+    int64_t retain;
+    int rc;
+
+    rc = prepare_seal(v, p, &retain, &e, &wrap);
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    rc = vault_person_seal(v, p, old->id, old->dk_gen + 1, retain, e, wrap,
+                           v->scratch, &sealed);
+    if (rc == COFFRE_OK) {
+        sealed.row.state = old->state;
+        sealed.row.deadline = old->deadline;
+        rc = s->ops->person_update(s, &sealed.row, &sealed.dk);
+    }
+    vault_sealed_clear(&sealed);
+    return rc;
+}
+
+static int
+update_locked(struct coffre_vault *v, uint64_t id,
+              const struct coffre_person *patch)
+{
+    struct coffre_store_person row;
+    struct coffre_person *p = NULL;
+    struct coffre_diag diag;
+    int rc;
+
+    memset(&row, 0, sizeof(row));
+    rc = get_locked(v, id, COFFRE_CLASSES_ALL, &p, &row);
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    rc = coffre_person_merge(p, patch);
+    if (rc == COFFRE_OK) {
+        p->state = row.state;
+        if (coffre_person_validate_new(p, &diag) != COFFRE_OK) {
+            rc = vault_fail(v, COFFRE_ERR_INVALID, "%s: %s", diag.field,
+                            diag.rule);
+        }
+    }
+    if (rc == COFFRE_OK) {
+        rc = reseal(v, p, &row);
+    }
+    coffre_person_free(p);
+    coffre_store_person_clear(&row);
+    return rc;
+}
+
+int
+coffre_vault_update(struct coffre_vault *v, uint64_t id,
+                    const struct coffre_person *patch)
+{
+    struct coffre_store *s = v->store;
+    int rc;
+
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = s->ops->begin(s);
+    }
+    if (rc == COFFRE_OK) {
+        rc = update_locked(v, id, patch);
+        if (rc == COFFRE_OK) {
+            rc = s->ops->commit(s);
+        } else {
+            s->ops->rollback(s);
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+static int
+set_state_locked(struct coffre_vault *v, uint64_t id, int state)
+{
+    struct coffre_store_person row;
+    int64_t deadline = 0;
+    int rc;
+
+    memset(&row, 0, sizeof(row));
+    rc = get_row(v, id, 0, &row, NULL);
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    coffre_store_person_clear(&row);
+    if (!coffre_state_allowed(row.state, state)) {
+        return vault_fail(v, COFFRE_ERR_STATE, "%s -> %s is not allowed",
+                          coffre_state_name(row.state),
+                          coffre_state_name(state));
+    }
+    if (state == COFFRE_STATE_ERASED) {
+        rc = v->store->ops->person_erase(v->store, id);
+        return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "erase");
+    }
+    if (state == COFFRE_STATE_VETTING) {
+        deadline = vault_now() + v->vetting_deadline;
+    }
+    rc = v->store->ops->person_set_state(v->store, id, state, deadline);
+    return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "set state");
+}
+
+int
+coffre_vault_set_state(struct coffre_vault *v, uint64_t id, int state)
+{
+    int rc;
+
+    if (state < 0 || state >= COFFRE_STATE_COUNT) {
+        return COFFRE_ERR_ARG;
+    }
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = set_state_locked(v, id, state);
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+static int
+find_tag(struct coffre_vault *v, enum coffre_find kind, const char *a,
+         const char *b, const char *c, int *ptagkind)
+{
+    struct coffre_buf *norm = &v->scratch->norm;
+
+    coffre_buf_reset(norm);
+    switch (kind) {
+    case COFFRE_FIND_DOCUMENT:
+        *ptagkind = COFFRE_TAG_DOCUMENT;
+        return a != NULL ? coffre_norm_document(a, norm) : COFFRE_ERR_ARG;
+    case COFFRE_FIND_EMAIL:
+        *ptagkind = COFFRE_TAG_EMAIL;
+        return a != NULL ? coffre_norm_email(a, norm) : COFFRE_ERR_ARG;
+    case COFFRE_FIND_NAME_DOB:
+        *ptagkind = COFFRE_TAG_NAME_DOB;
+        if (a == NULL || b == NULL || c == NULL) {
+            return COFFRE_ERR_ARG;
+        }
+        return coffre_norm_name_dob(a, b, c, norm);
+    }
+    return COFFRE_ERR_ARG;
+}
+
+int
+coffre_vault_find(struct coffre_vault *v, enum coffre_find kind, const char *a,
+                  const char *b, const char *c, uint64_t *ids, size_t cap,
+                  size_t *pn)
+{
+    unsigned char tag[COFFRE_TAG_LEN];
+    int rc, tk = 0;
+
+    *pn = 0;
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = find_tag(v, kind, a, b, c, &tk);
+        if (rc != COFFRE_OK) {
+            rc = vault_fail(v, COFFRE_ERR_ARG, "nothing to search for");
+        }
+    }
+    if (rc == COFFRE_OK) {
+        coffre_blind_tag(v->tagkey[tk], v->scratch->norm.p,
+                         v->scratch->norm.len, tag);
+        coffre_buf_reset(&v->scratch->norm);
+        rc = v->store->ops->person_find(v->store, (enum coffre_tag_kind)tk, tag,
+                                        ids, cap, pn);
+        if (rc != COFFRE_OK) {
+            rc = vault_store_fail(v, rc, "find");
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int
+coffre_vault_erase(struct coffre_vault *v, uint64_t id)
+{
+    int rc;
+
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = v->store->ops->person_erase(v->store, id);
+        if (rc == COFFRE_ERR_NOTFOUND || rc == COFFRE_ERR_ERASED) {
+            rc = vault_fail(v, rc, "person %llu: %s", (unsigned long long)id,
+                            coffre_strerror(rc));
+        } else if (rc != COFFRE_OK) {
+            rc = vault_store_fail(v, rc, "erase");
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int
+coffre_vault_list(struct coffre_vault *v, int state, const char *category,
+                  uint64_t after, uint64_t *ids, size_t cap, size_t *pn)
+{
+    unsigned char tag[COFFRE_TAG_LEN];
+    int rc;
+
+    *pn = 0;
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK && category != NULL) {
+        coffre_blind_tag(v->tagkey[COFFRE_TAG_CATEGORY],
+                         (const unsigned char *)category, strlen(category),
+                         tag);
+    }
+    if (rc == COFFRE_OK) {
+        rc = v->store->ops->person_list(v->store, state,
+                                        category != NULL ? tag : NULL, after,
+                                        ids, cap, pn);
+        if (rc != COFFRE_OK) {
+            rc = vault_store_fail(v, rc, "list");
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int
+coffre_vault_due(struct coffre_vault *v, enum coffre_due which, int64_t now,
+                 uint64_t *ids, size_t cap, size_t *pn)
+{
+    int rc;
+
+    *pn = 0;
+    pthread_mutex_lock(&v->lock);
+    rc = v->store->ops->person_due(v->store, (int)which, now, ids, cap, pn);
+    if (rc != COFFRE_OK) {
+        rc = vault_store_fail(v, rc, "due");
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int
+coffre_vault_pseudonym(struct coffre_vault *v, const char *audience,
+                       uint64_t id, char out[COFFRE_PSEUDONYM_LEN + 1])
+{
+    const struct coffre_key *k;
+    int rc;
+
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = vault_audience_key(v, audience, &k);
+    }
+    if (rc == COFFRE_OK) {
+        rc = coffre_pseudonym_make(k, id, out);
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int
+coffre_vault_resolve(struct coffre_vault *v, const char *audience,
+                     const char *pseudonym, uint64_t *pid)
+{
+    struct coffre_store_person row;
+    const struct coffre_key *k;
+    int rc;
+
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = vault_audience_key(v, audience, &k);
+    }
+    if (rc == COFFRE_OK &&
+        coffre_pseudonym_open(k, pseudonym, pid) != COFFRE_OK) {
+        rc = vault_fail(v, COFFRE_ERR_NOTFOUND, "no such pseudonym");
+    }
+    if (rc == COFFRE_OK) {
+        memset(&row, 0, sizeof(row));
+        rc = get_row(v, *pid, 0, &row, NULL);
+        coffre_store_person_clear(&row);
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}

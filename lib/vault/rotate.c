@@ -1,0 +1,236 @@
+/*
+ * Key lifecycle: rotation of key-encryption keys, rewrapping data keys onto
+ * the newest version in short batches (the vault keeps serving between
+ * them), retiring old versions, and destroying retention epochs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "util/secmem.h"
+#include "vault/vault.h"
+
+#define REWRAP_MAX_BATCH 4096
+
+int
+coffre_vault_rotate(struct coffre_vault *v, unsigned *pversion)
+{
+    struct coffre_store *s = v->store;
+    int rc;
+
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = s->ops->begin(s);
+    }
+    if (rc == COFFRE_OK) {
+        rc = vault_kek_new(v, v->kek_current + 1);
+        if (rc == COFFRE_OK) {
+            rc = s->ops->commit(s);
+        } else {
+            s->ops->rollback(s);
+        }
+        if (rc != COFFRE_OK) {
+            rc = vault_store_fail(v, rc, "rotate");
+        }
+    }
+    if (rc == COFFRE_OK && pversion != NULL) {
+        *pversion = v->kek_current;
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+/* Move one data key from its KEK to the current one. */
+static int
+rewrap_one(struct coffre_vault *v, struct coffre_store_dkey *dk)
+{
+    unsigned char ad[COFFRE_AD_MAX];
+    const struct coffre_key *from, *to;
+    struct vault_epoch *e;
+    size_t adlen;
+    int rc;
+
+    rc = vault_epoch(v, dk->epoch, 0, &e);
+    if (rc == COFFRE_OK) {
+        rc = vault_dkwrap(v, dk->kek_version, e, &from);
+    }
+    if (rc == COFFRE_OK) {
+        rc = vault_dkwrap(v, v->kek_current, e, &to);
+    }
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    adlen = coffre_ad_dkey(ad, v->id, dk->id, dk->kek_version, dk->epoch);
+    rc = coffre_aead_open(from, ad, adlen, dk->wrapped, dk->len,
+                          v->scratch->dk->b);
+    if (rc != COFFRE_OK) {
+        return vault_fail(v, COFFRE_ERR_CRYPTO,
+                          "data key of person %llu does not authenticate",
+                          (unsigned long long)dk->id);
+    }
+    dk->kek_version = v->kek_current;
+    adlen = coffre_ad_dkey(ad, v->id, dk->id, dk->kek_version, dk->epoch);
+    rc = coffre_key_wrap(to, ad, adlen, v->scratch->dk, dk->wrapped);
+    sodium_memzero(v->scratch->dk->b, sizeof(v->scratch->dk->b));
+    dk->len = COFFRE_WRAPPED_LEN;
+    if (rc == COFFRE_OK) {
+        rc = v->store->ops->dkey_update(v->store, dk);
+    }
+    return rc;
+}
+
+static int
+rewrap_locked(struct coffre_vault *v, size_t max, size_t *pmoved)
+{
+    struct coffre_store_dkey *batch;
+    struct coffre_store *s = v->store;
+    size_t n = 0;
+    int rc;
+
+    if (max > REWRAP_MAX_BATCH) {
+        max = REWRAP_MAX_BATCH;
+    }
+    batch = calloc(max != 0 ? max : 1, sizeof(*batch));
+    if (batch == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    rc = s->ops->begin(s);
+    if (rc != COFFRE_OK) {
+        free(batch);
+        return vault_store_fail(v, rc, "begin");
+    }
+    rc = s->ops->dkey_list_below(s, v->kek_current, batch, max, &n);
+    for (size_t i = 0; i < n && rc == COFFRE_OK; i++) {
+        rc = rewrap_one(v, &batch[i]);
+    }
+    if (rc == COFFRE_OK) {
+        rc = s->ops->commit(s);
+    } else {
+        s->ops->rollback(s);
+    }
+    free(batch);
+    *pmoved = rc == COFFRE_OK ? n : 0;
+    return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "rewrap");
+}
+
+int
+coffre_vault_rewrap(struct coffre_vault *v, size_t max, size_t *pmoved)
+{
+    int rc;
+
+    *pmoved = 0;
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = rewrap_locked(v, max, pmoved);
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+/* Forget KEK slot idx, keeping the epochs' dkwrap caches aligned. */
+static void
+drop_kek_slot(struct coffre_vault *v, unsigned idx)
+{
+    coffre_key_destroy(v->keks[idx].key);
+    for (unsigned i = 0; i < v->nepochs; i++) {
+        struct vault_epoch *e = &v->epochs[i];
+
+        coffre_key_destroy(e->dkwrap[idx]);
+        memmove(&e->dkwrap[idx], &e->dkwrap[idx + 1],
+                (v->nkeks - idx - 1) * sizeof(e->dkwrap[0]));
+        e->dkwrap[v->nkeks - 1] = NULL;
+    }
+    memmove(&v->keks[idx], &v->keks[idx + 1],
+            (v->nkeks - idx - 1) * sizeof(v->keks[0]));
+    v->nkeks--;
+    memset(&v->keks[v->nkeks], 0, sizeof(v->keks[0]));
+}
+
+static int
+retire_locked(struct coffre_vault *v, unsigned version)
+{
+    uint64_t n = 0;
+    unsigned idx;
+    int rc;
+
+    if (vault_kek(v, version, &idx) == NULL) {
+        return vault_fail(v, COFFRE_ERR_NOTFOUND, "no key-encryption key v%u",
+                          version);
+    }
+    if (version == v->kek_current) {
+        return vault_fail(v, COFFRE_ERR_INUSE,
+                          "v%u is the current key-encryption key: rotate "
+                          "first",
+                          version);
+    }
+    rc = v->store->ops->dkey_count(v->store, version, &n);
+    if (rc == COFFRE_OK && n > 0) {
+        return vault_fail(v, COFFRE_ERR_INUSE,
+                          "v%u still wraps %llu data keys: rewrap first",
+                          version, (unsigned long long)n);
+    }
+    if (rc == COFFRE_OK) {
+        rc = v->store->ops->kek_delete(v->store, version);
+    }
+    if (rc != COFFRE_OK) {
+        return vault_store_fail(v, rc, "retire");
+    }
+    drop_kek_slot(v, idx);
+    return COFFRE_OK;
+}
+
+int
+coffre_vault_retire(struct coffre_vault *v, unsigned version)
+{
+    int rc;
+
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = retire_locked(v, version);
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int
+coffre_vault_epoch_of(struct coffre_vault *v, uint64_t id, uint32_t *pepoch)
+{
+    struct coffre_store_person row;
+    int rc;
+
+    memset(&row, 0, sizeof(row));
+    pthread_mutex_lock(&v->lock);
+    rc = v->store->ops->person_get(v->store, id, 0, &row, NULL);
+    if (rc == COFFRE_OK) {
+        *pepoch = row.epoch;
+    } else {
+        rc = vault_store_fail(v, rc, "epoch of");
+    }
+    coffre_store_person_clear(&row);
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int
+coffre_vault_epoch_destroy(struct coffre_vault *v, uint32_t epoch)
+{
+    uint64_t n = 0;
+    int rc;
+
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = v->store->ops->epoch_erase(v->store, epoch, &n);
+        if (rc == COFFRE_OK) {
+            vault_epoch_drop(v, epoch);
+        } else {
+            rc = vault_store_fail(v, rc, "destroy epoch");
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}

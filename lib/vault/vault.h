@@ -1,0 +1,133 @@
+/*
+ * The vault's internal state, shared by the files of lib/vault/:
+ * vault.c (open, init, unseal, seal), keyring.c (key-encryption keys,
+ * epochs, index and pseudonym keys), person.c (records), bulk.c
+ * (multithreaded put_many).
+ *
+ * Locking: every public coffre_vault_* function takes v->lock for its whole
+ * duration; internal functions (prefix vault_) expect it held.
+ */
+#ifndef COFFRE_VAULT_VAULT_H
+#define COFFRE_VAULT_VAULT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "coffre/coffre.h"
+#include "crypto/crypto.h"
+#include "record/record.h"
+#include "store/store.h"
+
+#define VAULT_MAX_KEKS 64
+#define VAULT_MAX_EPOCHS 256
+#define VAULT_MAX_AUDIENCES 64
+#define VAULT_MAX_SHARES 255
+#define VAULT_AUDIENCE_MAX 64
+
+/* Retention: end of validity plus this, by default (DESIGN section 4). */
+#define VAULT_RETENTION_DEFAULT (365 * 86400LL)
+/* Vetting with no verdict is refused after this, by default: two months. */
+#define VAULT_VETTING_DEFAULT (61 * 86400LL)
+
+struct vault_kek {
+    uint32_t version;
+    struct coffre_key *key;
+};
+
+/* An epoch key with the data-key wrapping key it gives under each KEK
+ * version loaded (index parallel to v->keks), derived on first use. */
+struct vault_epoch {
+    uint32_t epoch;
+    int destroyed;
+    struct coffre_key *key;
+    struct coffre_key *dkwrap[VAULT_MAX_KEKS];
+};
+
+struct vault_audience {
+    char name[VAULT_AUDIENCE_MAX + 1];
+    struct coffre_key *key;
+};
+
+struct coffre_vault {
+    pthread_mutex_t lock;
+    struct coffre_store *store;
+    int dev;
+    unsigned char id[16];
+    char id_hex[33];
+    unsigned threshold, count;
+    unsigned char root_check[32];
+    unsigned char *commitments; /* count * 32 */
+    int64_t retention;
+    int64_t vetting_deadline;
+
+    /* Shares given so far, while sealed. */
+    struct coffre_share pending[VAULT_MAX_SHARES];
+    unsigned npending;
+
+    /* Unsealed state: root is NULL while sealed. The root key stays
+     * mprotect'ed no-access while idle. */
+    struct coffre_key *root;
+    struct vault_kek keks[VAULT_MAX_KEKS];
+    unsigned nkeks;
+    uint32_t kek_current;
+    struct vault_epoch epochs[VAULT_MAX_EPOCHS];
+    unsigned nepochs;
+    struct coffre_key *tagkey[COFFRE_TAG_COUNT];
+    struct coffre_key *pseudo_master;
+    struct vault_audience audiences[VAULT_MAX_AUDIENCES];
+    unsigned naudiences;
+    struct vault_scratch *scratch; /* for single-record calls */
+
+    char errmsg[256];
+};
+
+/* vault.c */
+int vault_fail(struct coffre_vault *v, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int vault_store_fail(struct coffre_vault *v, int rc, const char *what);
+void vault_root_use(struct coffre_vault *v);
+void vault_root_idle(struct coffre_vault *v);
+
+/* keyring.c */
+int vault_keys_create(struct coffre_vault *v);
+int vault_keys_load(struct coffre_vault *v);
+void vault_keys_forget(struct coffre_vault *v);
+struct coffre_key *vault_kek(struct coffre_vault *v, uint32_t version,
+                             unsigned *pidx);
+int vault_epoch(struct coffre_vault *v, uint32_t epoch, int create,
+                struct vault_epoch **pe);
+int vault_dkwrap(struct coffre_vault *v, uint32_t kek_version,
+                 struct vault_epoch *e, const struct coffre_key **pk);
+int vault_audience_key(struct coffre_vault *v, const char *audience,
+                       const struct coffre_key **pk);
+int vault_kek_new(struct coffre_vault *v, uint32_t version);
+void vault_epoch_drop(struct coffre_vault *v, uint32_t epoch);
+
+/* person.c */
+
+/* Per-thread working memory: a data key slot and plaintext buffers, all
+ * wiped between uses. */
+struct vault_scratch {
+    struct coffre_key *dk;
+    struct coffre_buf tlv;
+    struct coffre_buf norm;
+};
+struct vault_scratch *vault_scratch_new(void);
+void vault_scratch_free(struct vault_scratch *sc);
+
+struct vault_sealed {
+    struct coffre_store_person row;
+    struct coffre_store_dkey dk;
+    unsigned char *arena; /* the ciphertexts row.ct[] point into */
+};
+int vault_person_plan(struct coffre_vault *v, const struct coffre_person *p,
+                      int64_t *pretain, uint32_t *pepoch);
+int vault_person_seal(struct coffre_vault *v, const struct coffre_person *p,
+                      uint64_t id, uint32_t dk_gen, int64_t retain,
+                      struct vault_epoch *e, const struct coffre_key *dkwrap,
+                      struct vault_scratch *sc, struct vault_sealed *out);
+int vault_check_unsealed(struct coffre_vault *v);
+int64_t vault_now(void);
+void vault_sealed_clear(struct vault_sealed *s);
+
+#endif

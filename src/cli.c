@@ -1,0 +1,158 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHARE_FILE_MAX 4096
+
+void
+cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "coffre %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int
+cli_vault_opt(const char *cmd, struct cli_vault_opts *o, int opt,
+              const char *arg)
+{
+    if (opt == CLI_OPT_DATA) {
+        o->data = arg;
+        return 1;
+    }
+    if (opt != CLI_OPT_SHARE) {
+        return 0;
+    }
+    if (o->nshares == CLI_MAX_SHARES) {
+        cli_error(cmd, "too many --share options");
+        return -1;
+    }
+    o->shares[o->nshares++] = arg;
+    return 1;
+}
+
+char *
+cli_read_file(const char *path, size_t cap, size_t *plen)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char *buf;
+    size_t n;
+
+    if (f == NULL) {
+        return NULL;
+    }
+    buf = malloc(cap + 2);
+    if (buf == NULL) {
+        if (f != stdin) {
+            fclose(f);
+        }
+        return NULL;
+    }
+    n = fread(buf, 1, cap + 1, f);
+    if (f != stdin) {
+        fclose(f);
+    }
+    if (n > cap) {
+        free(buf);
+        errno = EFBIG;
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (plen != NULL) {
+        *plen = n;
+    }
+    return buf;
+}
+
+static int
+unseal_with(const char *cmd, struct coffre_vault *v, const char *path)
+{
+    unsigned have = 0, need = 0;
+    size_t len;
+    char *text = cli_read_file(path, SHARE_FILE_MAX, &len);
+    int rc;
+
+    if (text == NULL) {
+        cli_error(cmd, "cannot read share %s: %s", path, strerror(errno));
+        return 1;
+    }
+    rc = coffre_vault_unseal(v, text, &have, &need);
+    memset(text, 0, len);
+    free(text);
+    if (rc != COFFRE_OK) {
+        cli_error(cmd, "share %s: %s", path, coffre_vault_errmsg(v));
+        return 1;
+    }
+    return 0;
+}
+
+int
+cli_open_unsealed(const char *cmd, const struct cli_vault_opts *o,
+                  struct coffre_vault **pv)
+{
+    struct coffre_vault *v = NULL;
+    int rc;
+
+    *pv = NULL;
+    if (o->data == NULL) {
+        cli_error(cmd, "--data DIR is required");
+        return 2;
+    }
+    rc = coffre_vault_open(o->data, &v);
+    if (rc != COFFRE_OK) {
+        cli_error(cmd, "%s", coffre_vault_errmsg(v));
+        coffre_vault_close(v);
+        return 1;
+    }
+    for (unsigned i = 0; i < o->nshares; i++) {
+        if (unseal_with(cmd, v, o->shares[i]) != 0) {
+            coffre_vault_close(v);
+            return 1;
+        }
+    }
+    if (coffre_vault_is_sealed(v)) {
+        unsigned have = 0, need = 0;
+
+        coffre_vault_unseal_progress(v, &have, &need);
+        cli_error(cmd,
+                  "the vault is sealed: %u share(s) given, %u needed "
+                  "(--share FILE, once per share)",
+                  o->nshares, need);
+        coffre_vault_close(v);
+        return 1;
+    }
+    *pv = v;
+    return 0;
+}
+
+int
+cli_parse_u64(const char *s, uint64_t max, uint64_t *pv)
+{
+    char *end;
+    unsigned long long x;
+
+    if (s == NULL || *s < '0' || *s > '9') {
+        return -1;
+    }
+    errno = 0;
+    x = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || x > max) {
+        return -1;
+    }
+    *pv = x;
+    return 0;
+}
+
+int
+cli_parse_id(const char *s, uint64_t *pid)
+{
+    return cli_parse_u64(s, UINT64_MAX, pid) != 0 || *pid == 0 ? -1 : 0;
+}

@@ -1,0 +1,343 @@
+/*
+ * Request dispatch: route, authentication, query arguments, seal state and
+ * role checks, in that order, then the handler. Deny by default: a route
+ * lists the roles it serves, nothing else gets through.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+
+#define ROLE(r) (1u << (r))
+
+struct route_rule {
+    unsigned roles;          /* ROLE() bits allowed */
+    int sealed_ok;           /* served while sealed */
+    int has_body;            /* expects a JSON body */
+    const char *const *args; /* allowed query arguments */
+};
+
+static const char *const no_args[] = {NULL};
+static const char *const get_args[] = {"fields", "purpose", NULL};
+static const char *const list_args[] = {
+    "document_number", "email", "surname", "given_names", "birth_date",
+    "state",           "category", "limit", "cursor",    "purpose", NULL};
+static const char *const pending_args[] = {"limit", "cursor", NULL};
+
+#define ANY_ROLE ((1u << SRV_ROLE_COUNT) - 1u)
+
+static const struct route_rule rules[R__COUNT] = {
+    [R_HEALTH] = {ANY_ROLE, 1, 0, no_args},
+    [R_SEAL_STATUS] = {ANY_ROLE, 1, 0, no_args},
+    [R_UNSEAL] = {ROLE(SRV_ROLE_CUSTODIAN), 1, 1, no_args},
+    [R_METRICS] = {ROLE(SRV_ROLE_ADMIN) | ROLE(SRV_ROLE_AUDITOR), 1, 0,
+                   no_args},
+    [R_STATS] = {ROLE(SRV_ROLE_ADMIN) | ROLE(SRV_ROLE_AUDITOR), 0, 0, no_args},
+    [R_PERSONS_POST] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE), 0, 1,
+                        no_args},
+    [R_PERSONS_LIST] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE) |
+                            ROLE(SRV_ROLE_PRINTER),
+                        0, 0, list_args},
+    [R_PERSON_GET] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE) |
+                          ROLE(SRV_ROLE_VETTING) | ROLE(SRV_ROLE_GATE) |
+                          ROLE(SRV_ROLE_PRINTER),
+                      0, 0, get_args},
+    [R_PERSON_PATCH] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE), 0, 1,
+                        no_args},
+    [R_PERSON_DELETE] = {ROLE(SRV_ROLE_OFFICE), 0, 0, no_args},
+    [R_PERSON_STATE] = {ROLE(SRV_ROLE_OFFICE), 0, 1, no_args},
+    [R_VETTING_PENDING] = {ROLE(SRV_ROLE_VETTING), 0, 0, pending_args},
+    [R_VETTING_VERDICT] = {ROLE(SRV_ROLE_VETTING), 0, 1, no_args},
+};
+
+int
+srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
+             struct srv_config *cfg)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->vault = vault;
+    ctx->cfg = cfg;
+    ctx->metrics = srv_metrics_new(srv_route_labels, R__COUNT);
+    if (ctx->metrics == NULL || pthread_mutex_init(&ctx->lock, NULL) != 0) {
+        srv_metrics_free(ctx->metrics);
+        return COFFRE_ERR_NOMEM;
+    }
+    return COFFRE_OK;
+}
+
+void
+srv_ctx_destroy(struct srv_ctx *ctx)
+{
+    srv_metrics_free(ctx->metrics);
+    pthread_mutex_destroy(&ctx->lock);
+    ctx->metrics = NULL;
+}
+
+void
+api_vault_error(struct srv_resp *r, struct coffre_vault *v, int err)
+{
+    (void)v; /* its errmsg may name internals: not for clients */
+    switch (err) {
+    case COFFRE_ERR_NOTFOUND:
+    case COFFRE_ERR_ERASED:
+        srv_error(r, 404, "not_found", "no such person");
+        break;
+    case COFFRE_ERR_STATE:
+        srv_error(r, 409, "conflict", "illegal lifecycle transition");
+        break;
+    case COFFRE_ERR_SEALED:
+        srv_error(r, 503, "sealed", "the vault is sealed");
+        break;
+    case COFFRE_ERR_TOOBIG:
+        srv_error(r, 413, "too_large", "input over its size cap");
+        break;
+    case COFFRE_ERR_LIMIT:
+        srv_error(r, 429, "rate_limited", "%s", coffre_strerror(err));
+        break;
+    case COFFRE_ERR_INVALID:
+    case COFFRE_ERR_PARSE:
+    case COFFRE_ERR_ARG:
+        srv_error(r, 400, "bad_request", "%s", coffre_strerror(err));
+        break;
+    default:
+        srv_error(r, 500, "internal", "%s", coffre_strerror(err));
+        break;
+    }
+}
+
+static int
+args_ok(const struct srv_req *req, const char *const *allowed,
+        struct srv_resp *r)
+{
+    if (req->query_overflow) {
+        srv_error(r, 400, "bad_request", "too many query arguments");
+        return 0;
+    }
+    for (size_t i = 0; i < req->nquery; i++) {
+        size_t k = 0;
+        while (allowed[k] != NULL && strcmp(allowed[k], req->query[i].key)) {
+            k++;
+        }
+        if (allowed[k] == NULL) {
+            srv_error(r, 400, "unknown_argument", "unknown query argument %s",
+                      req->query[i].key);
+            return 0;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(req->query[j].key, req->query[i].key) == 0) {
+                srv_error(r, 400, "bad_request", "query argument %s twice",
+                          req->query[i].key);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static int
+is_sealed(struct srv_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->lock);
+    int sealed = coffre_vault_is_sealed(ctx->vault);
+    pthread_mutex_unlock(&ctx->lock);
+    return sealed;
+}
+
+static void
+sys_health(struct srv_ctx *ctx, struct srv_resp *r)
+{
+    int sealed = is_sealed(ctx);
+    srv_json(r, 200,
+             json_pack("{s:s,s:b}", "status", "ok", "sealed", sealed));
+}
+
+static void
+sys_seal_status(struct srv_ctx *ctx, struct srv_resp *r)
+{
+    pthread_mutex_lock(&ctx->lock);
+    int sealed = coffre_vault_is_sealed(ctx->vault);
+    json_t *o = json_pack("{s:b,s:s,s:I,s:I}", "sealed", sealed, "vault_id",
+                          coffre_vault_id(ctx->vault), "have",
+                          (json_int_t)ctx->unseal_have, "need",
+                          (json_int_t)ctx->unseal_need);
+    pthread_mutex_unlock(&ctx->lock);
+    srv_json(r, 200, o);
+}
+
+static void
+sys_unseal(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
+{
+    json_t *body = NULL;
+    const char *share = NULL;
+    if (api_body(req, r, &body) != 0 ||
+        api_only_string(body, "share", r, &share) != 0) {
+        goto out;
+    }
+    unsigned have = 0, need = 0;
+    pthread_mutex_lock(&ctx->lock);
+    int rc = coffre_vault_is_sealed(ctx->vault)
+                 ? coffre_vault_unseal(ctx->vault, share, &have, &need)
+                 : COFFRE_OK;
+    ctx->unseal_have = rc == COFFRE_OK ? have : 0;
+    ctx->unseal_need = need;
+    int sealed = coffre_vault_is_sealed(ctx->vault);
+    pthread_mutex_unlock(&ctx->lock);
+    if (rc == COFFRE_ERR_SHARE || rc == COFFRE_ERR_PARSE) {
+        srv_error(r, 400, "invalid_share", "the share is not one of this "
+                                           "vault's or is malformed");
+    } else if (rc == COFFRE_ERR_THRESHOLD) {
+        srv_error(r, 400, "threshold", "the shares given do not unseal the "
+                                       "vault; they were forgotten");
+    } else if (rc != COFFRE_OK) {
+        api_vault_error(r, ctx->vault, rc);
+    } else {
+        srv_json(r, 200,
+                 json_pack("{s:b,s:I,s:I}", "sealed", sealed, "have",
+                           (json_int_t)have, "need", (json_int_t)need));
+    }
+out:
+    json_decref(body);
+}
+
+static void
+sys_metrics(struct srv_ctx *ctx, struct srv_resp *r)
+{
+    char *text = NULL;
+    if (srv_metrics_render(ctx->metrics, is_sealed(ctx), &text) != 0) {
+        srv_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    free(r->body);
+    r->body = text;
+    r->status = 200;
+    r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static void
+sys_stats(struct srv_ctx *ctx, struct srv_resp *r)
+{
+    struct coffre_vault_stats st;
+    pthread_mutex_lock(&ctx->lock);
+    int rc = coffre_vault_stats(ctx->vault, &st);
+    pthread_mutex_unlock(&ctx->lock);
+    if (rc != COFFRE_OK) {
+        api_vault_error(r, ctx->vault, rc);
+        return;
+    }
+    srv_json(r, 200,
+             json_pack("{s:I,s:I,s:I,s:I}", "persons", (json_int_t)st.persons,
+                       "erased", (json_int_t)st.erased, "kek_current",
+                       (json_int_t)st.kek_current, "kek_versions",
+                       (json_int_t)st.kek_versions));
+}
+
+static void
+dispatch(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
+         const char *param, struct srv_resp *r)
+{
+    switch (route) {
+    case R_HEALTH: sys_health(ctx, r); break;
+    case R_SEAL_STATUS: sys_seal_status(ctx, r); break;
+    case R_UNSEAL: sys_unseal(ctx, req, r); break;
+    case R_METRICS: sys_metrics(ctx, r); break;
+    case R_STATS: sys_stats(ctx, r); break;
+    case R_PERSONS_POST: api_persons_post(ctx, req, r); break;
+    case R_PERSONS_LIST: api_persons_list(ctx, req, r); break;
+    case R_PERSON_GET: api_person_get(ctx, req, param, r); break;
+    case R_PERSON_PATCH: api_person_patch(ctx, req, param, r); break;
+    case R_PERSON_DELETE: api_person_delete(ctx, req, param, r); break;
+    case R_PERSON_STATE: api_person_state(ctx, req, param, r); break;
+    case R_VETTING_PENDING: api_vetting_pending(ctx, req, r); break;
+    case R_VETTING_VERDICT: api_vetting_verdict(ctx, req, param, r); break;
+    default: srv_error(r, 404, "not_found", "no such route"); break;
+    }
+}
+
+/* Everything before the handler; 1 when the request may go on. */
+static int
+admit(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
+      struct srv_resp *r)
+{
+    const struct route_rule *rule = &rules[route];
+    if (req->who == NULL) {
+        srv_error(r, 401, "unauthenticated", "%s",
+                  req->auth_why ? req->auth_why
+                                : "a known client certificate is required");
+        return 0;
+    }
+    if (!(rule->roles & ROLE(req->who->role))) {
+        srv_error(r, 403, "forbidden", "role %s may not use %s",
+                  srv_role_name(req->who->role), srv_route_labels[route]);
+        return 0;
+    }
+    if (!args_ok(req, rule->args, r)) {
+        return 0;
+    }
+    if (!rule->has_body && req->body_len != 0) {
+        srv_error(r, 400, "bad_request", "this route takes no body");
+        return 0;
+    }
+    if (!rule->sealed_ok && is_sealed(ctx)) {
+        srv_error(r, 503, "sealed", "the vault is sealed");
+        return 0;
+    }
+    return 1;
+}
+
+static double
+now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+srv_handle(struct srv_ctx *ctx, const struct srv_req *req,
+           struct srv_resp *r)
+{
+    double t0 = now_seconds();
+    char param[COFFRE_PSEUDONYM_LEN + 1];
+    unsigned st = 0;
+    memset(r, 0, sizeof(*r));
+    size_t route = srv_route_match(req->method, req->path, param, &st);
+    r->route = route;
+    if (route == R__COUNT && req->who == NULL) {
+        /* Not even the route map is shown to a stranger. */
+        srv_error(r, 401, "unauthenticated", "%s",
+                  req->auth_why ? req->auth_why
+                                : "a known client certificate is required");
+    } else if (route == R__COUNT && st == 405) {
+        srv_error(r, 405, "method_not_allowed", "%s is not allowed here",
+                  req->method);
+        r->allow = srv_route_allow(req->path);
+    } else if (route == R__COUNT) {
+        srv_error(r, 404, "not_found", "no such route");
+    } else if (admit(ctx, route, req, r)) {
+        dispatch(ctx, route, req, param, r);
+    }
+    srv_metrics_observe(ctx->metrics, route,
+                        req->who ? req->who->role : SRV_ROLE_NONE, r->status,
+                        now_seconds() - t0);
+}
+
+void
+srv_sweep(struct srv_ctx *ctx, int64_t now)
+{
+    uint64_t ids[256];
+    size_t n = 0;
+    pthread_mutex_lock(&ctx->lock);
+    if (!coffre_vault_is_sealed(ctx->vault) &&
+        coffre_vault_due(ctx->vault, COFFRE_DUE_VETTING, now, ids, 256, &n) ==
+            COFFRE_OK) {
+        for (size_t i = 0; i < n && i < 256; i++) {
+            /* A request that found no verdict in time counts as refused
+             * (DESIGN section 3); a failure here is retried next sweep. */
+            (void)coffre_vault_set_state(ctx->vault, ids[i],
+                                         COFFRE_STATE_REFUSED);
+        }
+    }
+    ctx->last_sweep = now;
+    pthread_mutex_unlock(&ctx->lock);
+}

@@ -1,0 +1,212 @@
+/* The route table, path matching and the JSON error form. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+/* docs/openapi.yaml describes exactly these; tests/server checks it. */
+const struct srv_route srv_routes[R__COUNT] = {
+    [R_HEALTH] = {"GET", "/v1/sys/health"},
+    [R_SEAL_STATUS] = {"GET", "/v1/sys/seal-status"},
+    [R_UNSEAL] = {"POST", "/v1/sys/unseal"},
+    [R_METRICS] = {"GET", "/metrics"},
+    [R_STATS] = {"GET", "/v1/sys/stats"},
+    [R_PERSONS_POST] = {"POST", "/v1/persons"},
+    [R_PERSONS_LIST] = {"GET", "/v1/persons"},
+    [R_PERSON_GET] = {"GET", "/v1/persons/{pseudonym}"},
+    [R_PERSON_PATCH] = {"PATCH", "/v1/persons/{pseudonym}"},
+    [R_PERSON_DELETE] = {"DELETE", "/v1/persons/{pseudonym}"},
+    [R_PERSON_STATE] = {"POST", "/v1/persons/{pseudonym}/state"},
+    [R_VETTING_PENDING] = {"GET", "/v1/vetting/pending"},
+    [R_VETTING_VERDICT] = {"POST", "/v1/vetting/{pseudonym}/verdict"},
+};
+
+const char *const srv_route_labels[R__COUNT] = {
+    [R_HEALTH] = "GET /v1/sys/health",
+    [R_SEAL_STATUS] = "GET /v1/sys/seal-status",
+    [R_UNSEAL] = "POST /v1/sys/unseal",
+    [R_METRICS] = "GET /metrics",
+    [R_STATS] = "GET /v1/sys/stats",
+    [R_PERSONS_POST] = "POST /v1/persons",
+    [R_PERSONS_LIST] = "GET /v1/persons",
+    [R_PERSON_GET] = "GET /v1/persons/{pseudonym}",
+    [R_PERSON_PATCH] = "PATCH /v1/persons/{pseudonym}",
+    [R_PERSON_DELETE] = "DELETE /v1/persons/{pseudonym}",
+    [R_PERSON_STATE] = "POST /v1/persons/{pseudonym}/state",
+    [R_VETTING_PENDING] = "GET /v1/vetting/pending",
+    [R_VETTING_VERDICT] = "POST /v1/vetting/{pseudonym}/verdict",
+};
+
+/* A pseudonym segment: exactly 43 base64url characters. Anything else in
+ * its place is no route at all, so that path tricks ("..", "%2e", empty
+ * segments) can only ever miss. */
+static int
+pseudonym_ok(const char *s, size_t n)
+{
+    if (n != COFFRE_PSEUDONYM_LEN) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Match ${path} against template ${tpl}, segment by segment. */
+static int
+path_match(const char *tpl, const char *path,
+           char param[COFFRE_PSEUDONYM_LEN + 1])
+{
+    static const char ph[] = "{pseudonym}";
+    while (*tpl != '\0') {
+        if (strncmp(tpl, ph, sizeof(ph) - 1) == 0) {
+            size_t n = strcspn(path, "/");
+            if (!pseudonym_ok(path, n)) {
+                return 0;
+            }
+            memcpy(param, path, n);
+            param[n] = '\0';
+            path += n;
+            tpl += sizeof(ph) - 1;
+        } else if (*tpl++ != *path++) {
+            return 0;
+        }
+    }
+    return *path == '\0';
+}
+
+size_t
+srv_route_match(const char *method, const char *path,
+                char param[COFFRE_PSEUDONYM_LEN + 1], unsigned *pstatus)
+{
+    int path_known = 0;
+    param[0] = '\0';
+    for (size_t r = 0; r < R__COUNT; r++) {
+        if (path_match(srv_routes[r].path, path, param)) {
+            path_known = 1;
+            if (strcmp(method, srv_routes[r].method) == 0) {
+                *pstatus = 200;
+                return r;
+            }
+        }
+    }
+    *pstatus = path_known ? 405 : 404;
+    return R__COUNT;
+}
+
+const char *
+srv_route_allow(const char *path)
+{
+    static const char *const allows[] = {"GET", "POST", "GET, POST",
+                                         "GET, PATCH, DELETE"};
+    char param[COFFRE_PSEUDONYM_LEN + 1];
+    int get = 0, post = 0, patch = 0;
+    for (size_t r = 0; r < R__COUNT; r++) {
+        if (path_match(srv_routes[r].path, path, param)) {
+            get |= strcmp(srv_routes[r].method, "GET") == 0;
+            post |= strcmp(srv_routes[r].method, "POST") == 0;
+            patch |= strcmp(srv_routes[r].method, "PATCH") == 0;
+        }
+    }
+    if (patch) {
+        return allows[3];
+    }
+    return get && post ? allows[2] : post ? allows[1] : allows[0];
+}
+
+void
+srv_json(struct srv_resp *r, unsigned status, json_t *obj)
+{
+    free(r->body);
+    r->body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    r->status = status;
+    r->ctype = "application/json";
+    if (r->body == NULL) {
+        r->status = 500;
+        r->body = strdup("{\"error\":{\"code\":\"internal\","
+                         "\"message\":\"out of memory\"}}");
+    }
+}
+
+void
+srv_error(struct srv_resp *r, unsigned status, const char *code,
+          const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    /* A message may quote a key the client sent: json_pack escapes it, and
+     * an invalid UTF-8 quote would make it fail, hence the fallback. */
+    if (!srv_utf8_valid(msg, strlen(msg))) {
+        snprintf(msg, sizeof(msg), "%s", code);
+    }
+    srv_json(r, status,
+             json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
+                       msg));
+}
+
+const char *
+srv_query(const struct srv_req *req, const char *key)
+{
+    for (size_t i = 0; i < req->nquery; i++) {
+        if (strcmp(req->query[i].key, key) == 0) {
+            return req->query[i].value;
+        }
+    }
+    return NULL;
+}
+
+/* Length of the UTF-8 sequence led by ${c}, 0 if ${c} cannot lead. */
+static size_t
+utf8_len(unsigned char c)
+{
+    if (c < 0x80) {
+        return c != 0;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        return 2;
+    }
+    if (c >= 0xe0 && c <= 0xef) {
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        return 4;
+    }
+    return 0;
+}
+
+int
+srv_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t k = utf8_len(p[i]);
+        if (k == 0 || n - i < k) {
+            return 0;
+        }
+        for (size_t j = 1; j < k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80) {
+                return 0;
+            }
+        }
+        /* overlongs, surrogates and code points past U+10FFFF */
+        if ((p[i] == 0xe0 && p[i + 1] < 0xa0) ||
+            (p[i] == 0xed && p[i + 1] > 0x9f) ||
+            (p[i] == 0xf0 && p[i + 1] < 0x90) ||
+            (p[i] == 0xf4 && p[i + 1] > 0x8f)) {
+            return 0;
+        }
+        i += k;
+    }
+    return 1;
+}

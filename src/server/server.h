@@ -1,0 +1,307 @@
+/*
+ * The HTTPS server of `coffre server`: internal interfaces between its
+ * modules. Layers, from the wire inwards:
+ *   http.c    libmicrohttpd + GnuTLS glue: mutual TLS, body accumulation,
+ *             keep-alive; turns a connection's request into a srv_req.
+ *   auth.c    the client certificate -> principal mapping (chain, expiry,
+ *             fingerprint or subject).
+ *   route.c   the route table, path parsing, JSON error bodies.
+ *   api.c     the handlers: policy checks, pseudonyms, vault calls.
+ *   policy.c  the role x field-class table and the JSON filter.
+ *   config.c  the strict JSON configuration file.
+ *   metrics.c the Prometheus registry.
+ *   pki.c     the development CA and certificates of --dev.
+ * Everything below http.c runs without TLS, which is what the fuzz target
+ * drives. Only the public API include/coffre/coffre.h is used.
+ */
+#ifndef COFFRE_SRC_SERVER_H
+#define COFFRE_SRC_SERVER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "coffre/coffre.h"
+
+/* Roles of DESIGN section 2. */
+enum srv_role {
+    SRV_ROLE_PLATFORM = 0,
+    SRV_ROLE_OFFICE,
+    SRV_ROLE_VETTING,
+    SRV_ROLE_GATE,
+    SRV_ROLE_PRINTER,
+    SRV_ROLE_AUDITOR,
+    SRV_ROLE_CUSTODIAN,
+    SRV_ROLE_ADMIN,
+    SRV_ROLE_COUNT
+};
+#define SRV_ROLE_NONE SRV_ROLE_COUNT /* metrics label of unauthenticated */
+
+#define SRV_NAME_MAX 64      /* principal names and audiences */
+#define SRV_SUBJECT_MAX 512  /* a distinguished name */
+#define SRV_PATH_MAX 1024    /* file paths in the configuration */
+#define SRV_CONFIG_MAX 65536 /* bytes of the configuration file */
+#define SRV_PRINCIPALS_MAX 1024
+#define SRV_PURPOSE_MAX 200 /* bytes of a stated purpose */
+#define SRV_PAGE_MAX 1000   /* items in one list answer */
+
+struct srv_principal {
+    char name[SRV_NAME_MAX + 1];
+    int role;                          /* enum srv_role */
+    char audience[SRV_NAME_MAX + 1];   /* pseudonym audience */
+    int has_fingerprint;
+    unsigned char fingerprint[32];     /* SHA-256 of the certificate DER */
+    char subject[SRV_SUBJECT_MAX + 1]; /* or "" */
+    int protected_access;              /* office: may read protected */
+};
+
+struct srv_config {
+    char listen[SRV_NAME_MAX + 1]; /* "ADDRESS:PORT" */
+    char data_dir[SRV_PATH_MAX];
+    char tls_cert[SRV_PATH_MAX];
+    char tls_key[SRV_PATH_MAX];
+    char client_ca[SRV_PATH_MAX];
+    char user[SRV_NAME_MAX + 1]; /* drop to this user when root */
+    int tls12;                   /* allow TLS 1.2 besides 1.3 */
+    int mlock;                   /* mlockall when permitted */
+    int64_t vetting_deadline;    /* seconds */
+    size_t body_max;             /* bytes of a request body */
+    unsigned threads;            /* MHD worker threads */
+    struct srv_principal *principals;
+    size_t nprincipals;
+};
+
+/* ---- config.c ---------------------------------------------------- */
+
+/** srv_role_name(r): "platform", ...; "none" when out of range. */
+const char *srv_role_name(int r);
+/** srv_role_parse(s): the role named ${s}, or -1. */
+int srv_role_parse(const char *s);
+
+/** srv_config_defaults(c): zero ${c} and set every default. */
+void srv_config_defaults(struct srv_config *c);
+
+/**
+ * srv_config_parse(c, text, len, err, errlen): parse the JSON configuration
+ * ${text} into ${c} (defaults first). Unknown keys, wrong types, duplicate
+ * principals and values out of range fail with COFFRE_ERR_INVALID (or
+ * COFFRE_ERR_PARSE for malformed JSON, COFFRE_ERR_TOOBIG past
+ * SRV_CONFIG_MAX) and a message naming the key in ${err}. On failure ${c}
+ * holds nothing to free.
+ */
+int srv_config_parse(struct srv_config *c, const char *text, size_t len,
+                     char *err, size_t errlen);
+
+/** srv_config_load(c, path, err, errlen): read ${path} and parse it. */
+int srv_config_load(struct srv_config *c, const char *path, char *err,
+                    size_t errlen);
+
+/** srv_config_free(c): free the principals; ${c} may be reused. */
+void srv_config_free(struct srv_config *c);
+
+/** srv_principal_by_fingerprint(c, fp): the principal, or NULL. */
+const struct srv_principal *
+srv_principal_by_fingerprint(const struct srv_config *c,
+                             const unsigned char fp[32]);
+/** srv_principal_by_subject(c, dn): the principal named by DN, or NULL. */
+const struct srv_principal *srv_principal_by_subject(const struct srv_config *c,
+                                                     const char *dn);
+
+/** srv_hex_decode(hex, out, n): exactly 2n hex digits (':' allowed). */
+int srv_hex_decode(const char *hex, unsigned char *out, size_t n);
+
+/* ---- policy.c ---------------------------------------------------- */
+
+enum srv_access { SRV_NONE = 0, SRV_PARTIAL, SRV_FULL };
+
+/**
+ * srv_policy_access(role, cls): what ${role} may read of class ${cls}
+ * (DESIGN section 3), before the protected-record rule.
+ */
+int srv_policy_access(int role, int cls);
+
+/**
+ * srv_policy_readable(who, is_protected): the bitmask of classes the
+ * principal ${who} may read of a record, protected or not.
+ */
+unsigned srv_policy_readable(const struct srv_principal *who,
+                             int is_protected);
+
+/** srv_policy_writable(role, patch): classes ${role} may submit (patch=0)
+ * or change (patch=1). */
+unsigned srv_policy_writable(int role, int patch);
+
+/**
+ * srv_policy_filter(person, who, is_protected): remove from the JSON object
+ * form ${person} every member ${who} may not see: partial classes keep their
+ * named fields only, the category of a protected record is removed for the
+ * platform, and the record-level members (source key, protected flag) are
+ * kept only for the office and vetting roles.
+ */
+void srv_policy_filter(json_t *person, const struct srv_principal *who,
+                       int is_protected);
+
+/* ---- metrics.c --------------------------------------------------- */
+
+struct srv_metrics;
+
+/** srv_metrics_new(routes, nroutes): a registry; route labels not copied. */
+struct srv_metrics *srv_metrics_new(const char *const *routes, size_t nroutes);
+void srv_metrics_free(struct srv_metrics *m);
+/** srv_metrics_observe(m, route, role, status, seconds): one request;
+ * route == nroutes is "unmatched". */
+void srv_metrics_observe(struct srv_metrics *m, size_t route, int role,
+                         unsigned status, double seconds);
+/** srv_metrics_hits(m, route): requests counted for ${route}. */
+uint64_t srv_metrics_hits(struct srv_metrics *m, size_t route);
+/** srv_metrics_render(m, sealed, persons, pout): Prometheus text format,
+ * *${pout} malloc'd. */
+int srv_metrics_render(struct srv_metrics *m, int sealed, char **pout);
+
+/* ---- route.c ----------------------------------------------------- */
+
+enum srv_route_id {
+    R_HEALTH = 0,
+    R_SEAL_STATUS,
+    R_UNSEAL,
+    R_METRICS,
+    R_STATS,
+    R_PERSONS_POST,
+    R_PERSONS_LIST,
+    R_PERSON_GET,
+    R_PERSON_PATCH,
+    R_PERSON_DELETE,
+    R_PERSON_STATE,
+    R_VETTING_PENDING,
+    R_VETTING_VERDICT,
+    R__COUNT
+};
+
+struct srv_route {
+    const char *method;
+    const char *path; /* template: "{pseudonym}" is a parameter */
+};
+extern const struct srv_route srv_routes[R__COUNT];
+/** srv_route_labels: "GET /v1/..." of each route, for metrics. */
+extern const char *const srv_route_labels[R__COUNT];
+
+#define SRV_QUERY_MAX 16
+
+struct srv_kv {
+    const char *key;
+    const char *value;
+};
+
+/* One request, below TLS and HTTP. Strings are not owned. */
+struct srv_req {
+    const char *method;
+    const char *path;
+    struct srv_kv query[SRV_QUERY_MAX];
+    size_t nquery;
+    int query_overflow; /* more than SRV_QUERY_MAX arguments */
+    const char *body;
+    size_t body_len;
+    const struct srv_principal *who; /* NULL: not authenticated */
+    const char *auth_why;            /* why who is NULL (static text) */
+};
+
+struct srv_resp {
+    unsigned status;
+    char *body; /* malloc'd, NUL-terminated */
+    const char *ctype;
+    const char *allow; /* for 405 */
+    size_t route;      /* metrics label index */
+};
+
+/**
+ * srv_route_match(method, path, param, pstatus): the route of ${method}
+ * ${path}, copying the path parameter to ${param}; R__COUNT with
+ * *${pstatus} 404 (no such path) or 405 (path known, method not).
+ */
+size_t srv_route_match(const char *method, const char *path,
+                       char param[COFFRE_PSEUDONYM_LEN + 1],
+                       unsigned *pstatus);
+
+/** srv_route_allow(path): the Allow header value for ${path}. */
+const char *srv_route_allow(const char *path);
+
+/** srv_error(r, status, code, fmt, ...): an error answer in ${r}. */
+void srv_error(struct srv_resp *r, unsigned status, const char *code,
+               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/** srv_json(r, status, obj): answer ${obj} (reference stolen). */
+void srv_json(struct srv_resp *r, unsigned status, json_t *obj);
+
+/** srv_query(req, key): the value of ${key}, or NULL. */
+const char *srv_query(const struct srv_req *req, const char *key);
+
+/** srv_utf8_valid(s, n): 1 if ${s} is well-formed UTF-8 without NUL. */
+int srv_utf8_valid(const char *s, size_t n);
+
+/* ---- api.c ------------------------------------------------------- */
+
+struct srv_ctx {
+    struct coffre_vault *vault;
+    pthread_mutex_t lock; /* the vault is not thread-safe */
+    struct srv_config *cfg;
+    struct srv_metrics *metrics;
+    int64_t last_sweep;
+    unsigned unseal_have, unseal_need; /* progress of the last unseal */
+};
+
+/** srv_ctx_init(ctx, vault, cfg): bind a context (nothing owned). */
+int srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
+                 struct srv_config *cfg);
+void srv_ctx_destroy(struct srv_ctx *ctx);
+
+/**
+ * srv_handle(ctx, req, resp): serve one request. Always fills ${resp} with a
+ * status and a body (JSON, or Prometheus text for /metrics) and records
+ * it in the metrics; the caller frees resp->body.
+ */
+void srv_handle(struct srv_ctx *ctx, const struct srv_req *req,
+                struct srv_resp *resp);
+
+/** srv_sweep(ctx, now): refuse vetting requests past their deadline. */
+void srv_sweep(struct srv_ctx *ctx, int64_t now);
+
+/* ---- auth.c ------------------------------------------------------ */
+
+/**
+ * srv_auth_session(cfg, session, pwho, why): verify the peer certificate of
+ * the GnuTLS ${session} (chain to the configured client CA, validity) and
+ * map it to a principal in *${pwho}; COFFRE_ERR_DENIED with ${why} (static
+ * text) when there is none.
+ */
+int srv_auth_session(const struct srv_config *cfg, void *session,
+                     const struct srv_principal **pwho, const char **why);
+
+/** srv_cert_fingerprint(pem, len, fp): SHA-256 of a PEM certificate's DER. */
+int srv_cert_fingerprint(const char *pem, size_t len, unsigned char fp[32]);
+
+/* ---- pki.c ------------------------------------------------------- */
+
+/**
+ * srv_pki_dev(dir, names, roles, n, fps): write a development CA
+ * (${dir}/ca.pem), a server certificate for 127.0.0.1 and localhost
+ * (${dir}/server.pem, server.key) and for each name a client certificate
+ * with CN = name (${dir}/NAME.pem, NAME.key; keys 0600); fps[i] receives
+ * the SHA-256 fingerprint of client i.
+ */
+int srv_pki_dev(const char *dir, const char *const *names, size_t n,
+                unsigned char (*fps)[32]);
+
+/* ---- http.c ------------------------------------------------------ */
+
+struct srv_http;
+
+/** srv_http_start(ctx, cert, key, ca, phttp): listen per ctx->cfg. */
+int srv_http_start(struct srv_ctx *ctx, const char *cert_pem,
+                   const char *key_pem, const char *ca_pem,
+                   struct srv_http **phttp);
+/** srv_http_stop(h): stop accepting, finish running requests, free. */
+void srv_http_stop(struct srv_http *h);
+
+#endif
