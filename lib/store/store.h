@@ -9,6 +9,16 @@
  * Every call returns an enum coffre_err; on COFFRE_ERR_STORE the backend's
  * message is in s->errmsg (never a personal value: the store has none).
  * Calls outside begin/commit are each their own transaction.
+ *
+ * Inside begin/commit: a call failing with a semantic error (NOTFOUND,
+ * EXISTS, ERASED, INUSE, ARG, TOOBIG) has changed nothing and the
+ * transaction goes on; after COFFRE_ERR_STORE or COFFRE_ERR_UNAVAILABLE
+ * (PostgreSQL serialization failure or deadlock: retry) the caller must
+ * roll back. Nested begin is COFFRE_ERR_ARG.
+ *
+ * Meta keys starting with "store." are the backend's own (ARG otherwise).
+ * Data keys reference their key-encryption key: kek_put the version before
+ * inserting a person whose data key it wraps (COFFRE_ERR_STORE otherwise).
  */
 #ifndef COFFRE_STORE_STORE_H
 #define COFFRE_STORE_STORE_H
@@ -19,8 +29,11 @@
 #include "coffre/coffre.h"
 #include "util/buf.h"
 
-#define COFFRE_TAG_LEN 16       /* blind-index tag bytes */
-#define COFFRE_WRAPPED_MAX 128  /* bytes of one wrapped key */
+#define COFFRE_TAG_LEN 16                   /* blind-index tag bytes */
+#define COFFRE_WRAPPED_MAX 128              /* bytes of one wrapped key */
+#define COFFRE_STORE_CT_MAX (512u * 1024u)  /* bytes of one class ciphertext */
+#define COFFRE_STORE_META_MAX (64u * 1024u) /* bytes of one meta value */
+#define COFFRE_STORE_KEY_MAX 64u            /* bytes of one meta key name */
 
 enum coffre_tag_kind {
     COFFRE_TAG_DOCUMENT = 0, /* document number */
@@ -43,13 +56,13 @@ struct coffre_store_dkey {
 /* One person as stored. */
 struct coffre_store_person {
     uint64_t id;
-    int state;              /* enum coffre_state */
-    uint32_t epoch;         /* retention epoch */
-    uint32_t dk_gen;        /* data key generation (bound in every AD) */
-    int64_t retain_until;   /* unix time; 0 = not set */
-    int64_t deadline;       /* vetting deadline, unix time; 0 = none */
-    int64_t updated;        /* unix time of the last change */
-    unsigned tag_mask;      /* bit k set: tags[k] present */
+    int state;            /* enum coffre_state */
+    uint32_t epoch;       /* retention epoch */
+    uint32_t dk_gen;      /* data key generation (bound in every AD) */
+    int64_t retain_until; /* unix time; 0 = not set */
+    int64_t deadline;     /* vetting deadline, unix time; 0 = none */
+    int64_t updated;      /* unix time of the last change */
+    unsigned tag_mask;    /* bit k set: tags[k] present */
     unsigned char tags[COFFRE_TAG_COUNT][COFFRE_TAG_LEN];
     /* ciphertext of each class; NULL when the class is absent. On input the
      * store copies them; on output they are coffre_pmem memory owned by the
@@ -75,10 +88,12 @@ struct coffre_store_ops {
      * meta_get: COFFRE_ERR_NOTFOUND if absent. meta_put replaces. */
     int (*meta_get)(struct coffre_store *s, const char *key,
                     struct coffre_buf *out);
-    int (*meta_put)(struct coffre_store *s, const char *key,
-                    const void *p, size_t len);
+    int (*meta_put)(struct coffre_store *s, const char *key, const void *p,
+                    size_t len);
 
-    /* Key-encryption keys, wrapped by the root key, by version >= 1. */
+    /* Key-encryption keys, wrapped by the root key, by version >= 1.
+     * kek_put: COFFRE_ERR_EXISTS if the version is stored already.
+     * kek_delete: NOTFOUND if absent, INUSE while a data key uses it. */
     int (*kek_put)(struct coffre_store *s, uint32_t version,
                    const void *wrapped, size_t len);
     int (*kek_get)(struct coffre_store *s, uint32_t version,
@@ -89,7 +104,8 @@ struct coffre_store_ops {
     int (*kek_delete)(struct coffre_store *s, uint32_t version);
 
     /* Retention-epoch keys, wrapped by the root key.
-     * epoch_get: COFFRE_ERR_ERASED if destroyed, NOTFOUND if never made. */
+     * epoch_get: COFFRE_ERR_ERASED if destroyed, NOTFOUND if never made.
+     * epoch_put: EXISTS if stored, ERASED if destroyed (never revived). */
     int (*epoch_put)(struct coffre_store *s, uint32_t epoch,
                      const void *wrapped, size_t len);
     int (*epoch_get)(struct coffre_store *s, uint32_t epoch,
@@ -110,11 +126,14 @@ struct coffre_store_ops {
                          const struct coffre_store_person *row,
                          const struct coffre_store_dkey *dk);
     /* Fetch a person's row; with `classes` a bitmask of the ciphertexts
-     * wanted; dk (may be NULL) receives its data key.
+     * wanted; dk (may be NULL) receives its data key. `row` is overwritten
+     * (clear it first if it held ciphertexts).
      * COFFRE_ERR_NOTFOUND if never stored, COFFRE_ERR_ERASED if erased. */
     int (*person_get)(struct coffre_store *s, uint64_t id, unsigned classes,
                       struct coffre_store_person *row,
                       struct coffre_store_dkey *dk);
+    /* State and vetting deadline; `updated` becomes now. State ERASED is
+     * COFFRE_ERR_ARG here and in person_update: use person_erase. */
     int (*person_set_state)(struct coffre_store *s, uint64_t id, int state,
                             int64_t deadline);
     /* Ids (ascending) whose tag `kind` equals tag; at most cap in ids,
@@ -127,8 +146,9 @@ struct coffre_store_ops {
     int (*person_list)(struct coffre_store *s, int state,
                        const unsigned char *cat_tag, uint64_t after,
                        uint64_t *ids, size_t cap, size_t *pn);
-    /* Live ids with 0 < deadline < now (vetting past its deadline), or with
-     * 0 < retain_until < now when which == 1. */
+    /* Live ids with 0 < deadline < now in state VETTING (vetting past its
+     * deadline), or with 0 < retain_until < now when which == 1; ascending,
+     * at most cap; *pn = how many returned. */
     int (*person_due)(struct coffre_store *s, int which, int64_t now,
                       uint64_t *ids, size_t cap, size_t *pn);
     /* Erase one person: delete its data key, ciphertexts and tags; a
@@ -136,21 +156,22 @@ struct coffre_store_ops {
      * stored, COFFRE_ERR_ERASED if already erased. */
     int (*person_erase)(struct coffre_store *s, uint64_t id);
     /* Destroy an epoch's key and erase every person of that epoch;
-     * *pcount = persons erased. */
+     * *pcount = persons erased. NOTFOUND if the epoch key was never put,
+     * ERASED if already destroyed. */
     int (*epoch_erase)(struct coffre_store *s, uint32_t epoch,
                        uint64_t *pcount);
 
     /* Data keys wrapped by a key-encryption key older than `version`,
-     * ascending by id, at most cap. */
+     * oldest version first then ascending by id (an index walk, no sort),
+     * at most cap; *pn = how many returned. */
     int (*dkey_list_below)(struct coffre_store *s, uint32_t version,
                            struct coffre_store_dkey *out, size_t cap,
                            size_t *pn);
-    /* Replace a data key's wrapping (rewrap). */
+    /* Replace a data key's wrapping (rewrap). NOTFOUND / ERASED. */
     int (*dkey_update)(struct coffre_store *s,
                        const struct coffre_store_dkey *dk);
     /* How many data keys a key-encryption key version wraps. */
-    int (*dkey_count)(struct coffre_store *s, uint32_t version,
-                      uint64_t *pn);
+    int (*dkey_count)(struct coffre_store *s, uint32_t version, uint64_t *pn);
 
     int (*stats)(struct coffre_store *s, uint64_t *plive, uint64_t *perased);
 };
@@ -162,7 +183,7 @@ struct coffre_store {
 
 /**
  * coffre_store_open_sqlite(path, ps): open or create the SQLite store at
- * ${path} (WAL, secure_delete, synchronous=NORMAL... see store_sqlite.c).
+ * ${path} (WAL, secure_delete, synchronous=FULL: see docs/storage.md).
  */
 int coffre_store_open_sqlite(const char *path, struct coffre_store **ps);
 
@@ -171,6 +192,13 @@ int coffre_store_open_sqlite(const char *path, struct coffre_store **ps);
  * the libpq connection string ${conninfo}, creating its tables if needed.
  */
 int coffre_store_open_pg(const char *conninfo, struct coffre_store **ps);
+
+struct sqlite3;
+/**
+ * coffre_store_sqlite_handle(s): the SQLite connection behind ${s} (for
+ * tests that inspect pragmas), or NULL if ${s} is not a SQLite store.
+ */
+struct sqlite3 *coffre_store_sqlite_handle(struct coffre_store *s);
 
 /** coffre_store_close(s): close; NULL is a no-op. */
 void coffre_store_close(struct coffre_store *s);
