@@ -1,0 +1,14 @@
+#!/bin/bash
+# Run every benchmark against a release build; each prints a markdown
+# table with its baseline measured in the same run. Results go to stdout
+# and to bench/results/ (ignored by git).
+set -eu
+build=${1:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$top/bench/results"
+for b in "$top"/bench/*.sh; do
+    [ "$(basename "$b")" = run.sh ] && continue
+    name=$(basename "$b" .sh)
+    echo "## $name"
+    "$b" "$build" | tee "$top/bench/results/$name.md"
+done

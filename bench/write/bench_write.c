@@ -1,0 +1,222 @@
+/*
+ * bench_write: persons/s and bytes on disk per person when writing N
+ * generated persons (a) into an unsealed coffre vault and (b) in clear into
+ * plain SQLite with the same three search indexes (the ceiling), same
+ * machine, same run, same records. The pgcrypto baseline is measured by
+ * bench/write.sh around this program.
+ *
+ * usage: bench_write N DIR    prints "name persons_per_s bytes_per_person"
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "coffre/coffre.h"
+#include "record/record.h"
+
+#define BATCH 10000
+
+static double
+now(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static unsigned long long
+dir_bytes(const char *dir)
+{
+    char path[1024];
+    unsigned long long total = 0;
+    struct dirent *e;
+    struct stat st;
+    DIR *d = opendir(dir);
+
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            total += (unsigned long long)st.st_size;
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return total;
+}
+
+static struct coffre_person **
+generate(size_t n)
+{
+    struct coffre_gen_opts go = {2024, 0};
+    struct coffre_gen *g = NULL;
+    struct coffre_person **ps = calloc(n, sizeof(*ps));
+
+    if (ps == NULL || coffre_gen_new(&go, &g) != COFFRE_OK) {
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (coffre_gen_next(g, &ps[i]) != COFFRE_OK) {
+            exit(1);
+        }
+    }
+    coffre_gen_free(g);
+    return ps;
+}
+
+static void
+bench_vault(struct coffre_person **ps, size_t n, const char *base)
+{
+    char dir[1024];
+    struct coffre_vault *v = NULL;
+    double t0, t;
+
+    snprintf(dir, sizeof(dir), "%s/vault", base);
+    if (coffre_vault_open_dev(dir, &v) != COFFRE_OK) {
+        fprintf(stderr, "vault: %s\n", coffre_vault_errmsg(v));
+        exit(1);
+    }
+    t0 = now();
+    for (size_t i = 0; i < n; i += BATCH) {
+        size_t k = n - i < BATCH ? n - i : BATCH;
+
+        if (coffre_vault_put_many(v, ps + i, k, NULL) != COFFRE_OK) {
+            fprintf(stderr, "vault: %s\n", coffre_vault_errmsg(v));
+            exit(1);
+        }
+    }
+    t = now() - t0;
+    coffre_vault_close(v);
+    printf("coffre %.0f %.0f\n", (double)n / t,
+           (double)dir_bytes(dir) / (double)n);
+}
+
+/* The clear ceiling: the same persons, every field a column, in clear. */
+static const char clear_schema[] =
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+    "CREATE TABLE person(id INTEGER PRIMARY KEY, state INTEGER, "
+    "category TEXT, organisation TEXT, function TEXT, venues TEXT, "
+    "zones TEXT, transport_code TEXT, valid_from TEXT, valid_until TEXT, "
+    "surname TEXT, given_names TEXT, sex TEXT, birth_date TEXT, "
+    "birth_place TEXT, birth_country TEXT, nationalities TEXT, "
+    "address TEXT, postal_code TEXT, city TEXT, country TEXT, email TEXT, "
+    "phone TEXT, doc_type TEXT, doc_number TEXT, doc_country TEXT, "
+    "doc_expiry TEXT);"
+    "CREATE INDEX p_doc ON person(doc_number);"
+    "CREATE INDEX p_email ON person(email);"
+    "CREATE INDEX p_name ON person(surname, given_names, birth_date);";
+
+static void
+bind_list(sqlite3_stmt *st, int col, const struct coffre_strlist *l,
+          char *buf, size_t cap)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < l->n; i++) {
+        int w = snprintf(buf + off, cap - off, "%s%s", i ? ";" : "",
+                         l->v[i]);
+        if (w < 0 || (size_t)w >= cap - off) {
+            break;
+        }
+        off += (size_t)w;
+    }
+    sqlite3_bind_text(st, col, buf, (int)off, SQLITE_TRANSIENT);
+}
+
+static void
+bind_person(sqlite3_stmt *st, const struct coffre_person *p)
+{
+    char v[1024], z[1024], nat[64];
+    const char *text[] = {
+        p->category,       p->organisation,  p->function,
+        NULL,              NULL,             p->transport_code,
+        p->valid_from,     p->valid_until,   p->surname,
+        p->given_names,    p->sex,           p->birth_date,
+        p->birth_place,    p->birth_country, NULL,
+        p->address,        p->postal_code,   p->city,
+        p->country,        p->email,         p->phone,
+        p->doc_type,       p->doc_number,    p->doc_country,
+        p->doc_expiry};
+
+    sqlite3_bind_int(st, 1, p->state);
+    for (int i = 0; i < (int)(sizeof(text) / sizeof(text[0])); i++) {
+        if (text[i] != NULL) {
+            sqlite3_bind_text(st, i + 2, text[i], -1, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_null(st, i + 2);
+        }
+    }
+    bind_list(st, 5, &p->venues, v, sizeof(v));
+    bind_list(st, 6, &p->zones, z, sizeof(z));
+    bind_list(st, 16, &p->nationalities, nat, sizeof(nat));
+}
+
+static void
+bench_clear(struct coffre_person **ps, size_t n, const char *base)
+{
+    char dir[1024], path[1100];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    double t0, t;
+
+    snprintf(dir, sizeof(dir), "%s/clear", base);
+    mkdir(dir, 0700);
+    snprintf(path, sizeof(path), "%s/clear.db", dir);
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_exec(db, clear_schema, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO person VALUES(NULL,?,?,?,?,?,?,?,?,?,"
+                           "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "clear: %s\n", sqlite3_errmsg(db));
+        exit(1);
+    }
+    t0 = now();
+    for (size_t i = 0; i < n; i++) {
+        if (i % BATCH == 0) {
+            sqlite3_exec(db, i ? "COMMIT; BEGIN" : "BEGIN", NULL, NULL, NULL);
+        }
+        bind_person(st, ps[i]);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            fprintf(stderr, "clear: %s\n", sqlite3_errmsg(db));
+            exit(1);
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    t = now() - t0;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    printf("sqlite-clear %.0f %.0f\n", (double)n / t,
+           (double)dir_bytes(dir) / (double)n);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct coffre_person **ps;
+    size_t n;
+
+    if (argc != 3 || (n = strtoul(argv[1], NULL, 10)) == 0) {
+        fprintf(stderr, "usage: bench_write N DIR\n");
+        return 2;
+    }
+    if (coffre_lib_init() != COFFRE_OK) {
+        return 1;
+    }
+    ps = generate(n);
+    bench_clear(ps, n, argv[2]);
+    bench_vault(ps, n, argv[2]);
+    for (size_t i = 0; i < n; i++) {
+        coffre_person_free(ps[i]);
+    }
+    free(ps);
+    return 0;
+}

@@ -1,0 +1,42 @@
+#!/bin/bash
+# No plaintext at rest: import 10,000 generated persons, then search every
+# file under the data directory (database, WAL, shared memory, anything
+# else) for each person's surname, document number and email. Zero hits.
+#
+# Surnames shorter than 6 bytes are left out of the search: a 3-byte name
+# is expected by pure chance in megabytes of ciphertext (2^-24 per offset),
+# a 6-byte one is not (2^-48). Document numbers and emails are longer.
+. "$(dirname "$0")/lib.sh"
+
+N=${N_PERSONS:-10000}
+D=$T/vault S=$T/shares
+"$COFFRE" init --data "$D" --shares-dir "$S" >/dev/null && pass || fail init
+SH="--data $D --share $S/share-1.txt --share $S/share-2.txt --share $S/share-3.txt"
+"$COFFRE" gen --persons "$N" --seed 2024 --out "$T/persons.jsonl" &&
+    pass || fail gen
+"$COFFRE" import $SH "$T/persons.jsonl" >"$T/imp" && pass || fail import
+grep -q "imported $N persons, rejected 0" "$T/imp" && pass ||
+    fail "imported $N: $(cat "$T/imp")"
+
+jq -r '.document.number // empty, .contact.email // empty' \
+    "$T/persons.jsonl" >"$T/needles"
+jq -r '.identity.surname' "$T/persons.jsonl" |
+    LC_ALL=C awk 'length($0) >= 6' >>"$T/needles"
+n=$(wc -l <"$T/needles")
+[ "$n" -gt $((N * 2)) ] && pass || fail "too few needles: $n"
+
+# The test must be able to fail: the clear-text file itself has hits.
+LC_ALL=C grep -a -c -F -f "$T/needles" "$T/persons.jsonl" >"$T/c" || true
+[ "$(cat "$T/c")" -ge "$N" ] && pass || fail "needles found in clear file"
+
+files=$(find "$D" -type f | wc -l)
+[ "$files" -ge 1 ] && pass || fail "no data files"
+hits=0
+for f in $(find "$D" -type f); do
+    c=$(LC_ALL=C grep -a -o -F -f "$T/needles" "$f" | wc -l)
+    [ "$c" -eq 0 ] || echo "plaintext in $f: $c hit(s)" >&2
+    hits=$((hits + c))
+done
+[ "$hits" -eq 0 ] && pass || fail "$hits plaintext hits under $D"
+echo "searched $n values in $files files under the data directory: $hits hits"
+finish

@@ -1,0 +1,83 @@
+#!/bin/bash
+# The coffre command as a custodian or operator uses it: init, unseal with
+# shares, put/get/find/erase, keys, gen, import, --help, errors and exit
+# statuses.
+. "$(dirname "$0")/lib.sh"
+
+D=$T/vault S=$T/shares
+check "init" "$COFFRE" init --data "$D" --shares-dir "$S"
+check_exit 1 "init twice" "$COFFRE" init --data "$D" --shares-dir "$T/s2"
+check_stderr "already holds a vault" "init twice message"
+[ "$(stat -c %a "$S/share-1.txt")" = 600 ] && pass || fail "share mode"
+ls "$S" | grep -c share- | grep -qx 5 && pass || fail "five shares"
+
+SH="--data $D --share $S/share-2.txt --share $S/share-4.txt --share $S/share-5.txt"
+check_exit 1 "two shares are not enough" "$COFFRE" get --data "$D" \
+    --share "$S/share-1.txt" --share "$S/share-2.txt" 1
+check_stderr "sealed: 2 share\(s\) given, 3 needed" "sealed message"
+
+# A share whose digits were altered: caught by its checksum.
+sed 's/\(coffre-share-v1 [0-9a-f]* [0-9]* [0-9]* [0-9]* \)./\1Z/' \
+    "$S/share-3.txt" >"$T/bad-share"
+cmp -s "$T/bad-share" "$S/share-3.txt" && fail "bad share not altered"
+check_exit 1 "damaged share" "$COFFRE" status --data "$D" \
+    --share "$T/bad-share"
+check_stderr "share" "damaged share message"
+
+"$COFFRE" gen --persons 20 --seed 7 --out "$T/p.jsonl" && pass || fail gen
+head -1 "$T/p.jsonl" >"$T/one.json"
+id=$("$COFFRE" put $SH "$T/one.json") && pass || fail "put"
+[ "$id" = 1 ] && pass || fail "first id is 1, got $id"
+"$COFFRE" get $SH --fields identity,document "$id" >"$T/got.json" &&
+    pass || fail "get"
+want=$(jq -c '.identity' "$T/one.json")
+got=$(jq -c '.identity' "$T/got.json")
+[ "$want" = "$got" ] && pass || fail "identity round trip"
+jq -e 'has("contact") | not' "$T/got.json" >/dev/null && pass ||
+    fail "only the classes asked"
+
+doc=$(jq -r '.document.number' "$T/one.json")
+mail=$(jq -r '.contact.email' "$T/one.json" | tr a-z A-Z)
+[ "$("$COFFRE" find $SH --document "$doc")" = "$id" ] && pass ||
+    fail "find by document"
+[ "$("$COFFRE" find $SH --email " $mail ")" = "$id" ] && pass ||
+    fail "find by email, case and spaces folded"
+sn=$(jq -r '.identity.surname' "$T/one.json")
+gn=$(jq -r '.identity.given_names' "$T/one.json")
+bd=$(jq -r '.identity.birth_date' "$T/one.json")
+[ "$("$COFFRE" find $SH --surname "$sn" --given-names "$gn" \
+    --birth-date "$bd")" = "$id" ] && pass || fail "find by name and birth"
+check_exit 1 "no match" "$COFFRE" find $SH --document NOPE12345
+
+# Bad input: a clear message, a non-zero exit, nothing stored.
+echo '{"public": {"category": "media"}, "identity": {"sex": "Q"}}' \
+    >"$T/bad.json"
+check_exit 1 "invalid person" "$COFFRE" put $SH "$T/bad.json"
+check_stderr "validation" "invalid person message"
+echo '{"public":' >"$T/trunc.json"
+check_exit 1 "malformed JSON" "$COFFRE" put $SH "$T/trunc.json"
+"$COFFRE" status $SH | grep -q "persons:   1$" && pass ||
+    fail "bad input stored nothing"
+
+# Import, keys, erase.
+"$COFFRE" import $SH "$T/p.jsonl" >"$T/imp" && pass || fail import
+grep -q "imported 20 persons, rejected 0" "$T/imp" && pass ||
+    fail "import summary"
+check "rotate" "$COFFRE" keys $SH rotate
+"$COFFRE" keys $SH rewrap | grep -q "21 data key" && pass || fail rewrap
+check "retire v1" "$COFFRE" keys $SH retire 1
+check_exit 1 "retire current" "$COFFRE" keys $SH retire 2
+check "get after rewrap" "$COFFRE" get $SH 5
+check "erase" "$COFFRE" erase $SH "$id"
+check_exit 1 "get erased" "$COFFRE" get $SH "$id"
+check_stderr "erased" "erased message"
+check_exit 1 "erase twice" "$COFFRE" erase $SH "$id"
+check_exit 2 "bad id" "$COFFRE" get $SH abc
+check_exit 2 "unknown option" "$COFFRE" get $SH --frobnicate 1
+check_exit 2 "unknown command" "$COFFRE" frobnicate
+
+for c in init status gen import put get find erase keys server; do
+    "$COFFRE" "$c" --help >"$T/help" 2>&1 && grep -q "usage: coffre $c" \
+        "$T/help" && pass || fail "$c --help"
+done
+finish

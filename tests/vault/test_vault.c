@@ -1,0 +1,583 @@
+/*
+ * The vault through its public API, on real SQLite files: sealing and
+ * unsealing with Shamir shares, encryption round trips, tampering (a
+ * flipped byte, a ciphertext moved to another row or class), rotation and
+ * rewrap, erasure and epoch shredding against old copies, blind-index
+ * search, key wiping.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "check.h"
+#include "coffre/coffre.h"
+
+#define N_PERSONS 300
+
+static char dir_buf[512];
+
+/* A fresh directory name under the test's temporary directory. */
+static const char *
+fresh(const char *name)
+{
+    snprintf(dir_buf, sizeof(dir_buf), "%s/%s", check_tmpdir(), name);
+    return dir_buf;
+}
+
+static char *
+read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = calloc(1, 4096);
+
+    if (f == NULL || buf == NULL) {
+        free(buf);
+        if (f != NULL) {
+            fclose(f);
+        }
+        return NULL;
+    }
+    if (fread(buf, 1, 4095, f) == 0) {
+        buf[0] = '\0';
+    }
+    fclose(f);
+    return buf;
+}
+
+static char *
+share_text(const char *shares, unsigned k)
+{
+    char path[600];
+
+    snprintf(path, sizeof(path), "%s/share-%u.txt", shares, k);
+    return read_text(path);
+}
+
+static struct coffre_person *
+gen_one(struct coffre_gen *g)
+{
+    struct coffre_person *p = NULL;
+
+    CHECK_RC(coffre_gen_next(g, &p), COFFRE_OK);
+    return p;
+}
+
+/* A new vault in DIR with shares in DIR-shares; its first persons. */
+static struct coffre_vault *
+make_vault(const char *name, uint64_t *ids, size_t n)
+{
+    char data[512], shares[512];
+    struct coffre_init_opts io = {5, 3, shares};
+    struct coffre_gen_opts go = {42, 0};
+    struct coffre_vault *v = NULL;
+    struct coffre_gen *g = NULL;
+    struct coffre_person **ps = calloc(n + 1, sizeof(*ps));
+
+    snprintf(data, sizeof(data), "%s", fresh(name));
+    snprintf(shares, sizeof(shares), "%s-shares", data);
+    CHECK_RC(coffre_vault_init(data, &io, &v), COFFRE_OK);
+    CHECK_RC(coffre_gen_new(&go, &g), COFFRE_OK);
+    for (size_t i = 0; i < n; i++) {
+        ps[i] = gen_one(g);
+    }
+    if (n > 0) {
+        CHECK_RC(coffre_vault_put_many(v, ps, n, ids), COFFRE_OK);
+    }
+    for (size_t i = 0; i < n; i++) {
+        coffre_person_free(ps[i]);
+    }
+    free(ps);
+    coffre_gen_free(g);
+    return v;
+}
+
+static void
+test_init_writes_shares(void)
+{
+    char shares[600], path[700];
+    struct stat st;
+    struct coffre_vault *v = make_vault("init", NULL, 0);
+
+    snprintf(shares, sizeof(shares), "%s/init-shares", check_tmpdir());
+    for (unsigned k = 1; k <= 5; k++) {
+        snprintf(path, sizeof(path), "%s/share-%u.txt", shares, k);
+        CHECK(stat(path, &st) == 0);
+        CHECK((st.st_mode & 0777) == 0600);
+    }
+    snprintf(path, sizeof(path), "%s/share-6.txt", shares);
+    CHECK(stat(path, &st) != 0);
+    CHECK(!coffre_vault_is_sealed(v));
+    coffre_vault_close(v);
+    /* A second init in the same place is refused, shares untouched. */
+    {
+        struct coffre_init_opts io = {5, 3, shares};
+        struct coffre_vault *w = NULL;
+
+        snprintf(path, sizeof(path), "%s/init", check_tmpdir());
+        CHECK_RC(coffre_vault_init(path, &io, &w), COFFRE_ERR_EXISTS);
+        coffre_vault_close(w);
+    }
+}
+
+static void
+test_unseal_threshold(void)
+{
+    char data[600], shares[600];
+    struct coffre_vault *v = make_vault("unseal", NULL, 0);
+    struct coffre_person *p = NULL;
+    unsigned have = 0, need = 0;
+    char *s1, *s3, *s5;
+
+    coffre_vault_close(v);
+    snprintf(data, sizeof(data), "%s/unseal", check_tmpdir());
+    snprintf(shares, sizeof(shares), "%s-shares", data);
+    s1 = share_text(shares, 1);
+    s3 = share_text(shares, 3);
+    s5 = share_text(shares, 5);
+    CHECK_RC(coffre_vault_open(data, &v), COFFRE_OK);
+    CHECK(coffre_vault_is_sealed(v));
+    CHECK_RC(coffre_vault_get(v, 1, COFFRE_CLASSES_ALL, &p), COFFRE_ERR_SEALED);
+    CHECK_RC(coffre_vault_unseal(v, s1, &have, &need), COFFRE_OK);
+    CHECK(have == 1 && need == 3);
+    CHECK_RC(coffre_vault_unseal(v, s1, &have, &need), COFFRE_ERR_SHARE);
+    CHECK_RC(coffre_vault_unseal(v, s3, &have, &need), COFFRE_OK);
+    CHECK(coffre_vault_is_sealed(v)); /* two of three */
+    CHECK_RC(coffre_vault_unseal(v, "garbage", &have, &need),
+             COFFRE_ERR_SHARE);
+    CHECK_RC(coffre_vault_unseal(v, s5, &have, &need), COFFRE_OK);
+    CHECK(!coffre_vault_is_sealed(v));
+    CHECK_RC(coffre_vault_seal(v), COFFRE_OK);
+    CHECK(coffre_vault_is_sealed(v));
+    coffre_vault_close(v);
+    free(s1);
+    free(s3);
+    free(s5);
+}
+
+static void
+test_share_of_other_vault(void)
+{
+    char a[600], bshares[600];
+    struct coffre_vault *v = make_vault("va", NULL, 0), *w;
+    char *foreign;
+
+    coffre_vault_close(v);
+    w = make_vault("vb", NULL, 0);
+    coffre_vault_close(w);
+    snprintf(a, sizeof(a), "%s/va", check_tmpdir());
+    snprintf(bshares, sizeof(bshares), "%s/vb-shares", check_tmpdir());
+    foreign = share_text(bshares, 2);
+    CHECK_RC(coffre_vault_open(a, &v), COFFRE_OK);
+    CHECK_RC(coffre_vault_unseal(v, foreign, NULL, NULL), COFFRE_ERR_SHARE);
+    CHECK(strstr(coffre_vault_errmsg(v), "another vault") != NULL);
+    coffre_vault_close(v);
+    free(foreign);
+}
+
+static void
+test_round_trip(void)
+{
+    uint64_t ids[N_PERSONS];
+    struct coffre_vault *v = make_vault("rt", ids, N_PERSONS);
+    struct coffre_gen_opts go = {42, 0};
+    struct coffre_gen *g = NULL;
+    struct coffre_person *want, *got = NULL;
+    char *a = NULL, *b = NULL;
+    int same = 1;
+
+    CHECK_RC(coffre_gen_new(&go, &g), COFFRE_OK);
+    for (size_t i = 0; i < N_PERSONS; i++) {
+        want = gen_one(g);
+        CHECK_RC(coffre_vault_get(v, ids[i], COFFRE_CLASSES_ALL, &got),
+                 COFFRE_OK);
+        coffre_person_to_json(want, COFFRE_CLASSES_ALL, &a);
+        coffre_person_to_json(got, COFFRE_CLASSES_ALL, &b);
+        if (a == NULL || b == NULL || strcmp(a, b) != 0) {
+            same = 0;
+        }
+        coffre_free(a);
+        coffre_free(b);
+        a = b = NULL;
+        coffre_person_free(want);
+        coffre_person_free(got);
+        got = NULL;
+    }
+    CHECK(same);
+    /* Only the classes asked for are decrypted. */
+    CHECK_RC(coffre_vault_get(v, ids[0], COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC),
+                              &got),
+             COFFRE_OK);
+    CHECK(coffre_person_classes(got) == COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC));
+    coffre_person_free(got);
+    CHECK_RC(coffre_vault_get(v, 999999, COFFRE_CLASSES_ALL, &got),
+             COFFRE_ERR_NOTFOUND);
+    coffre_gen_free(g);
+    coffre_vault_close(v);
+}
+
+/* Run one SQL statement on a vault's database file. */
+static int
+sql(const char *name, const char *stmt)
+{
+    char path[600];
+    sqlite3 *db = NULL;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s/coffre.db", check_tmpdir(), name);
+    rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(db, stmt, NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Flip one bit of byte `off` of person `id`'s identity ciphertext. */
+static int
+flip_byte(const char *name, int id, int off)
+{
+    char path[600];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    unsigned char buf[4096];
+    int n = 0, rc;
+
+    snprintf(path, sizeof(path), "%s/%s/coffre.db", check_tmpdir(), name);
+    rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(db, "SELECT c_identity FROM person WHERE id "
+                                    "= ?", -1, &st, NULL);
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, id);
+        rc = sqlite3_step(st) == SQLITE_ROW ? SQLITE_OK : SQLITE_ERROR;
+    }
+    if (rc == SQLITE_OK) {
+        n = sqlite3_column_bytes(st, 0);
+        rc = n > off && n <= (int)sizeof(buf) ? SQLITE_OK : SQLITE_ERROR;
+    }
+    if (rc == SQLITE_OK) {
+        memcpy(buf, sqlite3_column_blob(st, 0), (size_t)n);
+        buf[off] ^= 1;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(db, "UPDATE person SET c_identity = ? WHERE "
+                                    "id = ?", -1, &st, NULL);
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, buf, n, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 2, id);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+static void
+test_tamper(void)
+{
+    uint64_t ids[4];
+    struct coffre_vault *v = make_vault("tamper", ids, 4);
+    struct coffre_person *p = NULL;
+    const unsigned pub = COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC);
+    const unsigned idn = COFFRE_CLASS_BIT(COFFRE_CLASS_IDENTITY);
+
+    /* A flipped byte in the middle of person 1's identity ciphertext. */
+    CHECK(flip_byte("tamper", 1, 30) == SQLITE_OK);
+    CHECK_RC(coffre_vault_get(v, ids[0], idn, &p), COFFRE_ERR_CRYPTO);
+    CHECK(p == NULL);
+    /* The other classes of that person still open. */
+    CHECK_RC(coffre_vault_get(v, ids[0], pub, &p), COFFRE_OK);
+    coffre_person_free(p);
+    p = NULL;
+    /* Person 3's identity moved onto person 2: fails to open. */
+    CHECK(sql("tamper", "UPDATE person SET c_identity = (SELECT c_identity "
+                        "FROM person WHERE id = 3) WHERE id = 2") ==
+          SQLITE_OK);
+    CHECK_RC(coffre_vault_get(v, ids[1], idn, &p), COFFRE_ERR_CRYPTO);
+    /* Person 4's contact ciphertext moved into its identity column. */
+    CHECK(sql("tamper", "UPDATE person SET c_identity = c_public WHERE id = "
+                        "4") == SQLITE_OK);
+    CHECK_RC(coffre_vault_get(v, ids[3], idn, &p), COFFRE_ERR_CRYPTO);
+    CHECK(strstr(coffre_vault_errmsg(v), "identity") != NULL);
+    /* Person 3 itself is intact. */
+    CHECK_RC(coffre_vault_get(v, ids[2], COFFRE_CLASSES_ALL, &p), COFFRE_OK);
+    coffre_person_free(p);
+    coffre_vault_close(v);
+}
+
+static void
+test_rotation(void)
+{
+    uint64_t ids[50], more[1];
+    struct coffre_vault *v = make_vault("rot", ids, 50);
+    struct coffre_vault_stats st;
+    struct coffre_person *p = NULL, *q = NULL;
+    unsigned version = 0;
+    size_t moved = 0, total = 0;
+
+    CHECK_RC(coffre_vault_rotate(v, &version), COFFRE_OK);
+    CHECK(version == 2);
+    /* Old records still open; new records use v2. */
+    CHECK_RC(coffre_vault_get(v, ids[7], COFFRE_CLASSES_ALL, &p), COFFRE_OK);
+    CHECK_RC(coffre_vault_put(v, p, &more[0]), COFFRE_OK);
+    CHECK_RC(coffre_vault_retire(v, 1), COFFRE_ERR_INUSE);
+    CHECK_RC(coffre_vault_retire(v, 2), COFFRE_ERR_INUSE);
+    do {
+        CHECK_RC(coffre_vault_rewrap(v, 16, &moved), COFFRE_OK);
+        total += moved;
+        /* Reads go on between batches. */
+        CHECK_RC(coffre_vault_get(v, ids[0], COFFRE_CLASSES_ALL, &q),
+                 COFFRE_OK);
+        coffre_person_free(q);
+        q = NULL;
+    } while (moved > 0);
+    CHECK(total == 50);
+    CHECK_RC(coffre_vault_retire(v, 1), COFFRE_OK);
+    CHECK_RC(coffre_vault_stats(v, &st), COFFRE_OK);
+    CHECK(st.kek_current == 2 && st.kek_versions == 1 && st.persons == 51);
+    for (size_t i = 0; i < 50; i++) {
+        CHECK_RC(coffre_vault_get(v, ids[i], COFFRE_CLASSES_ALL, &q),
+                 COFFRE_OK);
+        coffre_person_free(q);
+        q = NULL;
+    }
+    coffre_person_free(p);
+    coffre_vault_close(v);
+}
+
+static void
+test_erase_old_copy(void)
+{
+    uint64_t ids[3];
+    struct coffre_vault *v = make_vault("erase", ids, 3);
+    struct coffre_person *p = NULL;
+    size_t n = 0;
+    uint64_t found[4];
+
+    /* Keep a copy of person 2's record data, as a backup would. */
+    CHECK(sql("erase", "CREATE TABLE backup AS SELECT * FROM person WHERE "
+                       "id = 2") == SQLITE_OK);
+    CHECK_RC(coffre_vault_erase(v, ids[1]), COFFRE_OK);
+    CHECK_RC(coffre_vault_get(v, ids[1], COFFRE_CLASSES_ALL, &p),
+             COFFRE_ERR_ERASED);
+    CHECK_RC(coffre_vault_erase(v, ids[1]), COFFRE_ERR_ERASED);
+    /* Restore the old copy of its data: still nothing opens. */
+    CHECK(sql("erase", "UPDATE person SET (state, c_public, c_identity, "
+                       "c_contact, c_document) = (SELECT 0, c_public, "
+                       "c_identity, c_contact, c_document FROM backup) "
+                       "WHERE id = 2") == SQLITE_OK);
+    CHECK(coffre_vault_get(v, ids[1], COFFRE_CLASSES_ALL, &p) != COFFRE_OK);
+    CHECK(p == NULL);
+    CHECK_RC(coffre_vault_find(v, COFFRE_FIND_DOCUMENT, "nothing", NULL, NULL,
+                               found, 4, &n),
+             COFFRE_OK);
+    CHECK(n == 0);
+    /* Its neighbours are untouched. */
+    CHECK_RC(coffre_vault_get(v, ids[2], COFFRE_CLASSES_ALL, &p), COFFRE_OK);
+    coffre_person_free(p);
+    coffre_vault_close(v);
+}
+
+static void
+test_epoch_shred(void)
+{
+    uint64_t ids[40];
+    struct coffre_vault *v = make_vault("epoch", ids, 40);
+    struct coffre_person *p = NULL;
+    uint32_t e0 = 0, e;
+    size_t same = 0, shredded = 0, kept = 0;
+
+    CHECK_RC(coffre_vault_epoch_of(v, ids[0], &e0), COFFRE_OK);
+    /* An old copy of the data and data keys of the whole epoch. */
+    CHECK(sql("epoch", "CREATE TABLE old_person AS SELECT * FROM person; "
+                       "CREATE TABLE old_dkey AS SELECT * FROM dkey") ==
+          SQLITE_OK);
+    CHECK_RC(coffre_vault_epoch_destroy(v, e0), COFFRE_OK);
+    CHECK(sql("epoch", "DELETE FROM dkey; INSERT INTO dkey SELECT * FROM "
+                       "old_dkey; DELETE FROM person; INSERT INTO person "
+                       "SELECT * FROM old_person") == SQLITE_OK);
+    for (size_t i = 0; i < 40; i++) {
+        CHECK_RC(coffre_vault_epoch_of(v, ids[i], &e), COFFRE_OK);
+        if (e == e0) {
+            same++;
+            shredded += coffre_vault_get(v, ids[i], COFFRE_CLASSES_ALL, &p) ==
+                        COFFRE_ERR_ERASED;
+        } else {
+            kept += coffre_vault_get(v, ids[i], COFFRE_CLASSES_ALL, &p) ==
+                    COFFRE_OK;
+        }
+        coffre_person_free(p);
+        p = NULL;
+    }
+    CHECK(same >= 1 && shredded == same);
+    CHECK(kept == 40 - same);
+    coffre_vault_close(v);
+}
+
+static void
+test_find(void)
+{
+    uint64_t ids[20], found[4];
+    struct coffre_vault *v = make_vault("find", ids, 20);
+    struct coffre_person *p = NULL;
+    char *json = NULL, *num, *mail;
+    size_t n = 0;
+
+    CHECK_RC(coffre_vault_get(v, ids[5], COFFRE_CLASSES_ALL, &p), COFFRE_OK);
+    CHECK_RC(coffre_person_to_json(p, COFFRE_CLASSES_ALL, &json), COFFRE_OK);
+    /* Pull the document number and email out of the JSON text. */
+    num = strstr(json, "\"number\":\"");
+    mail = strstr(json, "\"email\":\"");
+    CHECK(num != NULL && mail != NULL);
+    if (num != NULL && mail != NULL) {
+        char dn[64] = {0}, em[300] = {0}, up[300] = {0};
+
+        sscanf(num + 10, "%63[^\"]", dn);
+        sscanf(mail + 9, "%299[^\"]", em);
+        CHECK_RC(coffre_vault_find(v, COFFRE_FIND_DOCUMENT, dn, NULL, NULL,
+                                   found, 4, &n),
+                 COFFRE_OK);
+        CHECK(n == 1 && found[0] == ids[5]);
+        for (size_t i = 0; em[i] != '\0'; i++) {
+            up[i] = (char)(em[i] >= 'a' && em[i] <= 'z' ? em[i] - 32 : em[i]);
+        }
+        CHECK_RC(coffre_vault_find(v, COFFRE_FIND_EMAIL, up, NULL, NULL,
+                                   found, 4, &n),
+                 COFFRE_OK);
+        CHECK(n == 1 && found[0] == ids[5]);
+    }
+    coffre_free(json);
+    coffre_person_free(p);
+    coffre_vault_close(v);
+}
+
+static void
+test_name_search_normalised(void)
+{
+    static const char person[] =
+        "{\"public\":{\"category\":\"media\",\"organisation\":\"AFP\","
+        "\"valid_from\":\"2024-07-01\",\"valid_until\":\"2024-08-15\"},"
+        "\"identity\":{\"surname\":\"Lef\xc3\xa8vre-Durand\",\"given_names\":"
+        "\"\xc3\x89lodie  Anne\",\"sex\":\"F\",\"birth_date\":\"1990-02-03\","
+        "\"birth_place\":\"Lyon\",\"birth_country\":\"FRA\","
+        "\"nationalities\":[\"FRA\"]}}";
+    struct coffre_vault *v = make_vault("name", NULL, 0);
+    struct coffre_person *p = NULL;
+    uint64_t id = 0, found[2];
+    size_t n = 0;
+
+    CHECK_RC(coffre_person_from_json(person, strlen(person), &p, NULL),
+             COFFRE_OK);
+    CHECK_RC(coffre_vault_put(v, p, &id), COFFRE_OK);
+    CHECK_RC(coffre_vault_find(v, COFFRE_FIND_NAME_DOB, "LEFEVRE DURAND",
+                               "elodie anne", "1990-02-03", found, 2, &n),
+             COFFRE_OK);
+    CHECK(n == 1 && found[0] == id);
+    CHECK_RC(coffre_vault_find(v, COFFRE_FIND_NAME_DOB, "LEFEVRE DURAND",
+                               "elodie anne", "1990-02-04", found, 2, &n),
+             COFFRE_OK);
+    CHECK(n == 0);
+    coffre_person_free(p);
+    coffre_vault_close(v);
+}
+
+static void
+test_pseudonyms(void)
+{
+    uint64_t ids[2], got = 0;
+    struct coffre_vault *v = make_vault("pseudo", ids, 2);
+    char a[COFFRE_PSEUDONYM_LEN + 1], b[COFFRE_PSEUDONYM_LEN + 1];
+
+    CHECK_RC(coffre_vault_pseudonym(v, "office", ids[0], a), COFFRE_OK);
+    CHECK_RC(coffre_vault_pseudonym(v, "gate", ids[0], b), COFFRE_OK);
+    CHECK(strlen(a) == COFFRE_PSEUDONYM_LEN && strcmp(a, b) != 0);
+    CHECK_RC(coffre_vault_resolve(v, "office", a, &got), COFFRE_OK);
+    CHECK(got == ids[0]);
+    CHECK_RC(coffre_vault_resolve(v, "gate", a, &got), COFFRE_ERR_NOTFOUND);
+    CHECK_RC(coffre_vault_resolve(v, "office", "x", &got),
+             COFFRE_ERR_NOTFOUND);
+    coffre_vault_close(v);
+}
+
+static void
+test_lifecycle(void)
+{
+    uint64_t ids[1];
+    struct coffre_vault *v = make_vault("life", ids, 1);
+    size_t n = 0;
+    uint64_t due[4];
+
+    CHECK_RC(coffre_vault_set_state(v, ids[0], COFFRE_STATE_APPROVED),
+             COFFRE_ERR_STATE);
+    coffre_vault_set_vetting_deadline(v, -10);
+    CHECK_RC(coffre_vault_set_state(v, ids[0], COFFRE_STATE_VETTING),
+             COFFRE_OK);
+    CHECK_RC(coffre_vault_due(v, COFFRE_DUE_VETTING, 0x7fffffff, due, 4, &n),
+             COFFRE_OK);
+    CHECK(n == 1 && due[0] == ids[0]);
+    CHECK_RC(coffre_vault_set_state(v, ids[0], COFFRE_STATE_APPROVED),
+             COFFRE_OK);
+    CHECK_RC(coffre_vault_set_state(v, ids[0], COFFRE_STATE_VETTING),
+             COFFRE_ERR_STATE);
+    coffre_vault_close(v);
+}
+
+static void
+test_dev_vault_cannot_reopen(void)
+{
+    struct coffre_vault *v = NULL;
+    char path[600];
+
+    snprintf(path, sizeof(path), "%s/dev", check_tmpdir());
+    CHECK_RC(coffre_vault_open_dev(path, &v), COFFRE_OK);
+    CHECK(!coffre_vault_is_sealed(v));
+    coffre_vault_close(v);
+    CHECK_RC(coffre_vault_open(path, &v), COFFRE_ERR_SEALED);
+    coffre_vault_close(v);
+}
+
+static void
+test_keys_wiped(void)
+{
+    uint64_t ids[8];
+    struct coffre_vault *v;
+    struct coffre_person *p = NULL;
+
+    check_secmem_watch();
+    v = make_vault("wipe", ids, 8);
+    CHECK_RC(coffre_vault_get(v, ids[3], COFFRE_CLASSES_ALL, &p), COFFRE_OK);
+    coffre_person_free(p);
+    coffre_vault_close(v);
+    CHECK(check_secmem_released() > 20);
+    CHECK(check_secmem_violations() == 0);
+}
+
+int
+main(void)
+{
+    if (coffre_lib_init() != COFFRE_OK) {
+        return 2;
+    }
+    RUN(test_init_writes_shares);
+    RUN(test_unseal_threshold);
+    RUN(test_share_of_other_vault);
+    RUN(test_round_trip);
+    RUN(test_tamper);
+    RUN(test_rotation);
+    RUN(test_erase_old_copy);
+    RUN(test_epoch_shred);
+    RUN(test_find);
+    RUN(test_name_search_normalised);
+    RUN(test_pseudonyms);
+    RUN(test_lifecycle);
+    RUN(test_dev_vault_cannot_reopen);
+    RUN(test_keys_wiped);
+    return check_done();
+}
