@@ -5,5 +5,6 @@
 void test_shamir_all(void);
 void test_pseudonym_all(void);
 void test_rng_all(void);
+void test_vectors_all(void);
 
 #endif

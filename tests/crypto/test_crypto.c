@@ -259,6 +259,7 @@ main(void)
     test_shamir_all();
     test_pseudonym_all();
     test_rng_all();
+    test_vectors_all();
     RUN(test_secmem_clean);
     return check_done();
 }
