@@ -21,8 +21,8 @@ struct route_rule {
 static const char *const no_args[] = {NULL};
 static const char *const get_args[] = {"fields", "purpose", NULL};
 static const char *const list_args[] = {
-    "document_number", "email", "surname", "given_names", "birth_date",
-    "state",           "category", "limit", "cursor",    "purpose", NULL};
+    "document_number", "email", "surname", "given_names", "birth_date", "state",
+    "category",        "limit", "cursor",  "purpose",     NULL};
 static const char *const pending_args[] = {"limit", "cursor", NULL};
 
 #define ANY_ROLE ((1u << SRV_ROLE_COUNT) - 1u)
@@ -148,8 +148,7 @@ static void
 sys_health(struct srv_ctx *ctx, struct srv_resp *r)
 {
     int sealed = is_sealed(ctx);
-    srv_json(r, 200,
-             json_pack("{s:s,s:b}", "status", "ok", "sealed", sealed));
+    srv_json(r, 200, json_pack("{s:s,s:b}", "status", "ok", "sealed", sealed));
 }
 
 static void
@@ -184,11 +183,13 @@ sys_unseal(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     int sealed = coffre_vault_is_sealed(ctx->vault);
     pthread_mutex_unlock(&ctx->lock);
     if (rc == COFFRE_ERR_SHARE || rc == COFFRE_ERR_PARSE) {
-        srv_error(r, 400, "invalid_share", "the share is not one of this "
-                                           "vault's or is malformed");
+        srv_error(r, 400, "invalid_share",
+                  "the share is not one of this "
+                  "vault's or is malformed");
     } else if (rc == COFFRE_ERR_THRESHOLD) {
-        srv_error(r, 400, "threshold", "the shares given do not unseal the "
-                                       "vault; they were forgotten");
+        srv_error(r, 400, "threshold",
+                  "the shares given do not unseal the "
+                  "vault; they were forgotten");
     } else if (rc != COFFRE_OK) {
         api_vault_error(r, ctx->vault, rc);
     } else {
@@ -208,7 +209,7 @@ sys_metrics(struct srv_ctx *ctx, struct srv_resp *r)
         srv_error(r, 500, "internal", "out of memory");
         return;
     }
-    free(r->body);
+    srv_resp_free(r);
     r->body = text;
     r->status = 200;
     r->ctype = "text/plain; version=0.0.4; charset=utf-8";
@@ -237,20 +238,48 @@ dispatch(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
          const char *param, struct srv_resp *r)
 {
     switch (route) {
-    case R_HEALTH: sys_health(ctx, r); break;
-    case R_SEAL_STATUS: sys_seal_status(ctx, r); break;
-    case R_UNSEAL: sys_unseal(ctx, req, r); break;
-    case R_METRICS: sys_metrics(ctx, r); break;
-    case R_STATS: sys_stats(ctx, r); break;
-    case R_PERSONS_POST: api_persons_post(ctx, req, r); break;
-    case R_PERSONS_LIST: api_persons_list(ctx, req, r); break;
-    case R_PERSON_GET: api_person_get(ctx, req, param, r); break;
-    case R_PERSON_PATCH: api_person_patch(ctx, req, param, r); break;
-    case R_PERSON_DELETE: api_person_delete(ctx, req, param, r); break;
-    case R_PERSON_STATE: api_person_state(ctx, req, param, r); break;
-    case R_VETTING_PENDING: api_vetting_pending(ctx, req, r); break;
-    case R_VETTING_VERDICT: api_vetting_verdict(ctx, req, param, r); break;
-    default: srv_error(r, 404, "not_found", "no such route"); break;
+    case R_HEALTH:
+        sys_health(ctx, r);
+        break;
+    case R_SEAL_STATUS:
+        sys_seal_status(ctx, r);
+        break;
+    case R_UNSEAL:
+        sys_unseal(ctx, req, r);
+        break;
+    case R_METRICS:
+        sys_metrics(ctx, r);
+        break;
+    case R_STATS:
+        sys_stats(ctx, r);
+        break;
+    case R_PERSONS_POST:
+        api_persons_post(ctx, req, r);
+        break;
+    case R_PERSONS_LIST:
+        api_persons_list(ctx, req, r);
+        break;
+    case R_PERSON_GET:
+        api_person_get(ctx, req, param, r);
+        break;
+    case R_PERSON_PATCH:
+        api_person_patch(ctx, req, param, r);
+        break;
+    case R_PERSON_DELETE:
+        api_person_delete(ctx, req, param, r);
+        break;
+    case R_PERSON_STATE:
+        api_person_state(ctx, req, param, r);
+        break;
+    case R_VETTING_PENDING:
+        api_vetting_pending(ctx, req, r);
+        break;
+    case R_VETTING_VERDICT:
+        api_vetting_verdict(ctx, req, param, r);
+        break;
+    default:
+        srv_error(r, 404, "not_found", "no such route");
+        break;
     }
 }
 
@@ -294,8 +323,7 @@ now_seconds(void)
 }
 
 void
-srv_handle(struct srv_ctx *ctx, const struct srv_req *req,
-           struct srv_resp *r)
+srv_handle(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
 {
     double t0 = now_seconds();
     char param[COFFRE_PSEUDONYM_LEN + 1];

@@ -9,7 +9,7 @@
 #include "server.h"
 
 static const char *const role_names[SRV_ROLE_COUNT] = {
-    "platform", "office",    "vetting", "gate",
+    "platform", "office",  "vetting",   "gate",
     "printer",  "auditor", "custodian", "admin",
 };
 
@@ -107,16 +107,16 @@ srv_hex_decode(const char *hex, unsigned char *out, size_t n)
 }
 
 static int
-principal_field(struct srv_principal *p, const char *key, json_t *v,
-                char *err, size_t errlen)
+principal_field(struct srv_principal *p, const char *key, json_t *v, char *err,
+                size_t errlen)
 {
     char tmp[SRV_NAME_MAX + 1];
     if (strcmp(key, "name") == 0) {
-        return get_string(v, "principals[].name", p->name, sizeof(p->name),
-                          err, errlen);
+        return get_string(v, "principals[].name", p->name, sizeof(p->name), err,
+                          errlen);
     } else if (strcmp(key, "role") == 0) {
-        if (get_string(v, "principals[].role", tmp, sizeof(tmp), err,
-                       errlen) != COFFRE_OK ||
+        if (get_string(v, "principals[].role", tmp, sizeof(tmp), err, errlen) !=
+                COFFRE_OK ||
             (p->role = srv_role_parse(tmp)) < 0) {
             return bad(err, errlen, "principals[].role: unknown role");
         }
@@ -145,8 +145,7 @@ principal_field(struct srv_principal *p, const char *key, json_t *v,
 }
 
 static int
-principal_check(const struct srv_config *c, size_t i, char *err,
-                size_t errlen)
+principal_check(const struct srv_config *c, size_t i, char *err, size_t errlen)
 {
     const struct srv_principal *p = &c->principals[i];
     if (p->name[0] == '\0' || p->role < 0) {
@@ -157,8 +156,8 @@ principal_check(const struct srv_config *c, size_t i, char *err,
                    "principals[%zu]: exactly one of fingerprint, subject", i);
     }
     if (p->protected_access && p->role != SRV_ROLE_OFFICE) {
-        return bad(err, errlen,
-                   "principals[%zu].protected_access: office only", i);
+        return bad(err, errlen, "principals[%zu].protected_access: office only",
+                   i);
     }
     for (size_t j = 0; j < i; j++) {
         const struct srv_principal *q = &c->principals[j];
@@ -305,8 +304,8 @@ parse_root(struct srv_config *c, json_t *root, char *err, size_t errlen)
 }
 
 int
-srv_config_parse(struct srv_config *c, const char *text, size_t len,
-                 char *err, size_t errlen)
+srv_config_parse(struct srv_config *c, const char *text, size_t len, char *err,
+                 size_t errlen)
 {
     json_error_t jerr;
     srv_config_defaults(c);

@@ -17,8 +17,8 @@ api_body(const struct srv_req *req, struct srv_resp *r, json_t **pobj)
         srv_error(r, 400, "invalid_utf8", "the body is not valid UTF-8");
         return -1;
     }
-    json_t *o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
-                           &jerr);
+    json_t *o =
+        json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (o == NULL) {
         srv_error(r, 400, "invalid_json", "malformed JSON at line %d: %s",
                   jerr.line, jerr.text);
@@ -61,8 +61,8 @@ api_only_string(json_t *obj, const char *key, struct srv_resp *r,
 }
 
 int
-api_resolve(struct srv_ctx *ctx, const struct srv_req *req,
-            const char *param, struct srv_resp *r, uint64_t *pid)
+api_resolve(struct srv_ctx *ctx, const struct srv_req *req, const char *param,
+            struct srv_resp *r, uint64_t *pid)
 {
     pthread_mutex_lock(&ctx->lock);
     int rc = coffre_vault_resolve(ctx->vault, req->who->audience, param, pid);
@@ -134,8 +134,8 @@ api_purpose(const struct srv_req *req, struct srv_resp *r)
     }
     size_t n = strlen(purpose);
     if (n == 0 || n > SRV_PURPOSE_MAX || !srv_utf8_valid(purpose, n)) {
-        srv_error(r, 400, "invalid_purpose",
-                  "purpose: 1 to %d bytes of UTF-8", SRV_PURPOSE_MAX);
+        srv_error(r, 400, "invalid_purpose", "purpose: 1 to %d bytes of UTF-8",
+                  SRV_PURPOSE_MAX);
         return -1;
     }
     return 0;
@@ -151,10 +151,8 @@ api_limit(const struct srv_req *req, struct srv_resp *r, size_t *plimit)
     }
     char *end = NULL;
     unsigned long v = strtoul(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || *end != '\0' || v < 1 ||
-        v > SRV_PAGE_MAX) {
-        srv_error(r, 400, "invalid_argument", "limit: 1 to %d",
-                  SRV_PAGE_MAX);
+    if (s[0] < '0' || s[0] > '9' || *end != '\0' || v < 1 || v > SRV_PAGE_MAX) {
+        srv_error(r, 400, "invalid_argument", "limit: 1 to %d", SRV_PAGE_MAX);
         return -1;
     }
     *plimit = (size_t)v;
@@ -162,8 +160,8 @@ api_limit(const struct srv_req *req, struct srv_resp *r, size_t *plimit)
 }
 
 int
-api_cursor(struct srv_ctx *ctx, const struct srv_req *req,
-           struct srv_resp *r, uint64_t *pafter)
+api_cursor(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r,
+           uint64_t *pafter)
 {
     const char *s = srv_query(req, "cursor");
     *pafter = 0;

@@ -50,7 +50,10 @@ search(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     uint64_t ids[FIND_MAX];
     size_t n = 0;
     pthread_mutex_lock(&ctx->lock);
-    int rc = coffre_vault_find(ctx->vault, kind, doc ? doc : email ? email : sn,
+    int rc = coffre_vault_find(ctx->vault, kind,
+                               doc     ? doc
+                               : email ? email
+                                       : sn,
                                gn, dob, ids, FIND_MAX, &n);
     pthread_mutex_unlock(&ctx->lock);
     if (rc == COFFRE_ERR_ARG) {
@@ -62,8 +65,8 @@ search(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     json_t *items = json_array();
     char p[COFFRE_PSEUDONYM_LEN + 1];
     for (size_t i = 0; i < n && i < FIND_MAX; i++) {
-        json_array_append_new(items,
-                              pseudonym_item(ctx, req->who->audience, ids[i], p));
+        json_array_append_new(
+            items, pseudonym_item(ctx, req->who->audience, ids[i], p));
     }
     srv_json(r, 200, json_pack("{s:o}", "items", items));
 }
@@ -157,7 +160,7 @@ worklist(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
             json_array_append_new(items, it);
         }
     }
-    free(scratch.body);
+    srv_resp_free(&scratch);
     char next[COFFRE_PSEUDONYM_LEN + 1];
     json_t *cursor = json_null();
     if (n == w.limit && n > 0) {
@@ -167,8 +170,8 @@ worklist(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
         json_decref(c);
     }
     free(ids);
-    srv_json(r, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor",
-                               cursor));
+    srv_json(r, 200,
+             json_pack("{s:o,s:o}", "items", items, "next_cursor", cursor));
 }
 
 void
@@ -226,8 +229,8 @@ pending_batch(struct srv_ctx *ctx, const struct srv_req *req, json_t *items,
                           COFFRE_CLASS_BIT(COFFRE_CLASS_CONTACT) |
                           COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING);
     pthread_mutex_lock(&ctx->lock);
-    int rc = coffre_vault_list(ctx->vault, COFFRE_STATE_VETTING, NULL,
-                               *pafter, ids, 64, &n);
+    int rc = coffre_vault_list(ctx->vault, COFFRE_STATE_VETTING, NULL, *pafter,
+                               ids, 64, &n);
     pthread_mutex_unlock(&ctx->lock);
     if (rc != COFFRE_OK || n == 0) {
         return 0;
@@ -250,7 +253,7 @@ pending_batch(struct srv_ctx *ctx, const struct srv_req *req, json_t *items,
         json_decref(pi);
         json_decref(person);
     }
-    free(scratch.body);
+    srv_resp_free(&scratch);
     return n;
 }
 
@@ -274,15 +277,15 @@ api_vetting_pending(struct srv_ctx *ctx, const struct srv_req *req,
         json_t *last = json_array_get(items, limit - 1);
         cursor = json_incref(json_object_get(last, "pseudonym"));
     }
-    srv_json(r, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor",
-                               cursor));
+    srv_json(r, 200,
+             json_pack("{s:o,s:o}", "items", items, "next_cursor", cursor));
 }
 
 static int
 verdict_patch(const char *verdict, const struct srv_principal *who,
               struct srv_resp *r, struct coffre_person **pp)
 {
-    char when[32], text[512];
+    char when[32];
     struct coffre_diag diag;
     time_t now = time(NULL);
     struct tm tm;
@@ -293,10 +296,10 @@ verdict_patch(const char *verdict, const struct srv_principal *who,
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     int rc = s ? COFFRE_OK : COFFRE_ERR_NOMEM;
-    if (rc == COFFRE_OK && strlen(s) < sizeof(text)) {
+    if (rc == COFFRE_OK) {
         rc = coffre_person_from_json(s, strlen(s), pp, &diag);
     }
-    free(s);
+    srv_jfree(s);
     if (rc != COFFRE_OK) {
         srv_error(r, 500, "internal", "cannot record the verdict");
         return -1;
@@ -345,8 +348,8 @@ api_vetting_verdict(struct srv_ctx *ctx, const struct srv_req *req,
         api_vault_error(r, ctx->vault, rc);
         goto out;
     }
-    srv_json(r, 200, json_pack("{s:s,s:s}", "pseudonym", param, "verdict",
-                               verdict));
+    srv_json(r, 200,
+             json_pack("{s:s,s:s}", "pseudonym", param, "verdict", verdict));
 out:
     coffre_person_free(patch);
     json_decref(person);

@@ -31,7 +31,7 @@ struct route_hist {
 struct srv_metrics {
     pthread_mutex_t lock;
     const char *const *routes;
-    size_t nroutes; /* plus one "unmatched" slot */
+    size_t nroutes;              /* plus one "unmatched" slot */
     struct status_count *counts; /* [route][role][slot] */
     struct route_hist *hist;     /* [route] */
 };

@@ -37,9 +37,8 @@ check_write(json_t *body, int role, int patch, struct srv_resp *r)
         }
     }
     json_t *state = json_object_get(json_object_get(body, "public"), "state");
-    if (state != NULL &&
-        (patch || !json_is_string(state) ||
-         strcmp(json_string_value(state), "submitted") != 0)) {
+    if (state != NULL && (patch || !json_is_string(state) ||
+                          strcmp(json_string_value(state), "submitted") != 0)) {
         srv_error(r, 400, "immutable_field",
                   "public.state: changes go through POST .../state");
         return -1;
@@ -59,7 +58,7 @@ to_person(json_t *body, struct srv_resp *r, struct coffre_person **pp)
         return -1;
     }
     int rc = coffre_person_from_json(text, strlen(text), pp, &diag);
-    free(text);
+    srv_jfree(text);
     if (rc == COFFRE_ERR_TOOBIG) {
         srv_error(r, 413, "too_large", "the person is over its size cap");
     } else if (rc != COFFRE_OK) {
@@ -143,9 +142,10 @@ deny_classes(unsigned want, unsigned may, const struct srv_principal *who,
 {
     for (int c = 0; c < COFFRE_CLASS_COUNT; c++) {
         if ((want & COFFRE_CLASS_BIT(c)) && !(may & COFFRE_CLASS_BIT(c))) {
-            srv_error(r, 403, "forbidden_class", "class %s is not readable "
-                      "by role %s%s", coffre_class_name(c),
-                      srv_role_name(who->role), why);
+            srv_error(r, 403, "forbidden_class",
+                      "class %s is not readable "
+                      "by role %s%s",
+                      coffre_class_name(c), srv_role_name(who->role), why);
             return -1;
         }
     }
@@ -296,8 +296,9 @@ office_target(const char *name, struct srv_resp *r)
     }
     if (to == COFFRE_STATE_REFUSED || to == COFFRE_STATE_ERASED ||
         to == COFFRE_STATE_SUBMITTED) {
-        srv_error(r, 403, "forbidden", "the office may not move a person "
-                                       "to this state");
+        srv_error(r, 403, "forbidden",
+                  "the office may not move a person "
+                  "to this state");
         return -1;
     }
     return to;

@@ -53,10 +53,10 @@ static const char *const class_members[COFFRE_CLASS_COUNT] = {
 
 /* Classes that name or locate a person: a protected record shows them
  * only to vetting and to office principals named in the policy. */
-#define PERSONAL_CLASSES                                                      \
-    (COFFRE_CLASS_BIT(COFFRE_CLASS_IDENTITY) |                                \
-     COFFRE_CLASS_BIT(COFFRE_CLASS_CONTACT) |                                 \
-     COFFRE_CLASS_BIT(COFFRE_CLASS_DOCUMENT) |                                \
+#define PERSONAL_CLASSES                                                       \
+    (COFFRE_CLASS_BIT(COFFRE_CLASS_IDENTITY) |                                 \
+     COFFRE_CLASS_BIT(COFFRE_CLASS_CONTACT) |                                  \
+     COFFRE_CLASS_BIT(COFFRE_CLASS_DOCUMENT) |                                 \
      COFFRE_CLASS_BIT(COFFRE_CLASS_PHOTO))
 
 int

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "server.h"
 
 /* docs/openapi.yaml describes exactly these; tests/server checks it. */
@@ -121,10 +123,31 @@ srv_route_allow(const char *path)
 }
 
 void
+srv_jfree(void *p)
+{
+    json_malloc_t m;
+    json_free_t f;
+    json_get_alloc_funcs(&m, &f);
+    f(p);
+}
+
+void
+srv_resp_free(struct srv_resp *r)
+{
+    if (r->body != NULL) {
+        sodium_memzero(r->body, strlen(r->body));
+        free(r->body);
+        r->body = NULL;
+    }
+}
+
+void
 srv_json(struct srv_resp *r, unsigned status, json_t *obj)
 {
-    free(r->body);
-    r->body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    srv_resp_free(r);
+    r->body = s ? strdup(s) : NULL;
+    srv_jfree(s);
     json_decref(obj);
     r->status = status;
     r->ctype = "application/json";
@@ -150,8 +173,7 @@ srv_error(struct srv_resp *r, unsigned status, const char *code,
         snprintf(msg, sizeof(msg), "%s", code);
     }
     srv_json(r, status,
-             json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
-                       msg));
+             json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
 const char *

@@ -49,8 +49,8 @@ enum srv_role {
 
 struct srv_principal {
     char name[SRV_NAME_MAX + 1];
-    int role;                          /* enum srv_role */
-    char audience[SRV_NAME_MAX + 1];   /* pseudonym audience */
+    int role;                        /* enum srv_role */
+    char audience[SRV_NAME_MAX + 1]; /* pseudonym audience */
     int has_fingerprint;
     unsigned char fingerprint[32];     /* SHA-256 of the certificate DER */
     char subject[SRV_SUBJECT_MAX + 1]; /* or "" */
@@ -126,8 +126,7 @@ int srv_policy_access(int role, int cls);
  * srv_policy_readable(who, is_protected): the bitmask of classes the
  * principal ${who} may read of a record, protected or not.
  */
-unsigned srv_policy_readable(const struct srv_principal *who,
-                             int is_protected);
+unsigned srv_policy_readable(const struct srv_principal *who, int is_protected);
 
 /** srv_policy_writable(role, patch): classes ${role} may submit (patch=0)
  * or change (patch=1). */
@@ -221,8 +220,7 @@ struct srv_resp {
  * *${pstatus} 404 (no such path) or 405 (path known, method not).
  */
 size_t srv_route_match(const char *method, const char *path,
-                       char param[COFFRE_PSEUDONYM_LEN + 1],
-                       unsigned *pstatus);
+                       char param[COFFRE_PSEUDONYM_LEN + 1], unsigned *pstatus);
 
 /** srv_route_allow(path): the Allow header value for ${path}. */
 const char *srv_route_allow(const char *path);
@@ -230,6 +228,12 @@ const char *srv_route_allow(const char *path);
 /** srv_error(r, status, code, fmt, ...): an error answer in ${r}. */
 void srv_error(struct srv_resp *r, unsigned status, const char *code,
                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/** srv_jfree(p): free a string jansson allocated (json_dumps). */
+void srv_jfree(void *p);
+
+/** srv_resp_free(r): wipe and free the body of ${r}. */
+void srv_resp_free(struct srv_resp *r);
 
 /** srv_json(r, status, obj): answer ${obj} (reference stolen). */
 void srv_json(struct srv_resp *r, unsigned status, json_t *obj);

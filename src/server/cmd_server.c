@@ -1,0 +1,548 @@
+/*
+ * `coffre server`: options, the development mode, process hardening
+ * (no core dumps, privileges dropped after binding), and the signal loop
+ * that sweeps expired vetting requests and shuts down cleanly.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../cmd.h"
+#include "server.h"
+
+struct opts {
+    const char *config;
+    const char *listen;
+    const char *dev_dir;
+    const char *user;
+    int dev, dev_shares, tls12, list_routes;
+    long persons;
+    long deadline;
+    long threads;
+};
+
+struct run {
+    struct opts o;
+    struct srv_config cfg;
+    struct coffre_vault *vault;
+    char tmp_store[64]; /* dev: the temporary store, removed at exit */
+    char dev_dir[PATH_MAX];
+    char *cert, *key, *ca;
+};
+
+/* Principals of the development mode: every role, plus an office
+ * principal without protected access and a named system with its own
+ * pseudonyms, so that both rules can be tried. */
+static const struct {
+    const char *name, *role, *audience;
+    int protected_access;
+} dev_principals[] = {
+    {"platform", "platform", NULL, 0},
+    {"office", "office", NULL, 1},
+    {"vetting", "vetting", NULL, 0},
+    {"gate", "gate", NULL, 0},
+    {"printer", "printer", NULL, 0},
+    {"auditor", "auditor", NULL, 0},
+    {"custodian", "custodian", NULL, 0},
+    {"admin", "admin", NULL, 0},
+    {"office-restricted", "office", NULL, 0},
+    {"partner", "platform", "partner-system", 0},
+};
+#define NDEV (sizeof(dev_principals) / sizeof(dev_principals[0]))
+
+static void
+usage(void)
+{
+    fprintf(stderr,
+            "usage: coffre server --config FILE\n"
+            "       coffre server --dev [--listen ADDR:PORT] [--dev-dir DIR]\n"
+            "                     [--demo-persons N] [--dev-shares]\n"
+            "       coffre server --list-routes\n"
+            "options: --vetting-deadline SECS --threads N --tls12 --user U\n");
+}
+
+static int
+parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < lo || v > hi) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+    static const struct option longs[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"dev", no_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'},
+        {"dev-dir", required_argument, NULL, 'D'},
+        {"demo-persons", required_argument, NULL, 'n'},
+        {"dev-shares", no_argument, NULL, 's'},
+        {"vetting-deadline", required_argument, NULL, 'v'},
+        {"threads", required_argument, NULL, 't'},
+        {"tls12", no_argument, NULL, '2'},
+        {"user", required_argument, NULL, 'u'},
+        {"list-routes", no_argument, NULL, 'L'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch, bad = 0;
+    memset(o, 0, sizeof(*o));
+    o->persons = 10000;
+    o->dev_dir = "dev-vault";
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'd':
+            o->dev = 1;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'D':
+            o->dev_dir = optarg;
+            break;
+        case 'n':
+            bad |= parse_long(optarg, 0, 10000000, &o->persons);
+            break;
+        case 's':
+            o->dev_shares = 1;
+            break;
+        case 'v':
+            bad |= parse_long(optarg, 1, 1L << 30, &o->deadline);
+            break;
+        case 't':
+            bad |= parse_long(optarg, 1, 64, &o->threads);
+            break;
+        case '2':
+            o->tls12 = 1;
+            break;
+        case 'u':
+            o->user = optarg;
+            break;
+        case 'L':
+            o->list_routes = 1;
+            break;
+        default:
+            bad = 1;
+            break;
+        }
+    }
+    if (optind != argc || (!o->list_routes && o->dev == (o->config != NULL))) {
+        bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
+static void
+harden(void)
+{
+    struct rlimit no_core = {0, 0};
+    /* Keys and plaintext live in this process: no core file, no ptrace
+     * by same-uid processes. */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    (void)setrlimit(RLIMIT_CORE, &no_core);
+}
+
+static char *
+read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = f ? calloc(1, SRV_CONFIG_MAX + 1) : NULL;
+    size_t n = buf ? fread(buf, 1, SRV_CONFIG_MAX, f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    if (buf != NULL && (n == 0 || n == SRV_CONFIG_MAX)) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf == NULL) {
+        fprintf(stderr, "coffre server: cannot read %s\n", path);
+    }
+    return buf;
+}
+
+static void
+free_secret_text(char *p)
+{
+    if (p != NULL) {
+        sodium_memzero(p, strlen(p));
+        free(p);
+    }
+}
+
+/* The development configuration, as a file a later --config can use. */
+static int
+write_dev_config(struct run *run, const char *data_dir,
+                 unsigned char (*fps)[32])
+{
+    char path[PATH_MAX + 32], hex[65];
+    json_t *principals = json_array();
+    for (size_t i = 0; i < NDEV; i++) {
+        sodium_bin2hex(hex, sizeof(hex), fps[i], 32);
+        json_t *p =
+            json_pack("{s:s,s:s,s:s}", "name", dev_principals[i].name, "role",
+                      dev_principals[i].role, "fingerprint", hex);
+        if (dev_principals[i].audience) {
+            json_object_set_new(p, "audience",
+                                json_string(dev_principals[i].audience));
+        }
+        if (dev_principals[i].protected_access) {
+            json_object_set_new(p, "protected_access", json_true());
+        }
+        json_array_append_new(principals, p);
+    }
+    const char *d = run->dev_dir;
+    char cert[PATH_MAX + 16], key[PATH_MAX + 16], ca[PATH_MAX + 16];
+    snprintf(cert, sizeof(cert), "%s/server.pem", d);
+    snprintf(key, sizeof(key), "%s/server.key", d);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", d);
+    json_t *cfg = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:I,s:o}", "listen", run->o.listen,
+        "data_dir", data_dir, "tls_cert", cert, "tls_key", key, "client_ca", ca,
+        "tls12", run->o.tls12, "vetting_deadline_seconds",
+        (json_int_t)(run->o.deadline ? run->o.deadline : 61 * 86400), "threads",
+        (json_int_t)(run->o.threads ? run->o.threads : 2), "principals",
+        principals);
+    snprintf(path, sizeof(path), "%s/server.json", d);
+    int rc = cfg && json_dump_file(cfg, path, JSON_INDENT(2)) == 0
+                 ? COFFRE_OK
+                 : COFFRE_ERR_IO;
+    json_decref(cfg);
+    return rc;
+}
+
+static int
+load_persons(struct coffre_vault *v, long count)
+{
+    struct coffre_gen_opts go = {.seed = 2024, .photos = 1};
+    struct coffre_gen *g = NULL;
+    struct coffre_person *batch[500];
+    uint64_t ids[500];
+    int rc = coffre_gen_new(&go, &g);
+    for (long done = 0; rc == COFFRE_OK && done < count;) {
+        size_t n = 0;
+        while (rc == COFFRE_OK && n < 500 && done + (long)n < count) {
+            rc = coffre_gen_next(g, &batch[n]);
+            n += rc == COFFRE_OK;
+        }
+        if (rc == COFFRE_OK) {
+            rc = coffre_vault_put_many(v, batch, n, ids);
+        }
+        for (size_t i = 0; i < n; i++) {
+            coffre_person_free(batch[i]);
+        }
+        done += (long)n;
+    }
+    coffre_gen_free(g);
+    return rc;
+}
+
+/* The vault of the development mode: memory-only root key on a temporary
+ * store, or (--dev-shares) a real vault in DIR/vault with shares in
+ * DIR/shares, left sealed. */
+static int
+open_dev_vault(struct run *run, char *data_dir, size_t cap)
+{
+    int rc;
+    if (run->o.dev_shares) {
+        char shares[PATH_MAX + 16];
+        snprintf(data_dir, cap, "%s/vault", run->dev_dir);
+        snprintf(shares, sizeof(shares), "%s/shares", run->dev_dir);
+        struct coffre_init_opts io = {5, 3, shares};
+        rc = coffre_vault_init(data_dir, &io, &run->vault);
+    } else {
+        snprintf(run->tmp_store, sizeof(run->tmp_store),
+                 "/tmp/coffre-dev-XXXXXX");
+        if (mkdtemp(run->tmp_store) == NULL) {
+            run->tmp_store[0] = '\0';
+            return COFFRE_ERR_IO;
+        }
+        snprintf(data_dir, cap, "%s", run->tmp_store);
+        rc = coffre_vault_open_dev(data_dir, &run->vault);
+    }
+    if (rc == COFFRE_OK && run->o.persons > 0) {
+        fprintf(stderr, "coffre server: loading %ld generated persons\n",
+                run->o.persons);
+        rc = load_persons(run->vault, run->o.persons);
+    }
+    if (rc == COFFRE_OK && run->o.dev_shares) {
+        rc = coffre_vault_seal(run->vault);
+    }
+    return rc;
+}
+
+static int
+setup_dev(struct run *run)
+{
+    unsigned char fps[NDEV][32];
+    const char *names[NDEV];
+    char data_dir[PATH_MAX + 16], err[256];
+    if (run->o.listen == NULL) {
+        run->o.listen = "127.0.0.1:8443";
+    }
+    if ((mkdir(run->o.dev_dir, 0700) != 0 && errno != EEXIST) ||
+        realpath(run->o.dev_dir, run->dev_dir) == NULL) {
+        fprintf(stderr, "coffre server: %s: %s\n", run->o.dev_dir,
+                strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < NDEV; i++) {
+        names[i] = dev_principals[i].name;
+    }
+    int rc = srv_pki_dev(run->dev_dir, names, NDEV, fps);
+    if (rc == COFFRE_OK) {
+        rc = open_dev_vault(run, data_dir, sizeof(data_dir));
+    }
+    if (rc == COFFRE_OK) {
+        rc = write_dev_config(run, data_dir, fps);
+    }
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/server.json", run->dev_dir);
+    if (rc == COFFRE_OK &&
+        (rc = srv_config_load(&run->cfg, path, err, sizeof(err))) != 0) {
+        fprintf(stderr, "coffre server: %s: %s\n", path, err);
+        return -1;
+    }
+    if (rc != COFFRE_OK) {
+        fprintf(stderr, "coffre server: development setup: %s (%s)\n",
+                coffre_strerror(rc),
+                run->vault ? coffre_vault_errmsg(run->vault) : "");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+setup_config(struct run *run)
+{
+    char err[256];
+    int rc = srv_config_load(&run->cfg, run->o.config, err, sizeof(err));
+    if (rc != COFFRE_OK) {
+        fprintf(stderr, "coffre server: %s: %s\n", run->o.config, err);
+        return -1;
+    }
+    if (run->o.listen != NULL) {
+        snprintf(run->cfg.listen, sizeof(run->cfg.listen), "%s", run->o.listen);
+    }
+    rc = coffre_vault_open(run->cfg.data_dir, &run->vault);
+    if (rc != COFFRE_OK) {
+        fprintf(stderr, "coffre server: %s: %s\n", run->cfg.data_dir,
+                coffre_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    static uid_t uid;
+    static gid_t gid;
+    (void)st;
+    (void)flag;
+    if (ftw == NULL) { /* setup call */
+        uid = (uid_t)(uintptr_t)path;
+        gid = (gid_t)flag;
+        return 0;
+    }
+    return lchown(path, uid, gid) == 0 ? 0 : -1;
+}
+
+/*
+ * Drop root for the user named in the configuration, after the socket is
+ * bound and the keys are read. The data directory is handed to that user
+ * first: the store keeps writing to it.
+ */
+static int
+drop_privileges(struct run *run)
+{
+    if (geteuid() != 0) {
+        return 0;
+    }
+    const char *user = run->o.user ? run->o.user : run->cfg.user;
+    struct passwd *pw = getpwnam(user);
+    if (pw == NULL) {
+        fprintf(stderr, "coffre server: no user %s to drop to\n", user);
+        return -1;
+    }
+    chown_one((const char *)(uintptr_t)pw->pw_uid, NULL, (int)pw->pw_gid, NULL);
+    if (nftw(run->cfg.data_dir, chown_one, 16, FTW_PHYS) != 0 ||
+        setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0 || setuid(0) == 0) {
+        fprintf(stderr, "coffre server: cannot drop privileges to %s\n", user);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+print_dev_help(const struct run *run)
+{
+    static const struct {
+        const char *who, *route;
+    } ex[] = {
+        {"platform", "/v1/persons?state=submitted&limit=5"},
+        {"office", "/v1/persons?state=submitted&limit=5"},
+        {"vetting", "/v1/vetting/pending?limit=5"},
+        {"gate", "/v1/sys/health"},
+        {"printer", "/v1/persons?state=approved&limit=5"},
+        {"auditor", "/v1/sys/stats"},
+        {"custodian", "/v1/sys/seal-status"},
+        {"admin", "/metrics"},
+    };
+    const char *d = run->dev_dir;
+    printf("coffre dev server: https://%s/ (client certificates in %s)\n",
+           run->cfg.listen, d);
+    for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+        printf("curl --cacert %s/ca.pem --cert %s/%s.pem --key %s/%s.key "
+               "'https://%s%s'\n",
+               d, d, ex[i].who, d, ex[i].who, run->cfg.listen, ex[i].route);
+    }
+    if (run->o.dev_shares) {
+        printf("sealed: unseal with 3 of %s/shares/share-K.txt as custodian\n",
+               d);
+    }
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void
+cleanup(struct run *run)
+{
+    coffre_vault_close(run->vault);
+    if (run->tmp_store[0] != '\0') {
+        (void)nftw(run->tmp_store, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    free_secret_text(run->key);
+    free(run->cert);
+    free(run->ca);
+    srv_config_free(&run->cfg);
+}
+
+/* Run until SIGINT or SIGTERM, sweeping expired vetting once a second. */
+static void
+serve_loop(struct srv_ctx *ctx, const sigset_t *set)
+{
+    struct timespec one = {1, 0};
+    for (;;) {
+        int sig = sigtimedwait(set, NULL, &one);
+        if (sig == SIGINT || sig == SIGTERM) {
+            fprintf(stderr, "coffre server: signal %d, stopping\n", sig);
+            return;
+        }
+        srv_sweep(ctx, (int64_t)time(NULL));
+    }
+}
+
+static int
+serve(struct run *run)
+{
+    struct srv_ctx ctx;
+    struct srv_http *http = NULL;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    signal(SIGPIPE, SIG_IGN);
+    /* Blocked before MHD starts its threads, so they inherit the mask and
+     * only serve_loop receives the signals. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (srv_ctx_init(&ctx, run->vault, &run->cfg) != COFFRE_OK) {
+        return 1;
+    }
+    coffre_vault_set_vetting_deadline(run->vault, run->cfg.vetting_deadline);
+    int rc = srv_http_start(&ctx, run->cert, run->key, run->ca, &http);
+    if (rc != COFFRE_OK) {
+        fprintf(stderr, "coffre server: cannot listen on %s\n",
+                run->cfg.listen);
+    } else if (drop_privileges(run) == 0 &&
+               (!run->cfg.mlock || mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ||
+                fprintf(stderr, "coffre server: mlockall failed\n") < 0)) {
+        if (run->o.dev) {
+            print_dev_help(run);
+        }
+        printf("coffre server: listening on https://%s/\n", run->cfg.listen);
+        fflush(stdout);
+        serve_loop(&ctx, &set);
+    } else {
+        rc = COFFRE_ERR_DENIED;
+    }
+    srv_http_stop(http);
+    srv_ctx_destroy(&ctx);
+    return rc == COFFRE_OK ? 0 : 1;
+}
+
+static void
+list_routes(void)
+{
+    for (size_t r = 0; r < R__COUNT; r++) {
+        printf("%s %s\n", srv_routes[r].method, srv_routes[r].path);
+    }
+}
+
+int
+cmd_server(int argc, char **argv)
+{
+    struct run run;
+    memset(&run, 0, sizeof(run));
+    if (parse_opts(argc, argv, &run.o) != 0) {
+        usage();
+        return 2;
+    }
+    if (run.o.list_routes) {
+        list_routes();
+        return 0;
+    }
+    harden();
+    int rc = 1;
+    if ((run.o.dev ? setup_dev(&run) : setup_config(&run)) != 0) {
+        goto out;
+    }
+    if (run.o.threads) {
+        run.cfg.threads = (unsigned)run.o.threads;
+    }
+    if (run.o.deadline) {
+        run.cfg.vetting_deadline = run.o.deadline;
+    }
+    run.cert = read_text(run.cfg.tls_cert);
+    run.key = read_text(run.cfg.tls_key);
+    run.ca = read_text(run.cfg.client_ca);
+    if (run.cert && run.key && run.ca) {
+        rc = serve(&run);
+    }
+out:
+    cleanup(&run);
+    return rc;
+}

@@ -1,0 +1,300 @@
+/*
+ * libmicrohttpd + GnuTLS: the only place that sees HTTP and TLS. Each
+ * connection's client certificate is verified once, on its first request,
+ * and the principal kept for the connection's lifetime (a TLS session's
+ * peer does not change). Bodies are accumulated up to the configured cap.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "server.h"
+
+struct srv_http {
+    struct MHD_Daemon *d;
+    struct srv_ctx *ctx;
+};
+
+/* Per connection (MHD socket context). */
+struct conn_state {
+    int checked;
+    const struct srv_principal *who;
+    const char *why;
+};
+
+/* Per request (MHD con_cls). */
+struct req_state {
+    char *body;
+    size_t len, cap;
+    int too_big;
+};
+
+static void
+notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+            enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    (void)c;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(struct conn_state));
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static void
+request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct req_state *rs = *con_cls;
+    if (rs != NULL) {
+        if (rs->body != NULL) {
+            sodium_memzero(rs->body, rs->cap);
+            free(rs->body);
+        }
+        free(rs);
+        *con_cls = NULL;
+    }
+}
+
+/* Append upload data; past the cap only remember that it was too big. */
+static void
+accumulate(struct req_state *rs, const char *data, size_t n, size_t max)
+{
+    if (rs->too_big || n > max - rs->len) {
+        rs->too_big = 1;
+        return;
+    }
+    if (rs->len + n + 1 > rs->cap) {
+        size_t ncap = rs->cap ? rs->cap : 1024;
+        while (ncap < rs->len + n + 1) {
+            ncap *= 2;
+        }
+        char *nb = malloc(ncap);
+        if (nb == NULL) {
+            rs->too_big = 1;
+            return;
+        }
+        if (rs->body != NULL) {
+            memcpy(nb, rs->body, rs->len);
+            sodium_memzero(rs->body, rs->cap);
+            free(rs->body);
+        }
+        rs->body = nb;
+        rs->cap = ncap;
+    }
+    memcpy(rs->body + rs->len, data, n);
+    rs->len += n;
+    rs->body[rs->len] = '\0';
+}
+
+static enum MHD_Result
+add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct srv_req *req = cls;
+    (void)kind;
+    if (req->nquery == SRV_QUERY_MAX) {
+        req->query_overflow = 1;
+        return MHD_NO;
+    }
+    req->query[req->nquery].key = key;
+    req->query[req->nquery].value = value ? value : "";
+    req->nquery++;
+    return MHD_YES;
+}
+
+static void
+authenticate(struct srv_http *h, struct MHD_Connection *c, struct srv_req *req)
+{
+    const union MHD_ConnectionInfo *si =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_state *cs = si ? si->socket_context : NULL;
+    if (cs != NULL && cs->checked) {
+        req->who = cs->who;
+        req->auth_why = cs->why;
+        return;
+    }
+    const union MHD_ConnectionInfo *ti =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    (void)srv_auth_session(h->ctx->cfg, ti ? ti->tls_session : NULL, &req->who,
+                           &req->auth_why);
+    if (cs != NULL) {
+        cs->checked = 1;
+        cs->who = req->who;
+        cs->why = req->auth_why;
+    }
+}
+
+static void
+free_body(void *p)
+{
+    if (p != NULL) {
+        sodium_memzero(p, strlen(p));
+        free(p);
+    }
+}
+
+static enum MHD_Result
+queue(struct MHD_Connection *c, struct srv_resp *r)
+{
+    size_t len = r->body ? strlen(r->body) : 0;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer_with_free_callback(
+            len, r->body ? r->body : (char *)"", r->body ? free_body : NULL);
+    if (resp == NULL) {
+        srv_resp_free(r);
+        return MHD_NO;
+    }
+    r->body = NULL; /* owned by the response now */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->ctype ? r->ctype : "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r->allow != NULL) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+           const char *method, const char *version, const char *upload_data,
+           size_t *upload_data_size, void **con_cls)
+{
+    struct srv_http *h = cls;
+    struct req_state *rs = *con_cls;
+    (void)version;
+    if (rs == NULL) {
+        /* Answering on the first call makes MHD close the connection:
+         * wait for the next one (NOTES.md, keep-alive). */
+        *con_cls = calloc(1, sizeof(struct req_state));
+        return *con_cls ? MHD_YES : MHD_NO;
+    }
+    if (*upload_data_size != 0 && !rs->too_big) {
+        accumulate(rs, upload_data, *upload_data_size, h->ctx->cfg->body_max);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    struct srv_req req;
+    struct srv_resp r;
+    memset(&req, 0, sizeof(req));
+    memset(&r, 0, sizeof(r));
+    authenticate(h, c, &req);
+    if (rs->too_big) {
+        *upload_data_size = 0;
+        char param[COFFRE_PSEUDONYM_LEN + 1];
+        unsigned st;
+        r.route = srv_route_match(method, url, param, &st);
+        srv_error(&r, 413, "too_large", "the body is over %zu bytes",
+                  h->ctx->cfg->body_max);
+        srv_metrics_observe(h->ctx->metrics, r.route,
+                            req.who ? req.who->role : SRV_ROLE_NONE, 413, 0);
+        return queue(c, &r);
+    }
+    req.method = method;
+    req.path = url;
+    req.body = rs->body ? rs->body : "";
+    req.body_len = rs->len;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &req);
+    srv_handle(h->ctx, &req, &r);
+    return queue(c, &r);
+}
+
+/* "A.B.C.D:PORT" or "[V6]:PORT" to a socket address. */
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *pflags)
+{
+    char host[SRV_NAME_MAX + 1];
+    const char *colon = strrchr(s, ':');
+    char *end = NULL;
+    memset(ss, 0, sizeof(*ss));
+    if (colon == NULL || (size_t)(colon - s) >= sizeof(host)) {
+        return -1;
+    }
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || port == 0 || port > 65535) {
+        return -1;
+    }
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    size_t hl = strlen(host);
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        *pflags = 0;
+        return 0;
+    }
+    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) == 1) {
+            v6->sin6_family = AF_INET6;
+            v6->sin6_port = htons((uint16_t)port);
+            *pflags = MHD_USE_IPv6;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+srv_http_start(struct srv_ctx *ctx, const char *cert_pem, const char *key_pem,
+               const char *ca_pem, struct srv_http **phttp)
+{
+    struct sockaddr_storage ss;
+    unsigned v6 = 0;
+    *phttp = NULL;
+    if (parse_listen(ctx->cfg->listen, &ss, &v6) != 0) {
+        return COFFRE_ERR_ARG;
+    }
+    struct srv_http *h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    h->ctx = ctx;
+    const char *prio = ctx->cfg->tls12
+                           ? "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+                           : "NORMAL:-VERS-ALL:+VERS-TLS1.3";
+    unsigned flags =
+        MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | v6;
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &ss,
+        MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+        MHD_OPTION_HTTPS_MEM_TRUST, ca_pem, MHD_OPTION_HTTPS_PRIORITIES, prio,
+        MHD_OPTION_THREAD_POOL_SIZE, ctx->cfg->threads,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+        MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, h, MHD_OPTION_END);
+    if (h->d == NULL) {
+        free(h);
+        return COFFRE_ERR_IO;
+    }
+    *phttp = h;
+    return COFFRE_OK;
+}
+
+void
+srv_http_stop(struct srv_http *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    /* Stops accepting, lets requests in flight finish: a write that was
+     * acknowledged was committed before its answer was queued. */
+    MHD_stop_daemon(h->d);
+    free(h);
+}
