@@ -1,0 +1,425 @@
+/* Unit tests of the gate verifier (lib/gate) and the issuer (lib/badge). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <zlib.h>
+
+#include "badge_fixture.h"
+#include "check.h"
+#include "gate/base45.h"
+#include "gate/gate_ctx.h"
+
+struct env {
+    struct coffre_badge_key *bk, *lk;
+    struct coffre_gate *g;
+    char *badge;
+    uint8_t id[8];
+};
+
+static void
+env_open(struct env *e, const uint8_t *revoked, size_t n)
+{
+    struct coffre_badge_claims c;
+
+    memset(e, 0, sizeof(*e));
+    e->bk = fix_key(1);
+    e->lk = fix_key(2);
+    CHECK_RC(fix_gate(e->bk, e->lk, revoked, n, FIX_NOW - 60, &e->g),
+             COFFRE_OK);
+    fix_claims(&c);
+    CHECK_RC(coffre_badge_issue(&c, e->bk, &e->badge, e->id), COFFRE_OK);
+}
+
+static void
+env_close(struct env *e)
+{
+    coffre_free(e->badge);
+    coffre_gate_free(e->g);
+    coffre_badge_key_free(e->bk);
+    coffre_badge_key_free(e->lk);
+}
+
+static int
+decide(const struct env *e, const char *badge, const char *venue,
+       const char *zone, int64_t now)
+{
+    struct coffre_gate_decision d;
+
+    if (coffre_gate_verify(e->g, badge, strlen(badge), now, venue, zone, &d) !=
+        COFFRE_OK) {
+        return -1;
+    }
+    return d.reason;
+}
+
+static void
+test_base45_rfc(void)
+{
+    static const struct {
+        const char *bin, *txt;
+    } v[] = {{"AB", "BB8"},
+             {"Hello!!", "%69 VD92EX0"},
+             {"base-45", "UJCLQE7W581"},
+             {"ietf!", "QED8WEX0"},
+             {"", ""}};
+    char out[64];
+    uint8_t bin[64];
+    size_t n;
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        size_t bl = strlen(v[i].bin), tl = strlen(v[i].txt);
+        n = coffre_base45_encode((const uint8_t *)v[i].bin, bl, out,
+                                 sizeof(out));
+        CHECK(n == tl && memcmp(out, v[i].txt, tl) == 0);
+        CHECK_RC(coffre_base45_decode(v[i].txt, tl, bin, sizeof(bin), &n),
+                 COFFRE_OK);
+        CHECK(n == bl && memcmp(bin, v[i].bin, bl) == 0);
+    }
+    /* Strict: outside the alphabet, lowercase, > 65535, bad length. */
+    CHECK_RC(coffre_base45_decode("GGW", 3, bin, sizeof(bin), &n),
+             COFFRE_ERR_PARSE); /* 65535 + 1 */
+    CHECK_RC(coffre_base45_decode("FGW", 3, bin, sizeof(bin), &n),
+             COFFRE_OK); /* 65535 */
+    CHECK(n == 2 && bin[0] == 0xff && bin[1] == 0xff);
+    CHECK_RC(coffre_base45_decode("bb8", 3, bin, sizeof(bin), &n),
+             COFFRE_ERR_PARSE);
+    CHECK_RC(coffre_base45_decode("BB8B", 4, bin, sizeof(bin), &n),
+             COFFRE_ERR_PARSE);
+    CHECK_RC(coffre_base45_decode("::", 2, bin, sizeof(bin), &n),
+             COFFRE_ERR_PARSE); /* 2024 > 255 in a final pair */
+    CHECK_RC(coffre_base45_decode("BB8BB8", 6, bin, 3, &n), COFFRE_ERR_TOOBIG);
+    CHECK_RC(coffre_base45_decode("BB\n", 3, bin, sizeof(bin), &n),
+             COFFRE_ERR_PARSE);
+}
+
+static void
+test_accept(void)
+{
+    struct env e;
+    struct coffre_gate_decision d;
+    int version = 0;
+
+    env_open(&e, NULL, 0);
+    CHECK(strncmp(e.badge, "CB1:", 4) == 0);
+    CHECK_RC(coffre_gate_verify(e.g, e.badge, strlen(e.badge), FIX_NOW, "STF",
+                                "3", &d),
+             COFFRE_OK);
+    CHECK(d.reason == COFFRE_GATE_ACCEPT);
+    CHECK(strcmp(d.name, "DUPONT J-M") == 0);
+    CHECK(strcmp(d.category, "athlete") == 0);
+    CHECK(strcmp(d.issuer, "P24") == 0);
+    CHECK(d.transport[0] == '\0');
+    CHECK(d.n_zones == 3 && strcmp(d.zones[2], "R") == 0);
+    CHECK(d.n_venues == 1 && strcmp(d.venues[0], "STF") == 0);
+    CHECK(memcmp(d.id, e.id, 8) == 0);
+    CHECK(d.stale == 0 && d.list_age == 60);
+    CHECK(decide(&e, e.badge, NULL, NULL, FIX_NOW) == COFFRE_GATE_ACCEPT);
+    CHECK_RC(coffre_badge_qr_version(e.badge, &version), COFFRE_OK);
+    printf("# typical badge: %zu chars, QR version %d at level Q\n",
+           strlen(e.badge), version);
+    CHECK(version > 0 && version <= 10);
+    env_close(&e);
+}
+
+/* Optional claims absent and present; codes as integers or text. */
+static void
+test_transport(void)
+{
+    struct env e;
+    struct coffre_badge_claims c;
+    struct coffre_gate_decision d;
+    const char *zones[] = {"0", "07", "123456789", "1234567890"};
+    char *b = NULL;
+
+    env_open(&e, NULL, 0);
+    fix_claims(&c);
+    c.issuer = NULL;
+    c.transport = "T2";
+    c.category = "fencing-judge";
+    c.zones = zones;
+    c.n_zones = 4;
+    CHECK_RC(coffre_badge_issue(&c, e.bk, &b, NULL), COFFRE_OK);
+    CHECK_RC(coffre_gate_verify(e.g, b, strlen(b), FIX_NOW, "STF", "07", &d),
+             COFFRE_OK);
+    CHECK(d.reason == COFFRE_GATE_ACCEPT);
+    CHECK(strcmp(d.transport, "T2") == 0 && d.issuer[0] == '\0');
+    CHECK(strcmp(d.category, "fencing-judge") == 0);
+    CHECK(d.n_zones == 4 && strcmp(d.zones[0], "0") == 0 &&
+          strcmp(d.zones[2], "123456789") == 0 &&
+          strcmp(d.zones[3], "1234567890") == 0);
+    coffre_free(b);
+    env_close(&e);
+}
+
+static void
+test_refusals(void)
+{
+    struct env e;
+    struct coffre_badge_key *foreign = fix_key(9);
+    struct coffre_badge_claims c;
+    char *other = NULL, buf[600];
+
+    env_open(&e, NULL, 0);
+    CHECK(decide(&e, e.badge, "STF", "2", FIX_NOW) == COFFRE_GATE_WRONG_ZONE);
+    CHECK(decide(&e, e.badge, "BCY", "1", FIX_NOW) == COFFRE_GATE_WRONG_VENUE);
+    CHECK(decide(&e, e.badge, NULL, NULL, FIX_NOW - 86400 - 1) ==
+          COFFRE_GATE_NOT_YET_VALID);
+    CHECK(decide(&e, e.badge, NULL, NULL, FIX_NOW + 30 * 86400) ==
+          COFFRE_GATE_EXPIRED);
+    /* Truncated, wrong prefix, empty, garbage. */
+    snprintf(buf, sizeof(buf), "%.*s", (int)strlen(e.badge) - 3, e.badge);
+    CHECK(decide(&e, buf, NULL, NULL, FIX_NOW) == COFFRE_GATE_MALFORMED);
+    snprintf(buf, sizeof(buf), "HC1:%s", e.badge + 4);
+    CHECK(decide(&e, buf, NULL, NULL, FIX_NOW) == COFFRE_GATE_MALFORMED);
+    CHECK(decide(&e, "", NULL, NULL, FIX_NOW) == COFFRE_GATE_MALFORMED);
+    CHECK(decide(&e, "CB1:", NULL, NULL, FIX_NOW) == COFFRE_GATE_MALFORMED);
+    /* A foreign key: its kid is not on the trust list. */
+    fix_claims(&c);
+    CHECK_RC(coffre_badge_issue(&c, foreign, &other, NULL), COFFRE_OK);
+    CHECK(decide(&e, other, NULL, NULL, FIX_NOW) == COFFRE_GATE_UNKNOWN_KEY);
+    coffre_free(other);
+    coffre_badge_key_free(foreign);
+    env_close(&e);
+}
+
+/* Flip one bit of the COSE bytes at ${off} and decide. */
+static int
+flip_decide(const struct env *e, size_t off, unsigned bit)
+{
+    uint8_t cose[1024];
+    size_t n;
+    char out[1200];
+
+    if (fix_unwrap(e->badge, cose, sizeof(cose), &n) != 0 || off >= n) {
+        return -1;
+    }
+    cose[off] ^= (uint8_t)(1u << bit);
+    if (fix_wrap(cose, n, out, sizeof(out)) != 0) {
+        return -1;
+    }
+    return decide(e, out, NULL, NULL, FIX_NOW);
+}
+
+static void
+test_flips(void)
+{
+    struct env e;
+    uint8_t cose[1024];
+    size_t n, name_off;
+    const uint8_t *p;
+
+    env_open(&e, NULL, 0);
+    CHECK(fix_unwrap(e.badge, cose, sizeof(cose), &n) == 0);
+    /* Array, protected bstr(9) {1: -8, 4: kid}: alg at 4, kid at 7..10. */
+    CHECK(cose[0] == 0x84 && cose[1] == 0x49 && cose[4] == 0x27);
+    CHECK(flip_decide(&e, 8, 0) == COFFRE_GATE_UNKNOWN_KEY); /* kid */
+    CHECK(flip_decide(&e, 4, 0) == COFFRE_GATE_MALFORMED);   /* alg */
+    CHECK(flip_decide(&e, n - 1, 3) == COFFRE_GATE_BAD_SIGNATURE);
+    CHECK(flip_decide(&e, n - 40, 7) == COFFRE_GATE_BAD_SIGNATURE);
+    p = memmem(cose, n, "DUPONT", 6);
+    CHECK(p != NULL);
+    name_off = p != NULL ? (size_t)(p - cose) : 0;
+    CHECK(flip_decide(&e, name_off + 1, 0) == COFFRE_GATE_BAD_SIGNATURE);
+    /* Every single-bit flip anywhere is refused. */
+    for (size_t off = 0; off < n; off++) {
+        for (unsigned bit = 0; bit < 8; bit++) {
+            int r = flip_decide(&e, off, bit);
+            if (r == COFFRE_GATE_ACCEPT || r < 0) {
+                CHECK(!"a flipped bit was accepted");
+            }
+        }
+    }
+    env_close(&e);
+}
+
+static void
+test_revoked_and_stale(void)
+{
+    struct env e, e2;
+    struct coffre_gate_decision d;
+    unsigned char *buf;
+    size_t len;
+    uint64_t seq;
+    int64_t iat;
+    uint8_t ids[24];
+
+    env_open(&e, NULL, 0);
+    randombytes_buf(ids, sizeof(ids));
+    memcpy(ids + 8, e.id, 8);
+    /* A list naming the badge, sequence 2: refused as revoked. */
+    CHECK_RC(
+        coffre_badge_revocation_list(ids, 3, 2, FIX_NOW - 10, e.lk, &buf, &len),
+        COFFRE_OK);
+    CHECK_RC(coffre_gate_list_info(e.g->list_pk, buf, len, 1, &seq, &iat),
+             COFFRE_OK);
+    CHECK(seq == 2 && iat == FIX_NOW - 10);
+    CHECK_RC(coffre_gate_load_revocations(e.g, buf, len), COFFRE_OK);
+    CHECK_RC(coffre_gate_load_trust(e.g, buf, len), COFFRE_ERR_PARSE);
+    coffre_free(buf);
+    CHECK(decide(&e, e.badge, NULL, NULL, FIX_NOW) == COFFRE_GATE_REVOKED);
+    /* Sequence 1 again: refused, the loaded list stays. */
+    CHECK_RC(
+        coffre_badge_revocation_list(NULL, 0, 1, FIX_NOW, e.lk, &buf, &len),
+        COFFRE_OK);
+    CHECK_RC(coffre_gate_load_revocations(e.g, buf, len), COFFRE_ERR_STATE);
+    coffre_free(buf);
+    CHECK(decide(&e, e.badge, NULL, NULL, FIX_NOW) == COFFRE_GATE_REVOKED);
+    env_close(&e);
+
+    /* Stale: warn by default, refuse by policy. */
+    env_open(&e2, NULL, 0);
+    coffre_gate_set_policy(e2.g, 3600, 0);
+    CHECK_RC(coffre_gate_verify(e2.g, e2.badge, strlen(e2.badge),
+                                FIX_NOW + 7200, NULL, NULL, &d),
+             COFFRE_OK);
+    CHECK(d.reason == COFFRE_GATE_ACCEPT && d.stale == 1);
+    coffre_gate_set_policy(e2.g, 3600, 1);
+    CHECK(decide(&e2, e2.badge, NULL, NULL, FIX_NOW + 7200) ==
+          COFFRE_GATE_STALE_LIST);
+    CHECK(decide(&e2, e2.badge, NULL, NULL, FIX_NOW) == COFFRE_GATE_ACCEPT);
+    env_close(&e2);
+}
+
+static void
+test_lists_forged(void)
+{
+    struct env e;
+    struct coffre_badge_key *evil = fix_key(7);
+    unsigned char *buf;
+    size_t len;
+
+    env_open(&e, NULL, 0);
+    /* A list signed by another key than the provisioned one. */
+    CHECK_RC(fix_trust(evil, evil, 5, &buf, &len), COFFRE_OK);
+    CHECK_RC(coffre_gate_load_trust(e.g, buf, len), COFFRE_ERR_CRYPTO);
+    buf[len - 1] ^= 1;
+    CHECK_RC(coffre_gate_load_trust(e.g, buf, len), COFFRE_ERR_CRYPTO);
+    coffre_free(buf);
+    /* A genuine list with a flipped signature bit. */
+    CHECK_RC(fix_trust(e.bk, e.lk, 5, &buf, &len), COFFRE_OK);
+    buf[len - 1] ^= 1;
+    CHECK_RC(coffre_gate_load_trust(e.g, buf, len), COFFRE_ERR_CRYPTO);
+    coffre_free(buf);
+    CHECK(decide(&e, e.badge, NULL, NULL, FIX_NOW) == COFFRE_GATE_ACCEPT);
+    /* Trust list sequence going back is refused. */
+    CHECK_RC(fix_trust(e.bk, e.lk, 0, &buf, &len), COFFRE_OK);
+    CHECK_RC(coffre_gate_load_trust(e.g, buf, len), COFFRE_ERR_STATE);
+    coffre_free(buf);
+    /* After the key's validity the badge key is unknown. */
+    CHECK(decide(&e, e.badge, NULL, NULL, 1767225601) ==
+          COFFRE_GATE_UNKNOWN_KEY);
+    coffre_badge_key_free(evil);
+    env_close(&e);
+}
+
+static void
+test_zip_bomb(void)
+{
+    struct env e;
+    static uint8_t zeros[64 * 1024];
+    char out[2048];
+
+    env_open(&e, NULL, 0);
+    CHECK(fix_wrap(zeros, sizeof(zeros), out, sizeof(out)) == 0);
+    CHECK(strlen(out) < 400);
+    CHECK(decide(&e, out, NULL, NULL, FIX_NOW) == COFFRE_GATE_MALFORMED);
+    env_close(&e);
+}
+
+static void
+test_issue_args(void)
+{
+    struct coffre_badge_key *k = fix_key(1);
+    struct coffre_badge_claims c;
+    char *p = NULL;
+    char name[64];
+    const char *long_zones[17];
+
+    fix_claims(&c);
+    c.subject = "short";
+    CHECK_RC(coffre_badge_issue(&c, k, &p, NULL), COFFRE_ERR_ARG);
+    fix_claims(&c);
+    c.exp = c.nbf;
+    CHECK_RC(coffre_badge_issue(&c, k, &p, NULL), COFFRE_ERR_ARG);
+    fix_claims(&c);
+    c.name = "BAD\nNAME";
+    CHECK_RC(coffre_badge_issue(&c, k, &p, NULL), COFFRE_ERR_ARG);
+    fix_claims(&c);
+    for (size_t i = 0; i < 17; i++) {
+        long_zones[i] = "Z";
+    }
+    c.zones = long_zones;
+    c.n_zones = 17;
+    CHECK_RC(coffre_badge_issue(&c, k, &p, NULL), COFFRE_ERR_ARG);
+    CHECK(p == NULL);
+    CHECK_RC(coffre_badge_display_name("Dupont", "Jean-Marie Paul", name,
+                                       sizeof(name)),
+             COFFRE_OK);
+    CHECK(strcmp(name, "DUPONT J-M P") == 0);
+    CHECK_RC(coffre_badge_display_name("Le Bihan-Kerjean de la Tour d'Auvergne",
+                                       "Éloïse", name, sizeof(name)),
+             COFFRE_OK);
+    CHECK(strlen(name) <= 32 && strstr(name, " \xc3\x89") != NULL);
+    coffre_badge_key_free(k);
+}
+
+static void
+test_qr_images(void)
+{
+    struct env e;
+    unsigned char *png = NULL;
+    char *svg = NULL;
+    size_t len = 0;
+
+    env_open(&e, NULL, 0);
+    CHECK_RC(coffre_badge_qr_png(e.badge, 4, &png, &len), COFFRE_OK);
+    CHECK(len > 8 && png != NULL && memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0);
+    coffre_free(png);
+    CHECK_RC(coffre_badge_qr_svg(e.badge, &svg), COFFRE_OK);
+    CHECK(svg != NULL && strncmp(svg, "<svg", 4) == 0);
+    CHECK_RC(coffre_badge_qr_png(e.badge, 0, &png, &len), COFFRE_ERR_ARG);
+    coffre_free(svg);
+    env_close(&e);
+}
+
+static void
+test_key_wiped(void)
+{
+    size_t v0 = check_secmem_violations(), r0 = check_secmem_released();
+    struct coffre_badge_key *k = NULL;
+    uint8_t seed[32], seed2[32];
+
+    CHECK_RC(coffre_badge_key_generate(&k), COFFRE_OK);
+    coffre_badge_key_seed(k, seed);
+    coffre_badge_key_free(k);
+    CHECK_RC(coffre_badge_key_from_seed(seed, &k), COFFRE_OK);
+    coffre_badge_key_seed(k, seed2);
+    CHECK(memcmp(seed, seed2, 32) == 0);
+    coffre_badge_key_free(k);
+    coffre_badge_key_free(NULL);
+    CHECK(check_secmem_released() > r0);
+    CHECK(check_secmem_violations() == v0);
+}
+
+int
+main(void)
+{
+    if (sodium_init() < 0) {
+        return 1;
+    }
+    check_secmem_watch();
+    RUN(test_base45_rfc);
+    RUN(test_accept);
+    RUN(test_transport);
+    RUN(test_refusals);
+    RUN(test_flips);
+    RUN(test_revoked_and_stale);
+    RUN(test_lists_forged);
+    RUN(test_zip_bomb);
+    RUN(test_issue_args);
+    RUN(test_qr_images);
+    RUN(test_key_wiped);
+    return check_done();
+}
