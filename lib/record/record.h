@@ -98,6 +98,15 @@ int coffre_person_validate_new(const struct coffre_person *p,
                                struct coffre_diag *diag);
 
 /**
+ * coffre_person_validate_class(p, cls, diag): the rules of class ${cls}
+ * alone (its fields, required fields, cross-field rules), whether or not
+ * its bit is set in p->classes. A present class is always complete: a
+ * field marked "required" in docs/formats.md must be there.
+ */
+int coffre_person_validate_class(const struct coffre_person *p, int cls,
+                                 struct coffre_diag *diag);
+
+/**
  * coffre_person_encode_class(p, cls, out): the TLV payload of class ${cls}
  * appended to ${out} (plaintext, to be encrypted by the caller).
  */
@@ -134,6 +143,13 @@ int coffre_norm_document(const char *number, struct coffre_buf *out);
 int coffre_norm_email(const char *email, struct coffre_buf *out);
 int coffre_norm_name_dob(const char *surname, const char *given,
                          const char *birth_date, struct coffre_buf *out);
+
+/**
+ * coffre_norm_ascii(s, out, cap): the Latin letters of ${s}, folded to
+ * a-z without accents, everything else dropped; NUL-terminated in ${out}
+ * (${cap} bytes). Its length. For generated email addresses.
+ */
+size_t coffre_norm_ascii(const char *s, char *out, size_t cap);
 
 /** NULL-terminated list of the categories of the public class. */
 extern const char *const coffre_record_categories[];
