@@ -1,0 +1,75 @@
+#!/bin/bash
+# coffre-gate with no network at all (a network namespace with only a down
+# loopback): accepts the genuine badge, refuses each crafted one with its
+# reason, reads stdin, and decodes a QR code rendered to PNG.
+set -euo pipefail
+gate=$1
+tool=$2
+now=1721980800
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+
+if ! unshare -n true 2>/dev/null; then
+    echo "unshare -n not permitted here: skipping"
+    exit 77
+fi
+"$tool" setup "$d"
+badge=$("$tool" issue)
+foreign=$("$tool" issue foreign)
+fails=0
+
+# expect STATUS FIRST-LINE ARGS...: run offline, compare.
+expect() {
+    local want_rc=$1 want=$2 out rc
+    shift 2
+    set +e
+    out=$(unshare -n "$gate" --dir "$d" verify --now "$now" "$@" 2>&1)
+    rc=$?
+    set -e
+    if [ "$rc" != "$want_rc" ] || [ "$(head -1 <<<"$out")" != "$want" ]; then
+        echo "FAIL: verify $*: got rc=$rc '$(head -1 <<<"$out")'," \
+            "want rc=$want_rc '$want'"
+        fails=$((fails + 1))
+    else
+        echo "ok   $want"
+    fi
+}
+
+expect 0 "ACCEPT" --venue STF --zone 3 "$badge"
+unshare -n "$gate" --dir "$d" verify --now "$now" "$badge" |
+    grep -q '^name: DUPONT J-M$'
+expect 1 "REFUSE: wrong zone" --zone 2 "$badge"
+expect 1 "REFUSE: wrong venue" --venue BCY "$badge"
+expect 1 "REFUSE: unknown key" "$foreign"
+expect 1 "REFUSE: malformed" "${badge:0:100}"
+expect 1 "REFUSE: malformed" "HC1:${badge:4}"
+expect 1 "REFUSE: expired" --now $((now + 40 * 86400)) "$badge"
+expect 1 "REFUSE: not yet valid" --now $((now - 2 * 86400 + 10)) "$badge"
+expect 1 "REFUSE: revocation list too old" --max-age 10 --stale refuse \
+    "$badge"
+expect 0 "ACCEPT" --max-age 10 --stale warn "$badge"
+# Stdin.
+set +e
+out=$(echo "$badge" | unshare -n "$gate" --dir "$d" verify --now "$now" -)
+rc=$?
+set -e
+[ $rc = 0 ] && [ "$(head -1 <<<"$out")" = ACCEPT ] || {
+    echo "FAIL: stdin"
+    fails=$((fails + 1))
+}
+# The image path: a QR rendered to PNG by the issuer, decoded by zbar.
+"$tool" png "$badge" "$d/badge.png"
+expect 0 "ACCEPT" --image "$d/badge.png"
+# gate.conf: refuse stale lists by configuration.
+printf 'max_age = 5\nstale = refuse\n' >"$d/gate.conf"
+expect 1 "REFUSE: revocation list too old" "$badge"
+rm "$d/gate.conf"
+# A revocation list naming the badge.
+"$tool" revoke "$d" "$badge"
+expect 1 "REFUSE: revoked" "$badge"
+
+if [ $fails -ne 0 ]; then
+    echo "$fails failed"
+    exit 1
+fi
+echo "gate_cli: all passed"
