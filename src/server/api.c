@@ -37,7 +37,7 @@ static const struct route_rule rules[R__COUNT] = {
     [R_PERSONS_POST] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE), 0, 1,
                         no_args},
     [R_PERSONS_LIST] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE) |
-                            ROLE(SRV_ROLE_PRINTER),
+                            ROLE(SRV_ROLE_PRINTER) | ROLE(SRV_ROLE_GATE),
                         0, 0, list_args},
     [R_PERSON_GET] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE) |
                           ROLE(SRV_ROLE_VETTING) | ROLE(SRV_ROLE_GATE) |

@@ -5,6 +5,7 @@
  * peer does not change). Bodies are accumulated up to the configured cap.
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,20 @@ queue(struct MHD_Connection *c, struct srv_resp *r)
     return ret;
 }
 
+/* A Content-Length over the cap: answer 413 without reading the body. */
+static int
+declared_too_big(struct MHD_Connection *c, size_t max)
+{
+    const char *cl = MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    char *end = NULL;
+    if (cl == NULL) {
+        return 0;
+    }
+    unsigned long long n = strtoull(cl, &end, 10);
+    return end != cl && (n > max || n == ULLONG_MAX);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
            const char *method, const char *version, const char *upload_data,
@@ -179,12 +194,18 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     if (rs == NULL) {
         /* Answering on the first call makes MHD close the connection:
          * wait for the next one (NOTES.md, keep-alive). */
-        *con_cls = calloc(1, sizeof(struct req_state));
-        return *con_cls ? MHD_YES : MHD_NO;
-    }
-    if (*upload_data_size != 0 && !rs->too_big) {
+        *con_cls = rs = calloc(1, sizeof(struct req_state));
+        if (rs == NULL) {
+            return MHD_NO;
+        }
+        if (!declared_too_big(c, h->ctx->cfg->body_max)) {
+            return MHD_YES;
+        }
+        /* Refused before "100 Continue": the client never sends it. */
+        rs->too_big = 1;
+    } else if (*upload_data_size != 0) {
         accumulate(rs, upload_data, *upload_data_size, h->ctx->cfg->body_max);
-        *upload_data_size = 0;
+        *upload_data_size = 0; /* past the cap: read and dropped */
         return MHD_YES;
     }
     struct srv_req req;
@@ -193,7 +214,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     memset(&r, 0, sizeof(r));
     authenticate(h, c, &req);
     if (rs->too_big) {
-        *upload_data_size = 0;
         char param[COFFRE_PSEUDONYM_LEN + 1];
         unsigned st;
         r.route = srv_route_match(method, url, param, &st);

@@ -94,9 +94,15 @@ worklist_args(struct srv_ctx *ctx, const struct srv_req *req,
         srv_error(r, 400, "invalid_argument", "category: too long");
         return -1;
     }
-    if (req->who->role == SRV_ROLE_PRINTER &&
-        w->state != COFFRE_STATE_APPROVED) {
-        srv_error(r, 403, "forbidden", "the printer lists state=approved");
+    /* The printer prints approved persons; the gate keeps the public
+     * fields of issued badges for when the network is gone. */
+    if ((req->who->role == SRV_ROLE_PRINTER &&
+         w->state != COFFRE_STATE_APPROVED) ||
+        (req->who->role == SRV_ROLE_GATE &&
+         w->state != COFFRE_STATE_BADGE_ISSUED)) {
+        srv_error(r, 403, "forbidden",
+                  "the printer lists state=approved, the gate "
+                  "state=badge_issued");
         return -1;
     }
     return api_limit(req, r, &w->limit) == 0 &&
@@ -193,7 +199,8 @@ api_persons_list(struct srv_ctx *ctx, const struct srv_req *req,
 
 /* The fields the law lists for a background check. */
 static json_t *
-pending_item(json_t *person, const char *pseudonym)
+pending_item(json_t *person, const struct srv_principal *who,
+             const char *pseudonym)
 {
     json_t *pub = json_object_get(person, "public");
     json_t *reason = json_object();
@@ -204,6 +211,9 @@ pending_item(json_t *person, const char *pseudonym)
             json_object_set(reason, keys[i], v);
         }
     }
+    /* The reason for access comes from the public class, which the
+     * vetting role otherwise does not see; then the usual filter. */
+    srv_policy_filter(person, who, api_is_protected(person));
     json_t *contact = json_object_get(person, "contact");
     return json_pack("{s:s,s:O,s:O*,s:o}", "pseudonym", pseudonym, "identity",
                      json_object_get(person, "identity"), "contact", contact,
@@ -246,8 +256,7 @@ pending_batch(struct srv_ctx *ctx, const struct srv_req *req, json_t *items,
         json_t *pi = NULL;
         if (!has_verdict(person) &&
             (pi = pseudonym_item(ctx, req->who->audience, ids[i], p))) {
-            srv_policy_filter(person, req->who, api_is_protected(person));
-            json_array_append_new(items, pending_item(person, p));
+            json_array_append_new(items, pending_item(person, req->who, p));
             added++;
         }
         json_decref(pi);

@@ -1,0 +1,110 @@
+# Helpers of the server integration tests (bash). Source it; it needs
+# $COFFRE (the coffre binary), curl and jq.
+set -u
+COFFRE=${COFFRE:?set COFFRE to the coffre binary}
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+PASS=0
+FAIL=0
+WORK=$(mktemp -d /tmp/coffre-it-XXXXXX)
+chmod 755 "$WORK"
+SERVER_PID=
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        kill -TERM "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID"
+        SERVER_RC=$?
+        SERVER_PID=
+    fi
+}
+
+finish() {
+    stop_server
+    rm -rf "$WORK"
+    echo "$PASS passed, $FAIL failed"
+    [ "$FAIL" -eq 0 ]
+}
+
+# start_dev DIR PORT [extra options]: a dev server, waited for.
+start_dev() {
+    local dir=$1 port=$2
+    shift 2
+    "$COFFRE" server --dev --listen "127.0.0.1:$port" --dev-dir "$dir" "$@" \
+        >"$dir.log" 2>&1 &
+    SERVER_PID=$!
+    wait_ready "$dir" "$port" admin
+}
+
+# wait_ready DIR PORT ROLE: poll /v1/sys/health until it answers.
+wait_ready() {
+    local i
+    for i in $(seq 1 600); do
+        if [ -f "$1/$3.key" ] && curl -s -o /dev/null --cacert "$1/ca.pem" \
+            --cert "$1/$3.pem" --key "$1/$3.key" \
+            "https://127.0.0.1:$2/v1/sys/health"; then
+            return 0
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "server died:"; cat "$1.log"; exit 1
+        fi
+        sleep 0.2
+    done
+    echo "server not ready"; exit 1
+}
+
+# req WHO METHOD PATH [BODY]: $STATUS and $BODY of the answer, using
+# $DEV (certificate dir) and $PORT. WHO "-" sends no certificate.
+req() {
+    local who=$1 method=$2 path=$3 body=${4-}
+    local args=(-s --path-as-is -o "$WORK/body" -w '%{http_code}'
+        --cacert "$DEV/ca.pem" -X "$method")
+    if [ "$who" != "-" ]; then
+        args+=(--cert "$DEV/$who.pem" --key "$DEV/$who.key")
+    fi
+    if [ $# -ge 4 ]; then
+        args+=(-H 'Content-Type: application/json' --data-binary "$body")
+    fi
+    STATUS=$(curl "${args[@]}" "https://127.0.0.1:$PORT$path")
+    BODY=$(cat "$WORK/body" 2>/dev/null)
+}
+
+ok() {
+    PASS=$((PASS + 1))
+}
+
+bad() {
+    FAIL=$((FAIL + 1))
+    echo "FAIL: $*"
+    echo "  status=$STATUS body=${BODY:0:300}"
+}
+
+# expect CODE WHO METHOD PATH [BODY]: the status must be CODE, and an
+# error answer must be the JSON error form.
+expect() {
+    local want=$1
+    shift
+    req "$@"
+    if [ "$STATUS" != "$want" ]; then
+        bad "$* -> want $want"
+        return 1
+    fi
+    if [ "$want" -ge 400 ] && [ "$2" != "HEAD" ] &&
+        ! echo "$BODY" | jq -e '.error.code and .error.message' >/dev/null 2>&1; then
+        bad "$* -> not a JSON error"
+        return 1
+    fi
+    ok
+}
+
+# check DESCRIPTION JQ-EXPR: test the last body.
+check() {
+    if echo "$BODY" | jq -e "$2" >/dev/null 2>&1; then
+        ok
+    else
+        bad "$1 ($2)"
+    fi
+}
