@@ -117,8 +117,7 @@ parse_root(const char *s, size_t len, unsigned char root[32])
     size_t n;
 
     return len == ROOT_B64_LEN &&
-           sodium_base642bin(root, 32, s, len, NULL, &n, NULL,
-                             sodium_base64_VARIANT_ORIGINAL) == 0 &&
+           coffre_note_base64_decode(s, len, root, 32, &n) == COFFRE_OK &&
            n == 32;
 }
 

@@ -127,17 +127,31 @@ coffre_note_key_id(const char *name, const unsigned char pk[COFFRE_NOTE_PK_LEN])
            (uint32_t)h[3];
 }
 
-/* Strict standard base64 (padding, zero trailing bits) of exactly the
- * ${slen} bytes at ${s}; 0 on success. */
-static int
-b64_decode(const char *s, size_t slen, unsigned char *out, size_t cap,
-           size_t *plen)
+/*
+ * Strict standard base64 (padding, zero trailing bits) of exactly the
+ * ${slen} bytes at ${s}. The alphabet is checked here first: libsodium
+ * 1.0.18 decodes some bytes >= 0x80 as if they were base64 digits.
+ */
+int
+coffre_note_base64_decode(const char *s, size_t slen, unsigned char *out,
+                          size_t cap, size_t *plen)
 {
     if (slen == 0) {
-        return -1;
+        return COFFRE_ERR_PARSE;
     }
-    return sodium_base642bin(out, cap, s, slen, NULL, plen, NULL,
-                             sodium_base64_VARIANT_ORIGINAL);
+    for (size_t i = 0; i < slen; i++) {
+        char c = s[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=')) {
+            return COFFRE_ERR_PARSE;
+        }
+    }
+    if (sodium_base642bin(out, cap, s, slen, NULL, plen, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0) {
+        return COFFRE_ERR_PARSE;
+    }
+    return COFFRE_OK;
 }
 
 /* Exactly 8 lowercase hex digits, as the reference implementation emits. */
@@ -182,8 +196,8 @@ parse_key_string(const char *s, char name[COFFRE_NOTE_MAX_NAME + 1],
         !parse_hex8(plus + 1, pid) || plus[9] != '+') {
         return COFFRE_ERR_PARSE;
     }
-    if (b64_decode(plus + 10, strlen(plus + 10), raw, 1 + COFFRE_NOTE_PK_LEN,
-                   &rlen) != 0 ||
+    if (coffre_note_base64_decode(plus + 10, strlen(plus + 10), raw,
+                                  1 + COFFRE_NOTE_PK_LEN, &rlen) != 0 ||
         rlen != 1 + COFFRE_NOTE_PK_LEN || raw[0] != ALG_ED25519) {
         return COFFRE_ERR_PARSE;
     }
@@ -446,7 +460,8 @@ parse_sig_line(const char *line, size_t len, unsigned char *scratch, size_t cap,
     sl->name = line;
     sl->name_len = (size_t)(sp - line);
     sp++;
-    if (b64_decode(sp, len - sl->name_len - 1, scratch, cap, &blen) != 0 ||
+    if (coffre_note_base64_decode(sp, len - sl->name_len - 1, scratch, cap,
+                                  &blen) != 0 ||
         blen < 5) {
         return COFFRE_ERR_PARSE;
     }

@@ -43,6 +43,15 @@ struct coffre_note_signer;
  */
 int coffre_note_name_valid(const char *name, size_t len);
 
+/**
+ * coffre_note_base64_decode(s, slen, out, cap, plen): decode the ${slen}
+ * bytes at ${s}, standard base64 with padding and zero trailing bits, into
+ * ${out} (room for ${cap} bytes), the length in *${plen}. COFFRE_ERR_PARSE
+ * for anything else, or if it does not fit.
+ */
+int coffre_note_base64_decode(const char *s, size_t slen, unsigned char *out,
+                              size_t cap, size_t *plen);
+
 /** coffre_note_key_id(name, pk): the Ed25519 key id of ${name} and ${pk}. */
 uint32_t coffre_note_key_id(const char *name,
                             const unsigned char pk[COFFRE_NOTE_PK_LEN]);

@@ -103,6 +103,10 @@ test_verifier_key(void)
              COFFRE_ERR_PARSE);
     CHECK_RC(coffre_note_verifier_parse(enoch_vkey, &v), COFFRE_OK);
     CHECK(v.id == 0xaf0cfe78u);
+    CHECK_RC(coffre_note_verifier_parse("PeterNeumann+c74f20a3+ARpc2QcUPDhMQe"
+                                        "gwxbzhKqiBfsVkmqq\xafLDE4izWy10TW",
+                                        &v),
+             COFFRE_ERR_PARSE);
 }
 
 static void
@@ -405,6 +409,9 @@ test_checkpoint_strict(void)
         /* 2^64 */
         ("o\n18446744073709551616\n"
          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"),
+        /* bytes libsodium 1.0.18 alone would take for base64 digits */
+        "o\n0\n47DLQpj8HBSa+/TIW\xd5\x8b"
+        "0JCeuQeRkm5NMpJWZG3hSuFU=\n",
         /* non-zero trailing bits */
         "o\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=\n",
         "o\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n", /* 31 bytes */
