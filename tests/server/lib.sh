@@ -49,7 +49,7 @@ wait_ready() {
             return 0
         fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "server died:"; cat "$1.log"; exit 1
+            echo "server died:"; cat "$1.log" "$WORK"/*.log 2>/dev/null; exit 1
         fi
         sleep 0.2
     done
