@@ -537,18 +537,18 @@ set_state_locked(struct coffre_vault *v, uint64_t id, int state)
 {
     struct coffre_store_person row;
     int64_t deadline = 0;
-    int rc;
+    int rc, from;
 
     memset(&row, 0, sizeof(row));
     rc = get_row(v, id, 0, &row, NULL);
     if (rc != COFFRE_OK) {
         return rc;
     }
+    from = row.state;
     coffre_store_person_clear(&row);
-    if (!coffre_state_allowed(row.state, state)) {
+    if (!coffre_state_allowed(from, state)) {
         return vault_fail(v, COFFRE_ERR_STATE, "%s -> %s is not allowed",
-                          coffre_state_name(row.state),
-                          coffre_state_name(state));
+                          coffre_state_name(from), coffre_state_name(state));
     }
     if (state == COFFRE_STATE_ERASED) {
         rc = v->store->ops->person_erase(v->store, id);

@@ -14,6 +14,14 @@ D=$T/vault S=$T/shares
 SH="--data $D --share $S/share-1.txt --share $S/share-2.txt --share $S/share-3.txt"
 "$COFFRE" gen --persons "$N" --seed 2024 --out "$T/persons.jsonl" &&
     pass || fail gen
+# A second connection holds the database open during the import, so that
+# the write-ahead log and shared-memory files are still there to search
+# afterwards (SQLite removes them when its last connection closes).
+mkfifo "$T/hold"
+sqlite3 "$D/coffre.db" <"$T/hold" >/dev/null &
+holder=$!
+exec 3>"$T/hold"
+echo "SELECT count(*) FROM meta;" >&3
 "$COFFRE" import $SH "$T/persons.jsonl" >"$T/imp" && pass || fail import
 grep -q "imported $N persons, rejected 0" "$T/imp" && pass ||
     fail "imported $N: $(cat "$T/imp")"
@@ -27,10 +35,10 @@ n=$(wc -l <"$T/needles")
 
 # The test must be able to fail: the clear-text file itself has hits.
 LC_ALL=C grep -a -c -F -f "$T/needles" "$T/persons.jsonl" >"$T/c" || true
-[ "$(cat "$T/c")" -ge "$N" ] && pass || fail "needles found in clear file"
+[ "$(cat "$T/c")" -ge $((N / 2)) ] && pass || fail "needles found in clear file"
 
 files=$(find "$D" -type f | wc -l)
-[ "$files" -ge 1 ] && pass || fail "no data files"
+[ "$files" -ge 3 ] && pass || fail "database, WAL and shm expected: $files"
 hits=0
 for f in $(find "$D" -type f); do
     c=$(LC_ALL=C grep -a -o -F -f "$T/needles" "$f" | wc -l)
@@ -38,5 +46,7 @@ for f in $(find "$D" -type f); do
     hits=$((hits + c))
 done
 [ "$hits" -eq 0 ] && pass || fail "$hits plaintext hits under $D"
+exec 3>&-
+wait "$holder"
 echo "searched $n values in $files files under the data directory: $hits hits"
 finish
