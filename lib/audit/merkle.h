@@ -64,6 +64,9 @@ void coffre_merkle_root(const unsigned char *leaves, size_t n,
  * node (about 64 bytes per leaf: 64 MB for a million entries). This makes
  * the root at any past size and any proof cost O(log n) hashes, where
  * recomputing from the leaves would cost O(n).
+ *
+ * No locking inside: any number of concurrent readers (the const functions)
+ * are safe as long as no append runs at the same time.
  */
 struct coffre_merkle_tree;
 
