@@ -6,6 +6,91 @@
 
 #include "coffre/coffre.h"
 
+#define CBOR_MAX_DEPTH 8
+
+/* Read one head at *${pos}: major type and argument. */
+static int
+cbor_head(const uint8_t *p, size_t len, size_t *pos, unsigned *pmajor,
+          uint64_t *parg)
+{
+    unsigned ai;
+    size_t n;
+
+    if (*pos >= len) {
+        return -1;
+    }
+    *pmajor = p[*pos] >> 5;
+    ai = p[*pos] & 31u;
+    (*pos)++;
+    if (ai < 24) {
+        *parg = ai;
+        return 0;
+    }
+    if (ai > 27) {
+        return -1; /* indefinite lengths and reserved values */
+    }
+    n = (size_t)1 << (ai - 24);
+    if (n > len - *pos) {
+        return -1;
+    }
+    *parg = 0;
+    for (size_t i = 0; i < n; i++) {
+        *parg = *parg << 8 | p[*pos + i];
+    }
+    *pos += n;
+    return 0;
+}
+
+static int
+cbor_item_check(const uint8_t *p, size_t len, size_t *pos, int depth)
+{
+    unsigned major;
+    uint64_t arg, items;
+
+    if (depth > CBOR_MAX_DEPTH || cbor_head(p, len, pos, &major, &arg) != 0) {
+        return -1;
+    }
+    switch (major) {
+    case 2:
+    case 3:
+        if (arg > len - *pos) {
+            return -1;
+        }
+        *pos += (size_t)arg;
+        return 0;
+    case 4:
+    case 5:
+        /* Each item takes at least one byte. */
+        if (arg > (len - *pos) / (major == 5 ? 2 : 1)) {
+            return -1;
+        }
+        items = major == 5 ? arg * 2 : arg;
+        for (uint64_t i = 0; i < items; i++) {
+            if (cbor_item_check(p, len, pos, depth + 1) != 0) {
+                return -1;
+            }
+        }
+        return 0;
+    case 6:
+        return cbor_item_check(p, len, pos, depth + 1);
+    case 7:
+        return arg <= 23 || arg >= 25 ? 0 : -1; /* simple(24) not used */
+    default:
+        return 0;
+    }
+}
+
+int
+coffre_cbor_check(const uint8_t *p, size_t len)
+{
+    size_t pos = 0;
+
+    if (cbor_item_check(p, len, &pos, 0) != 0 || pos != len) {
+        return -1;
+    }
+    return 0;
+}
+
 int
 coffre_cbor_int(const cbor_item_t *it, int64_t *pv)
 {

@@ -7,6 +7,15 @@
 
 #include <cbor.h>
 
+/**
+ * coffre_cbor_check(p, len): 0 if ${p} holds exactly one well-formed CBOR
+ * item of definite lengths, nested at most 8 deep, whose every declared
+ * count fits in the bytes that remain; -1 otherwise. Run before cbor_load:
+ * libcbor 0.8 allocates what a head declares before reading the items, so
+ * a 5-byte head could ask for gigabytes.
+ */
+int coffre_cbor_check(const uint8_t *p, size_t len);
+
 /** coffre_cbor_int(it, pv): an integer (major 0 or 1) fitting int64 into
  * *${pv}; 0 on success, -1 otherwise. */
 int coffre_cbor_int(const cbor_item_t *it, int64_t *pv);

@@ -120,6 +120,9 @@ coffre_gate_claims_parse(const uint8_t *cbor, size_t len,
     unsigned seen = 0;
     int rc = COFFRE_ERR_PARSE;
 
+    if (coffre_cbor_check(cbor, len) != 0) {
+        return COFFRE_ERR_PARSE;
+    }
     map = cbor_load(cbor, len, &res);
     if (map == NULL) {
         return res.error.code == CBOR_ERR_MEMERROR ? COFFRE_ERR_NOMEM

@@ -129,6 +129,9 @@ cose_protected(struct coffre_cose_sign1 *s, cbor_item_t *bstr)
     if (rc != COFFRE_OK) {
         return rc;
     }
+    if (coffre_cbor_check(s->prot, s->prot_len) != 0) {
+        return COFFRE_ERR_PARSE;
+    }
     map = cbor_load(s->prot, s->prot_len, &res);
     rc = COFFRE_ERR_PARSE;
     if (map == NULL || res.error.code != CBOR_ERR_NONE ||
@@ -199,6 +202,9 @@ coffre_cose_sign1_parse(const uint8_t *in, size_t len,
         in++;
         len--;
         tagged = 1;
+    }
+    if (coffre_cbor_check(in, len) != 0) {
+        return COFFRE_ERR_PARSE;
     }
     top = cbor_load(in, len, &res);
     if (top == NULL) {

@@ -123,8 +123,8 @@ trust_parse(const uint8_t *p, size_t len, uint64_t *pseq, int64_t *piat,
     cbor_item_t *map, *items;
     int rc = COFFRE_ERR_PARSE;
 
-    map = cbor_load(p, len, &res);
-    if (map == NULL) {
+    if (coffre_cbor_check(p, len) != 0 ||
+        (map = cbor_load(p, len, &res)) == NULL) {
         return COFFRE_ERR_PARSE;
     }
     if (res.read != len || list_head(map, pseq, piat, &items) != COFFRE_OK ||
@@ -155,8 +155,8 @@ revoc_parse(const uint8_t *p, size_t len, uint64_t *pseq, int64_t *piat,
     int rc = COFFRE_ERR_PARSE;
 
     *pids = NULL;
-    map = cbor_load(p, len, &res);
-    if (map == NULL) {
+    if (coffre_cbor_check(p, len) != 0 ||
+        (map = cbor_load(p, len, &res)) == NULL) {
         return COFFRE_ERR_PARSE;
     }
     if (res.read != len || list_head(map, pseq, piat, &items) != COFFRE_OK ||

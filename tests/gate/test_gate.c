@@ -9,6 +9,7 @@
 #include "badge_fixture.h"
 #include "check.h"
 #include "gate/base45.h"
+#include "gate/cbor_get.h"
 #include "gate/gate_ctx.h"
 
 struct env {
@@ -92,6 +93,27 @@ test_base45_rfc(void)
     CHECK_RC(coffre_base45_decode("BB8BB8", 6, bin, 3, &n), COFFRE_ERR_TOOBIG);
     CHECK_RC(coffre_base45_decode("BB\n", 3, bin, sizeof(bin), &n),
              COFFRE_ERR_PARSE);
+}
+
+/* Declared lengths beyond the input and deep nesting never reach libcbor. */
+static void
+test_cbor_check(void)
+{
+    static const uint8_t huge_array[] = {0x9a, 0xff, 0xff, 0xff, 0xff, 0x00};
+    static const uint8_t huge_map[] = {0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2};
+    static const uint8_t ok[] = {0xa2, 0x01, 0x27, 0x04, 0x41, 0x00};
+    static const uint8_t indef[] = {0x9f, 0x01, 0xff};
+    uint8_t deep[12];
+
+    CHECK(coffre_cbor_check(huge_array, sizeof(huge_array)) == -1);
+    CHECK(coffre_cbor_check(huge_map, sizeof(huge_map)) == -1);
+    CHECK(coffre_cbor_check(ok, sizeof(ok)) == 0);
+    CHECK(coffre_cbor_check(ok, sizeof(ok) - 1) == -1);
+    CHECK(coffre_cbor_check(indef, sizeof(indef)) == -1);
+    memset(deep, 0x81, sizeof(deep));
+    deep[sizeof(deep) - 1] = 0x00;
+    CHECK(coffre_cbor_check(deep, sizeof(deep)) == -1);
+    CHECK(coffre_cbor_check(deep + 4, sizeof(deep) - 4) == 0);
 }
 
 static void
@@ -411,6 +433,7 @@ main(void)
     }
     check_secmem_watch();
     RUN(test_base45_rfc);
+    RUN(test_cbor_check);
     RUN(test_accept);
     RUN(test_transport);
     RUN(test_refusals);
