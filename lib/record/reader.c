@@ -308,8 +308,7 @@ next_csv(struct coffre_reader *r, struct coffre_person **pp,
         return next_csv(r, pp, d);
     }
     rc = coffre_csv_row(r->csv, (const char *)r->rec.p, r->rec.len, pp, d);
-    if (rc == COFFRE_OK && ((rc = coffre_person_validate(*pp, d)) != 0 ||
-                            (rc = coffre_person_validate_new(*pp, d)) != 0)) {
+    if (rc == COFFRE_OK && (rc = coffre_person_validate_new(*pp, d)) != 0) {
         coffre_csv_column_of(d);
         coffre_person_free(*pp);
         *pp = NULL;

@@ -40,7 +40,8 @@ test_gen_valid_unique(void)
     struct coffre_gen *g = NULL;
     struct coffre_person *p;
     struct coffre_diag d;
-    char **docs = calloc(N, sizeof(char *)), **mails = calloc(N, sizeof(char *));
+    char **docs = calloc(N, sizeof(char *)),
+         **mails = calloc(N, sizeof(char *));
     size_t nd = 0, nm = 0, invalid = 0, prot = 0, sec = 0;
 
     CHECK_RC(coffre_gen_new(&o, &g), COFFRE_OK);
