@@ -328,6 +328,10 @@ test_photo_rules(void)
         "must be standard base64");
     bad("\"/9j/AAD/2Q==\"", "\"/9j/ AAD/2Q==\"", "photo.jpeg",
         "must be standard base64");
+    bad("\"/9j/AAD/2Q==\"", "\"/9j/AAD\\u00e9/2Q==\"", "photo.jpeg",
+        "must be standard base64");
+    bad("\"/9j/AAD/2Q==\"", "\"/9j/AAD/2Q=\"", "photo.jpeg",
+        "must be standard base64");
     /* PNG magic */
     bad("\"/9j/AAD/2Q==\"", "\"iVBORw0KGgo=\"", "photo.jpeg", "must be a JPEG");
     /* JPEG start without its end marker */
