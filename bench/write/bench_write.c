@@ -19,7 +19,7 @@
 #include "coffre/coffre.h"
 #include "record/record.h"
 
-#define BATCH 10000
+#define BATCH 100000
 
 static double
 now(void)
@@ -99,7 +99,7 @@ bench_vault(struct coffre_person **ps, size_t n, const char *base)
 
 /* The clear ceiling: the same persons, every field a column, in clear. */
 static const char clear_schema[] =
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-32768;"
     "CREATE TABLE person(id INTEGER PRIMARY KEY, state INTEGER, "
     "category TEXT, organisation TEXT, function TEXT, venues TEXT, "
     "zones TEXT, transport_code TEXT, valid_from TEXT, valid_until TEXT, "

@@ -253,7 +253,7 @@ store_vault_meta(struct coffre_vault *v)
 static int
 create_vault(struct coffre_vault *v, const char *db, const char *share_dir)
 {
-    unsigned char id[16];
+    unsigned char id[16] = {0};
     int rc;
 
     rc = coffre_store_open_sqlite(db, &v->store);
@@ -346,7 +346,7 @@ static int
 load_vault_meta(struct coffre_vault *v)
 {
     uint32_t fmt = 0, dev = 0, m = 0, n = 0;
-    unsigned char id[16];
+    unsigned char id[16] = {0};
     int rc;
 
     rc = meta_get_u32(v, "format", &fmt);
