@@ -1,10 +1,1242 @@
-/* The PostgreSQL backend: being written. */
+/*
+ * The PostgreSQL backend of the storage interface (store.h; schema and
+ * guarantees in docs/storage.md).
+ *
+ * Several vault processes may share one database. Isolation is READ
+ * COMMITTED with explicit row locks (SELECT ... FOR UPDATE) for every
+ * read-then-write; single statements are atomic by themselves. Semantic
+ * outcomes (EXISTS, NOTFOUND, ERASED) are found without raising an SQL
+ * error (ON CONFLICT DO NOTHING, row counts), because an SQL error aborts
+ * the caller's whole transaction in PostgreSQL. Serialization failures
+ * and deadlocks map to COFFRE_ERR_UNAVAILABLE: roll back and retry.
+ *
+ * Statements are prepared once per connection (PQprepare). Integers go as
+ * text, bytea as binary; results come back binary (bigint = 8 bytes, big
+ * endian), so no bytea is ever hex-escaped.
+ */
 #include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "util/secmem.h"
+
+#define LOCK_SCHEMA "7243001"
+#define LOCK_IDS "7243002"
+#define MAXP 21
+
+_Static_assert(COFFRE_STATE_ERASED == 7, "state 7 in SQL text");
+_Static_assert(COFFRE_STATE_VETTING == 1, "state 1 in SQL text");
+
+static const char schema_sql[] =
+    "SET client_min_messages = warning;"
+    "SELECT pg_advisory_lock(" LOCK_SCHEMA ");"
+    "CREATE TABLE IF NOT EXISTS meta(k text PRIMARY KEY, v bytea NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS kek(version bigint PRIMARY KEY,"
+    " wrapped bytea NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS epoch_key(epoch bigint PRIMARY KEY,"
+    " wrapped bytea, destroyed bigint NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS person(id bigint PRIMARY KEY,"
+    " state bigint NOT NULL, epoch bigint NOT NULL, dk_gen bigint NOT NULL,"
+    " retain_until bigint NOT NULL, deadline bigint NOT NULL,"
+    " updated bigint NOT NULL, tag_document bytea, tag_email bytea,"
+    " tag_name_dob bytea, tag_source bytea, tag_category bytea,"
+    " c_public bytea, c_identity bytea, c_contact bytea, c_document bytea,"
+    " c_vetting bytea, c_photo bytea);"
+    "CREATE INDEX IF NOT EXISTS person_document ON person(tag_document, id)"
+    " WHERE tag_document IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS person_email ON person(tag_email, id)"
+    " WHERE tag_email IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS person_name_dob ON person(tag_name_dob, id)"
+    " WHERE tag_name_dob IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS person_source ON person(tag_source, id)"
+    " WHERE tag_source IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS person_state ON person(state, id);"
+    "CREATE INDEX IF NOT EXISTS person_vetting_due ON person(deadline)"
+    " WHERE state = 1 AND deadline > 0;"
+    "CREATE TABLE IF NOT EXISTS dkey("
+    " id bigint PRIMARY KEY REFERENCES person(id),"
+    " kek_version bigint NOT NULL REFERENCES kek(version),"
+    " epoch bigint NOT NULL, wrapped bytea NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS dkey_kek ON dkey(kek_version, id);"
+    "CREATE SEQUENCE IF NOT EXISTS person_id_seq AS bigint;"
+    "SELECT pg_advisory_unlock(" LOCK_SCHEMA ");";
+
+#define PERSON_SET                                                             \
+    "state = $2, epoch = $3, dk_gen = $4, retain_until = $5, deadline = $6, "  \
+    "updated = $7, tag_document = $8, tag_email = $9, tag_name_dob = $10, "    \
+    "tag_source = $11, tag_category = $12, c_public = $13, "                   \
+    "c_identity = $14, c_contact = $15, c_document = $16, c_photo = $17, "     \
+    "c_vetting = $18"
+#define ERASE_SET                                                              \
+    "UPDATE person SET state = 7, dk_gen = 0, retain_until = 0, "              \
+    "deadline = 0, updated = $2, tag_document = NULL, tag_email = NULL, "      \
+    "tag_name_dob = NULL, tag_source = NULL, tag_category = NULL, "            \
+    "c_public = NULL, c_identity = NULL, c_contact = NULL, "                   \
+    "c_document = NULL, c_photo = NULL, c_vetting = NULL "
+/* the six classes in enum coffre_class order, bit = 1 << class */
+#define CT_COLS                                                                \
+    "CASE WHEN ($2 & 1) <> 0 THEN p.c_public END, "                            \
+    "CASE WHEN ($2 & 2) <> 0 THEN p.c_identity END, "                          \
+    "CASE WHEN ($2 & 4) <> 0 THEN p.c_contact END, "                           \
+    "CASE WHEN ($2 & 8) <> 0 THEN p.c_document END, "                          \
+    "CASE WHEN ($2 & 16) <> 0 THEN p.c_photo END, "                            \
+    "CASE WHEN ($2 & 32) <> 0 THEN p.c_vetting END"
+
+enum stmt {
+    Q_META_GET,
+    Q_META_PUT,
+    Q_KEK_PUT,
+    Q_KEK_GET,
+    Q_KEK_LIST,
+    Q_KEK_DELETE,
+    Q_KEK_EXISTS,
+    Q_EPOCH_PUT,
+    Q_EPOCH_GET,
+    Q_EPOCH_LOCK,
+    Q_EPOCH_DESTROY,
+    Q_ID_LOCK,
+    Q_ID_TAKE,
+    Q_ID_UNLOCK,
+    Q_P_INSERT,
+    Q_P_LOCK,
+    Q_P_UPDATE,
+    Q_DK_UPDATE,
+    Q_P_GET,
+    Q_P_SET_STATE,
+    Q_FIND0,
+    Q_FIND1,
+    Q_FIND2,
+    Q_FIND3,
+    Q_FIND4,
+    Q_LIST_ANY,
+    Q_LIST_STATE,
+    Q_LIST_CAT,
+    Q_LIST_BOTH,
+    Q_DUE_VETTING,
+    Q_DUE_RETAIN,
+    Q_P_ERASE,
+    Q_EP_ERASE,
+    Q_DK_BELOW,
+    Q_DK_COUNT,
+    Q_STATS,
+    Q__COUNT
+};
+
+static const char *const stmt_sql[Q__COUNT] = {
+    [Q_META_GET] = "SELECT v FROM meta WHERE k = $1",
+    [Q_META_PUT] = "INSERT INTO meta(k, v) VALUES($1, $2)"
+                   " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+    [Q_KEK_PUT] = "INSERT INTO kek(version, wrapped) VALUES($1, $2)"
+                  " ON CONFLICT DO NOTHING",
+    [Q_KEK_GET] = "SELECT wrapped FROM kek WHERE version = $1",
+    [Q_KEK_LIST] = "SELECT version FROM kek ORDER BY version",
+    [Q_KEK_DELETE] = "DELETE FROM kek WHERE version = $1 AND NOT EXISTS"
+                     " (SELECT 1 FROM dkey WHERE kek_version = $1)",
+    [Q_KEK_EXISTS] = "SELECT 1 FROM kek WHERE version = $1",
+    [Q_EPOCH_PUT] = "INSERT INTO epoch_key(epoch, wrapped) VALUES($1, $2)"
+                    " ON CONFLICT DO NOTHING",
+    [Q_EPOCH_GET] = "SELECT wrapped FROM epoch_key WHERE epoch = $1",
+    [Q_EPOCH_LOCK] = "SELECT wrapped FROM epoch_key WHERE epoch = $1"
+                     " FOR UPDATE",
+    [Q_EPOCH_DESTROY] = "UPDATE epoch_key SET wrapped = NULL, destroyed = 1"
+                        " WHERE epoch = $1",
+    [Q_ID_LOCK] = "SELECT pg_advisory_lock(" LOCK_IDS ")",
+    [Q_ID_TAKE] = "SELECT setval('person_id_seq',"
+                  " nextval('person_id_seq') + $1 - 1)",
+    [Q_ID_UNLOCK] = "SELECT pg_advisory_unlock(" LOCK_IDS ")",
+    /* one statement, one round trip: the dkey row only if the person row
+     * went in, so zero rows back means the id was taken */
+    [Q_P_INSERT] = "WITH p AS (INSERT INTO person(id, state, epoch, dk_gen,"
+                   " retain_until, deadline, updated, tag_document,"
+                   " tag_email, tag_name_dob, tag_source, tag_category,"
+                   " c_public, c_identity, c_contact, c_document, c_photo,"
+                   " c_vetting) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+                   " $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+                   " ON CONFLICT (id) DO NOTHING RETURNING id)"
+                   " INSERT INTO dkey(id, kek_version, epoch, wrapped)"
+                   " SELECT id, $19::bigint, $20::bigint, $21::bytea FROM p"
+                   " RETURNING id",
+    [Q_P_LOCK] = "SELECT state FROM person WHERE id = $1 FOR UPDATE",
+    [Q_P_UPDATE] = "UPDATE person SET " PERSON_SET " WHERE id = $1",
+    [Q_DK_UPDATE] = "UPDATE dkey SET kek_version = $2, epoch = $3,"
+                    " wrapped = $4 WHERE id = $1",
+    /* one statement gives row and key from one snapshot; unwanted
+     * ciphertexts (a 256 KiB photo) are not even sent */
+    [Q_P_GET] = "SELECT p.state, p.epoch, p.dk_gen, p.retain_until,"
+                " p.deadline, p.updated, p.tag_document, p.tag_email,"
+                " p.tag_name_dob, p.tag_source, p.tag_category, " CT_COLS
+                ", d.kek_version, d.epoch, d.wrapped FROM person p"
+                " LEFT JOIN dkey d ON d.id = p.id WHERE p.id = $1",
+    [Q_P_SET_STATE] = "UPDATE person SET state = $2, deadline = $3,"
+                      " updated = $4 WHERE id = $1 AND state <> 7",
+    [Q_FIND0] = "SELECT id FROM person WHERE tag_document = $1 ORDER BY id",
+    [Q_FIND1] = "SELECT id FROM person WHERE tag_email = $1 ORDER BY id",
+    [Q_FIND2] = "SELECT id FROM person WHERE tag_name_dob = $1 ORDER BY id",
+    [Q_FIND3] = "SELECT id FROM person WHERE tag_source = $1 ORDER BY id",
+    [Q_FIND4] = "SELECT id FROM person WHERE tag_category = $1 ORDER BY id",
+    [Q_LIST_ANY] = "SELECT id FROM person WHERE id > $1 AND state <> 7"
+                   " ORDER BY id LIMIT $2",
+    [Q_LIST_STATE] = "SELECT id FROM person WHERE state = $3 AND id > $1"
+                     " ORDER BY id LIMIT $2",
+    [Q_LIST_CAT] = "SELECT id FROM person WHERE id > $1 AND state <> 7"
+                   " AND tag_category = $3 ORDER BY id LIMIT $2",
+    [Q_LIST_BOTH] = "SELECT id FROM person WHERE state = $3 AND id > $1"
+                    " AND tag_category = $4 ORDER BY id LIMIT $2",
+    [Q_DUE_VETTING] = "SELECT id FROM person WHERE state = 1 AND deadline > 0"
+                      " AND deadline < $1 ORDER BY id LIMIT $2",
+    [Q_DUE_RETAIN] = "SELECT id FROM person WHERE state <> 7"
+                     " AND retain_until > 0 AND retain_until < $1"
+                     " ORDER BY id LIMIT $2",
+    [Q_P_ERASE] =
+        "WITH d AS (DELETE FROM dkey WHERE id = $1) " ERASE_SET "WHERE id = $1",
+    [Q_EP_ERASE] = "WITH d AS (DELETE FROM dkey WHERE id IN (SELECT id FROM"
+                   " person WHERE epoch = $1 AND state <> 7)) " ERASE_SET
+                   "WHERE epoch = $1 AND state <> 7",
+    [Q_DK_BELOW] = "SELECT id, kek_version, epoch, wrapped FROM dkey"
+                   " WHERE kek_version < $1 ORDER BY kek_version, id"
+                   " LIMIT $2",
+    [Q_DK_COUNT] = "SELECT count(*) FROM dkey WHERE kek_version = $1",
+    [Q_STATS] = "SELECT count(*), count(*) FILTER (WHERE state = 7)"
+                " FROM person",
+};
+
+struct pg {
+    struct coffre_store base;
+    PGconn *c;
+    int in_tx;
+};
+
+/* Parameters of one call: integers as text, blobs as binary. */
+struct pgp {
+    const char *v[MAXP];
+    int len[MAXP];
+    int fmt[MAXP];
+    char num[MAXP][24];
+    int n;
+};
+
+static struct pg *
+pg_of(struct coffre_store *s)
+{
+    return (struct pg *)s;
+}
+
+static void
+p_int(struct pgp *p, int64_t v)
+{
+    snprintf(p->num[p->n], sizeof(p->num[0]), "%lld", (long long)v);
+    p->v[p->n] = p->num[p->n];
+    p->len[p->n] = 0;
+    p->fmt[p->n] = 0;
+    p->n++;
+}
+
+static void
+p_blob(struct pgp *p, const void *b, size_t len)
+{
+    p->v[p->n] = b; /* NULL is SQL NULL */
+    p->len[p->n] = (int)len;
+    p->fmt[p->n] = 1;
+    p->n++;
+}
+
+static void
+p_text(struct pgp *p, const char *s)
+{
+    p->v[p->n] = s;
+    p->len[p->n] = 0;
+    p->fmt[p->n] = 0;
+    p->n++;
+}
+
+static int
+pg_fail(struct pg *s, const PGresult *r)
+{
+    const char *state =
+        r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = r != NULL ? PQresultErrorMessage(r) : "";
+
+    if (msg == NULL || *msg == '\0') {
+        msg = PQerrorMessage(s->c);
+    }
+    snprintf(s->base.errmsg, sizeof(s->base.errmsg), "postgresql: %s%s%s",
+             state != NULL ? state : "", state != NULL ? " " : "", msg);
+    if (state != NULL &&
+        (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)) {
+        return COFFRE_ERR_UNAVAILABLE;
+    }
+    return COFFRE_ERR_STORE;
+}
+
+/* Run prepared statement k; on success *pr holds the result (PQclear it). */
+static int
+pg_run(struct pg *s, enum stmt k, const struct pgp *p, PGresult **pr)
+{
+    char name[16];
+    PGresult *r;
+    ExecStatusType es;
+
+    snprintf(name, sizeof(name), "coffre_%d", (int)k);
+    r = PQexecPrepared(s->c, name, p != NULL ? p->n : 0,
+                       p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+                       p != NULL ? p->fmt : NULL, 1);
+    es = PQresultStatus(r);
+    if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
+        int rc = pg_fail(s, r);
+        PQclear(r);
+        *pr = NULL;
+        return rc;
+    }
+    *pr = r;
+    return COFFRE_OK;
+}
+
+/* Run k and keep only the number of rows it affected or returned. */
+static int
+pg_count(struct pg *s, enum stmt k, const struct pgp *p, long *pn)
+{
+    PGresult *r;
+    int rc = pg_run(s, k, p, &r);
+
+    if (rc == COFFRE_OK) {
+        *pn = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r)
+                                                   : atol(PQcmdTuples(r));
+        PQclear(r);
+    }
+    return rc;
+}
+
+static int
+pg_simple(struct pg *s, const char *sql)
+{
+    PGresult *r = PQexec(s->c, sql);
+    int rc = COFFRE_OK;
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+        PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = pg_fail(s, r);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* A bigint of a binary result. */
+static int64_t
+g64(const PGresult *r, int row, int col)
+{
+    const unsigned char *b = (const unsigned char *)PQgetvalue(r, row, col);
+    uint64_t v = 0;
+
+    if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8) {
+        return 0;
+    }
+    for (int i = 0; i < 8; i++) {
+        v = (v << 8) | b[i];
+    }
+    return (int64_t)v;
+}
+
+static int
+tx_open(struct pg *s, int *own)
+{
+    int rc;
+
+    *own = 0;
+    if (s->in_tx) {
+        return COFFRE_OK;
+    }
+    rc = pg_simple(s, "BEGIN");
+    *own = rc == COFFRE_OK;
+    return rc;
+}
+
+static int
+tx_close(struct pg *s, int own, int rc)
+{
+    if (!own) {
+        return rc;
+    }
+    if (rc == COFFRE_OK && (rc = pg_simple(s, "COMMIT")) == COFFRE_OK) {
+        return rc;
+    }
+    (void)pg_simple(s, "ROLLBACK");
+    return rc;
+}
+
+static int
+pg_begin(struct coffre_store *store)
+{
+    struct pg *s = pg_of(store);
+    int rc;
+
+    if (s->in_tx) {
+        return COFFRE_ERR_ARG;
+    }
+    rc = pg_simple(s, "BEGIN");
+    s->in_tx = rc == COFFRE_OK;
+    return rc;
+}
+
+static int
+pg_end(struct coffre_store *store, const char *sql)
+{
+    struct pg *s = pg_of(store);
+    int rc;
+
+    if (!s->in_tx) {
+        return COFFRE_ERR_ARG;
+    }
+    s->in_tx = 0;
+    rc = pg_simple(s, sql);
+    if (rc != COFFRE_OK) {
+        (void)pg_simple(s, "ROLLBACK");
+    }
+    return rc;
+}
+
+static int
+pg_commit(struct coffre_store *store)
+{
+    return pg_end(store, "COMMIT");
+}
+
+static int
+pg_rollback(struct coffre_store *store)
+{
+    return pg_end(store, "ROLLBACK");
+}
+
+/* ---- meta and keys ------------------------------------------------------ */
+
+static int
+meta_key_ok(const char *key)
+{
+    size_t n;
+
+    if (key == NULL) {
+        return 0;
+    }
+    n = strlen(key);
+    return n > 0 && n <= COFFRE_STORE_KEY_MAX && strncmp(key, "store.", 6);
+}
+
+/* Fetch column 0 of the single row of k(p) into out; NOTFOUND if none;
+ * *pnull (may be NULL) says whether the value was SQL NULL. */
+static int
+get_blob(struct pg *s, enum stmt k, const struct pgp *p, struct coffre_buf *out,
+         int *pnull)
+{
+    PGresult *r;
+    int rc = pg_run(s, k, p, &r);
+
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    if (PQntuples(r) == 0) {
+        rc = COFFRE_ERR_NOTFOUND;
+    } else if (PQgetisnull(r, 0, 0)) {
+        if (pnull != NULL) {
+            *pnull = 1;
+        }
+    } else {
+        coffre_buf_reset(out);
+        rc = coffre_buf_add(out, PQgetvalue(r, 0, 0),
+                            (size_t)PQgetlength(r, 0, 0));
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int
+pg_meta_get(struct coffre_store *s, const char *key, struct coffre_buf *out)
+{
+    struct pgp p = {.n = 0};
+
+    if (!meta_key_ok(key) || out == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    p_text(&p, key);
+    return get_blob(pg_of(s), Q_META_GET, &p, out, NULL);
+}
+
+static int
+pg_meta_put(struct coffre_store *s, const char *key, const void *v, size_t len)
+{
+    struct pgp p = {.n = 0};
+    long n;
+
+    if (!meta_key_ok(key) || (v == NULL && len > 0)) {
+        return COFFRE_ERR_ARG;
+    }
+    if (len > COFFRE_STORE_META_MAX) {
+        return COFFRE_ERR_TOOBIG;
+    }
+    p_text(&p, key);
+    p_blob(&p, v != NULL ? v : "", len);
+    return pg_count(pg_of(s), Q_META_PUT, &p, &n);
+}
+
+static int
+pg_kek_put(struct coffre_store *s, uint32_t version, const void *wrapped,
+           size_t len)
+{
+    struct pgp p = {.n = 0};
+    long n = 0;
+    int rc;
+
+    if (version == 0 || wrapped == NULL || len == 0 ||
+        len > COFFRE_WRAPPED_MAX) {
+        return COFFRE_ERR_ARG;
+    }
+    p_int(&p, version);
+    p_blob(&p, wrapped, len);
+    rc = pg_count(pg_of(s), Q_KEK_PUT, &p, &n);
+    return rc == COFFRE_OK && n == 0 ? COFFRE_ERR_EXISTS : rc;
+}
+
+static int
+pg_kek_get(struct coffre_store *s, uint32_t version, struct coffre_buf *out)
+{
+    struct pgp p = {.n = 0};
+
+    if (out == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    p_int(&p, version);
+    return get_blob(pg_of(s), Q_KEK_GET, &p, out, NULL);
+}
+
+/* First column of every row: up to cap in v, the row count in *pn. */
+static int
+collect_ids(struct pg *s, enum stmt k, const struct pgp *p, uint64_t *v,
+            size_t cap, size_t *pn)
+{
+    PGresult *r;
+    int rc = pg_run(s, k, p, &r);
+    size_t n;
+
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    n = (size_t)PQntuples(r);
+    for (size_t i = 0; i < n && i < cap; i++) {
+        v[i] = (uint64_t)g64(r, (int)i, 0);
+    }
+    *pn = n;
+    PQclear(r);
+    return COFFRE_OK;
+}
+
+static int
+pg_kek_list(struct coffre_store *s, uint32_t *versions, size_t cap, size_t *pn)
+{
+    uint64_t v[64];
+    int rc;
+
+    if (pn == NULL || (versions == NULL && cap > 0)) {
+        return COFFRE_ERR_ARG;
+    }
+    /* versions are few (one per rotation); 64 covers decades */
+    rc = collect_ids(pg_of(s), Q_KEK_LIST, NULL, v, 64, pn);
+    for (size_t i = 0; rc == COFFRE_OK && i < *pn && i < cap && i < 64; i++) {
+        versions[i] = (uint32_t)v[i];
+    }
+    return rc;
+}
+
+static int
+pg_kek_delete(struct coffre_store *store, uint32_t version)
+{
+    struct pg *s = pg_of(store);
+    struct pgp p = {.n = 0};
+    long n = 0;
+    int rc;
+
+    p_int(&p, version);
+    rc = pg_count(s, Q_KEK_DELETE, &p, &n);
+    if (rc == COFFRE_ERR_STORE && strstr(s->base.errmsg, "23503") != NULL) {
+        return COFFRE_ERR_INUSE; /* a data key was added meanwhile */
+    }
+    if (rc != COFFRE_OK || n > 0) {
+        return rc;
+    }
+    rc = pg_count(s, Q_KEK_EXISTS, &p, &n);
+    return rc != COFFRE_OK ? rc
+           : n > 0         ? COFFRE_ERR_INUSE
+                           : COFFRE_ERR_NOTFOUND;
+}
+
+static int
+pg_epoch_get(struct coffre_store *s, uint32_t epoch, struct coffre_buf *out)
+{
+    struct pgp p = {.n = 0};
+    int rc, isnull = 0;
+
+    if (out == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    p_int(&p, epoch);
+    rc = get_blob(pg_of(s), Q_EPOCH_GET, &p, out, &isnull);
+    return rc == COFFRE_OK && isnull ? COFFRE_ERR_ERASED : rc;
+}
+
+static int
+pg_epoch_put(struct coffre_store *s, uint32_t epoch, const void *wrapped,
+             size_t len)
+{
+    struct pgp p = {.n = 0};
+    struct coffre_buf b;
+    long n = 0;
+    int rc;
+
+    if (wrapped == NULL || len == 0 || len > COFFRE_WRAPPED_MAX) {
+        return COFFRE_ERR_ARG;
+    }
+    p_int(&p, epoch);
+    p_blob(&p, wrapped, len);
+    rc = pg_count(pg_of(s), Q_EPOCH_PUT, &p, &n);
+    if (rc != COFFRE_OK || n > 0) {
+        return rc;
+    }
+    coffre_buf_init(&b, COFFRE_WRAPPED_MAX);
+    rc = pg_epoch_get(s, epoch, &b);
+    coffre_buf_free(&b);
+    return rc == COFFRE_ERR_ERASED ? rc : COFFRE_ERR_EXISTS;
+}
+
+/*
+ * A sequence is outside transactions: what it gave is never given again,
+ * even after a rollback. An advisory lock makes the n ids consecutive when
+ * several processes reserve at once.
+ */
+static int
+pg_id_reserve(struct coffre_store *store, uint64_t n, uint64_t *pfirst)
+{
+    struct pg *s = pg_of(store);
+    struct pgp p = {.n = 0};
+    PGresult *r;
+    long dummy;
+    int rc;
+
+    if (n == 0 || pfirst == NULL || n > (uint64_t)INT64_MAX / 2) {
+        return COFFRE_ERR_ARG;
+    }
+    if ((rc = pg_count(s, Q_ID_LOCK, NULL, &dummy)) != COFFRE_OK) {
+        return rc;
+    }
+    p_int(&p, (int64_t)n);
+    rc = pg_run(s, Q_ID_TAKE, &p, &r);
+    if (rc == COFFRE_OK) {
+        *pfirst = (uint64_t)g64(r, 0, 0) - n + 1;
+        PQclear(r);
+    }
+    (void)pg_count(s, Q_ID_UNLOCK, NULL, &dummy);
+    return rc;
+}
+
+/* ---- persons ---------------------------------------------------------- */
+
+static int
+check_row(const struct coffre_store_person *row)
+{
+    if (row == NULL || row->id == 0 || row->id > (uint64_t)INT64_MAX ||
+        row->state < 0 || row->state >= COFFRE_STATE_COUNT ||
+        row->state == COFFRE_STATE_ERASED ||
+        (row->tag_mask >> COFFRE_TAG_COUNT) != 0) {
+        return COFFRE_ERR_ARG;
+    }
+    for (int c = 0; c < COFFRE_CLASS_COUNT; c++) {
+        if (row->ct[c] != NULL && row->ct_len[c] > COFFRE_STORE_CT_MAX) {
+            return COFFRE_ERR_TOOBIG;
+        }
+    }
+    return COFFRE_OK;
+}
+
+static int
+check_dkey(const struct coffre_store_dkey *dk, uint64_t id, uint32_t epoch)
+{
+    if (dk->id != id || dk->epoch != epoch || dk->len == 0 ||
+        dk->len > COFFRE_WRAPPED_MAX || dk->kek_version == 0 ||
+        id > (uint64_t)INT64_MAX) {
+        return COFFRE_ERR_ARG;
+    }
+    return COFFRE_OK;
+}
+
+/* $1..$18 of Q_P_INSERT / Q_P_UPDATE. */
+static void
+p_person(struct pgp *p, const struct coffre_store_person *row)
+{
+    p_int(p, (int64_t)row->id);
+    p_int(p, row->state);
+    p_int(p, row->epoch);
+    p_int(p, row->dk_gen);
+    p_int(p, row->retain_until);
+    p_int(p, row->deadline);
+    p_int(p, row->updated);
+    for (int k = 0; k < COFFRE_TAG_COUNT; k++) {
+        p_blob(p, (row->tag_mask >> k) & 1u ? row->tags[k] : NULL,
+               COFFRE_TAG_LEN);
+    }
+    for (int c = 0; c < COFFRE_CLASS_COUNT; c++) {
+        p_blob(p, row->ct[c], row->ct[c] != NULL ? row->ct_len[c] : 0);
+    }
+}
+
+static int
+pg_person_insert(struct coffre_store *s, const struct coffre_store_person *row,
+                 const struct coffre_store_dkey *dk)
+{
+    struct pgp p = {.n = 0};
+    long n = 0;
+    int rc;
+
+    if ((rc = check_row(row)) != COFFRE_OK) {
+        return rc;
+    }
+    if (dk == NULL || check_dkey(dk, row->id, row->epoch) != COFFRE_OK) {
+        return COFFRE_ERR_ARG;
+    }
+    p_person(&p, row);
+    p_int(&p, dk->kek_version);
+    p_int(&p, dk->epoch);
+    p_blob(&p, dk->wrapped, dk->len);
+    rc = pg_count(pg_of(s), Q_P_INSERT, &p, &n);
+    return rc == COFFRE_OK && n == 0 ? COFFRE_ERR_EXISTS : rc;
+}
+
+/* Lock a person's row: OK if live, NOTFOUND, ERASED. */
+static int
+lock_person(struct pg *s, uint64_t id)
+{
+    struct pgp p = {.n = 0};
+    PGresult *r;
+    int rc;
+
+    if (id == 0 || id > (uint64_t)INT64_MAX) {
+        return COFFRE_ERR_NOTFOUND;
+    }
+    p_int(&p, (int64_t)id);
+    if ((rc = pg_run(s, Q_P_LOCK, &p, &r)) != COFFRE_OK) {
+        return rc;
+    }
+    if (PQntuples(r) == 0) {
+        rc = COFFRE_ERR_NOTFOUND;
+    } else if (g64(r, 0, 0) == COFFRE_STATE_ERASED) {
+        rc = COFFRE_ERR_ERASED;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int
+p_dkey_update(struct pg *s, const struct coffre_store_dkey *dk, long *pn)
+{
+    struct pgp p = {.n = 0};
+
+    p_int(&p, (int64_t)dk->id);
+    p_int(&p, dk->kek_version);
+    p_int(&p, dk->epoch);
+    p_blob(&p, dk->wrapped, dk->len);
+    return pg_count(s, Q_DK_UPDATE, &p, pn);
+}
+
+static int
+update_rows(struct pg *s, const struct coffre_store_person *row,
+            const struct coffre_store_dkey *dk)
+{
+    struct pgp p = {.n = 0};
+    long n;
+    int rc = lock_person(s, row->id);
+
+    if (rc == COFFRE_OK) {
+        p_person(&p, row);
+        rc = pg_count(s, Q_P_UPDATE, &p, &n);
+    }
+    if (rc == COFFRE_OK && dk != NULL) {
+        rc = p_dkey_update(s, dk, &n);
+    }
+    return rc;
+}
+
+static int
+pg_person_update(struct coffre_store *store,
+                 const struct coffre_store_person *row,
+                 const struct coffre_store_dkey *dk)
+{
+    struct pg *s = pg_of(store);
+    int rc, own;
+
+    if ((rc = check_row(row)) != COFFRE_OK) {
+        return rc;
+    }
+    if (dk != NULL && check_dkey(dk, row->id, row->epoch) != COFFRE_OK) {
+        return COFFRE_ERR_ARG;
+    }
+    if ((rc = tx_open(s, &own)) != COFFRE_OK) {
+        return rc;
+    }
+    return tx_close(s, own, update_rows(s, row, dk));
+}
+
+static int
+read_blobs(struct pg *s, const PGresult *r, struct coffre_store_person *row)
+{
+    for (int k = 0; k < COFFRE_TAG_COUNT; k++) {
+        if (PQgetisnull(r, 0, 6 + k)) {
+            continue;
+        }
+        if (PQgetlength(r, 0, 6 + k) != COFFRE_TAG_LEN) {
+            snprintf(s->base.errmsg, sizeof(s->base.errmsg), "bad tag");
+            return COFFRE_ERR_STORE;
+        }
+        memcpy(row->tags[k], PQgetvalue(r, 0, 6 + k), COFFRE_TAG_LEN);
+        row->tag_mask |= 1u << k;
+    }
+    for (int c = 0; c < COFFRE_CLASS_COUNT; c++) {
+        size_t n = (size_t)PQgetlength(r, 0, 11 + c);
+        if (PQgetisnull(r, 0, 11 + c)) {
+            continue;
+        }
+        if (n > COFFRE_STORE_CT_MAX) {
+            snprintf(s->base.errmsg, sizeof(s->base.errmsg), "bad blob");
+            return COFFRE_ERR_STORE;
+        }
+        if ((row->ct[c] = coffre_pmem_alloc(n + 1)) == NULL) {
+            return COFFRE_ERR_NOMEM;
+        }
+        memcpy(row->ct[c], PQgetvalue(r, 0, 11 + c), n);
+        row->ct_len[c] = n;
+    }
+    return COFFRE_OK;
+}
+
+static int
+read_dkey(struct pg *s, const PGresult *r, uint64_t id,
+          struct coffre_store_dkey *dk)
+{
+    int n = PQgetlength(r, 0, 19);
+
+    if (PQgetisnull(r, 0, 19) || n <= 0 || n > COFFRE_WRAPPED_MAX) {
+        snprintf(s->base.errmsg, sizeof(s->base.errmsg), "bad data key");
+        return COFFRE_ERR_STORE;
+    }
+    dk->id = id;
+    dk->kek_version = (uint32_t)g64(r, 0, 17);
+    dk->epoch = (uint32_t)g64(r, 0, 18);
+    dk->len = (size_t)n;
+    memcpy(dk->wrapped, PQgetvalue(r, 0, 19), (size_t)n);
+    return COFFRE_OK;
+}
+
+static int
+pg_person_get(struct coffre_store *store, uint64_t id, unsigned classes,
+              struct coffre_store_person *row, struct coffre_store_dkey *dk)
+{
+    struct pg *s = pg_of(store);
+    struct pgp p = {.n = 0};
+    PGresult *r;
+    int rc;
+
+    if (row == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    memset(row, 0, sizeof(*row));
+    if (id == 0 || id > (uint64_t)INT64_MAX) {
+        return COFFRE_ERR_NOTFOUND;
+    }
+    p_int(&p, (int64_t)id);
+    p_int(&p, classes & COFFRE_CLASSES_ALL);
+    if ((rc = pg_run(s, Q_P_GET, &p, &r)) != COFFRE_OK) {
+        return rc;
+    }
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return COFFRE_ERR_NOTFOUND;
+    }
+    row->id = id;
+    row->state = (int)g64(r, 0, 0);
+    row->epoch = (uint32_t)g64(r, 0, 1);
+    row->dk_gen = (uint32_t)g64(r, 0, 2);
+    row->retain_until = g64(r, 0, 3);
+    row->deadline = g64(r, 0, 4);
+    row->updated = g64(r, 0, 5);
+    if (row->state == COFFRE_STATE_ERASED) {
+        rc = COFFRE_ERR_ERASED;
+    } else if ((rc = read_blobs(s, r, row)) == COFFRE_OK && dk != NULL) {
+        rc = read_dkey(s, r, id, dk);
+    }
+    if (rc != COFFRE_OK && rc != COFFRE_ERR_ERASED) {
+        coffre_store_person_clear(row);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int
+pg_person_set_state(struct coffre_store *store, uint64_t id, int state,
+                    int64_t deadline)
+{
+    struct pg *s = pg_of(store);
+    struct pgp p = {.n = 0};
+    long n = 0;
+    int rc, own;
+
+    if (state < 0 || state >= COFFRE_STATE_COUNT ||
+        state == COFFRE_STATE_ERASED) {
+        return COFFRE_ERR_ARG;
+    }
+    if ((rc = tx_open(s, &own)) != COFFRE_OK) {
+        return rc;
+    }
+    rc = lock_person(s, id);
+    if (rc == COFFRE_OK) {
+        p_int(&p, (int64_t)id);
+        p_int(&p, state);
+        p_int(&p, deadline);
+        p_int(&p, (int64_t)time(NULL));
+        rc = pg_count(s, Q_P_SET_STATE, &p, &n);
+    }
+    return tx_close(s, own, rc);
+}
+
+static int
+pg_person_find(struct coffre_store *s, enum coffre_tag_kind kind,
+               const unsigned char tag[COFFRE_TAG_LEN], uint64_t *ids,
+               size_t cap, size_t *pn)
+{
+    struct pgp p = {.n = 0};
+
+    if ((unsigned)kind >= COFFRE_TAG_COUNT || tag == NULL || pn == NULL ||
+        (ids == NULL && cap > 0)) {
+        return COFFRE_ERR_ARG;
+    }
+    p_blob(&p, tag, COFFRE_TAG_LEN);
+    return collect_ids(pg_of(s), (enum stmt)(Q_FIND0 + (int)kind), &p, ids, cap,
+                       pn);
+}
+
+static int64_t
+limit_of(size_t cap)
+{
+    return cap > (size_t)INT32_MAX ? INT32_MAX : (int64_t)cap;
+}
+
+static int
+pg_person_list(struct coffre_store *s, int state, const unsigned char *cat,
+               uint64_t after, uint64_t *ids, size_t cap, size_t *pn)
+{
+    struct pgp p = {.n = 0};
+    enum stmt k;
+
+    if (pn == NULL || (ids == NULL && cap > 0) || state < -1 ||
+        state >= COFFRE_STATE_COUNT) {
+        return COFFRE_ERR_ARG;
+    }
+    *pn = 0;
+    if (state == COFFRE_STATE_ERASED || after >= (uint64_t)INT64_MAX) {
+        return COFFRE_OK; /* tombstones are not listed */
+    }
+    k = state < 0 ? (cat == NULL ? Q_LIST_ANY : Q_LIST_CAT)
+                  : (cat == NULL ? Q_LIST_STATE : Q_LIST_BOTH);
+    p_int(&p, (int64_t)after);
+    p_int(&p, limit_of(cap));
+    if (state >= 0) {
+        p_int(&p, state);
+    }
+    if (cat != NULL) {
+        p_blob(&p, cat, COFFRE_TAG_LEN);
+    }
+    return collect_ids(pg_of(s), k, &p, ids, cap, pn);
+}
+
+static int
+pg_person_due(struct coffre_store *s, int which, int64_t now, uint64_t *ids,
+              size_t cap, size_t *pn)
+{
+    struct pgp p = {.n = 0};
+
+    if ((which != 0 && which != 1) || pn == NULL || (ids == NULL && cap > 0)) {
+        return COFFRE_ERR_ARG;
+    }
+    p_int(&p, now);
+    p_int(&p, limit_of(cap));
+    return collect_ids(pg_of(s), which == 0 ? Q_DUE_VETTING : Q_DUE_RETAIN, &p,
+                       ids, cap, pn);
+}
+
+static int
+pg_person_erase(struct coffre_store *store, uint64_t id)
+{
+    struct pg *s = pg_of(store);
+    struct pgp p = {.n = 0};
+    long n;
+    int rc, own;
+
+    if ((rc = tx_open(s, &own)) != COFFRE_OK) {
+        return rc;
+    }
+    rc = lock_person(s, id);
+    if (rc == COFFRE_OK) {
+        p_int(&p, (int64_t)id);
+        p_int(&p, (int64_t)time(NULL));
+        rc = pg_count(s, Q_P_ERASE, &p, &n);
+    }
+    return tx_close(s, own, rc);
+}
+
+static int
+erase_epoch(struct pg *s, uint32_t epoch, uint64_t *pcount)
+{
+    struct pgp p = {.n = 0};
+    PGresult *r;
+    long n = 0;
+    int rc;
+
+    p_int(&p, epoch);
+    /* the epoch row lock serialises two processes erasing one epoch */
+    if ((rc = pg_run(s, Q_EPOCH_LOCK, &p, &r)) != COFFRE_OK) {
+        return rc;
+    }
+    rc = PQntuples(r) == 0      ? COFFRE_ERR_NOTFOUND
+         : PQgetisnull(r, 0, 0) ? COFFRE_ERR_ERASED
+                                : COFFRE_OK;
+    PQclear(r);
+    if (rc == COFFRE_OK) {
+        p_int(&p, (int64_t)time(NULL));
+        rc = pg_count(s, Q_EP_ERASE, &p, &n);
+        *pcount = (uint64_t)n;
+    }
+    if (rc == COFFRE_OK) {
+        p.n = 1;
+        rc = pg_count(s, Q_EPOCH_DESTROY, &p, &n);
+    }
+    return rc;
+}
+
+static int
+pg_epoch_erase(struct coffre_store *store, uint32_t epoch, uint64_t *pcount)
+{
+    struct pg *s = pg_of(store);
+    uint64_t count = 0;
+    int rc, own;
+
+    if ((rc = tx_open(s, &own)) != COFFRE_OK) {
+        return rc;
+    }
+    rc = tx_close(s, own, erase_epoch(s, epoch, &count));
+    if (pcount != NULL) {
+        *pcount = rc == COFFRE_OK ? count : 0;
+    }
+    return rc;
+}
+
+/* ---- data keys ------------------------------------------------------ */
+
+static int
+pg_dkey_list_below(struct coffre_store *store, uint32_t version,
+                   struct coffre_store_dkey *out, size_t cap, size_t *pn)
+{
+    struct pg *s = pg_of(store);
+    struct pgp p = {.n = 0};
+    PGresult *r;
+    size_t n;
+    int rc;
+
+    if (pn == NULL || (out == NULL && cap > 0)) {
+        return COFFRE_ERR_ARG;
+    }
+    *pn = 0;
+    p_int(&p, version);
+    p_int(&p, limit_of(cap));
+    if ((rc = pg_run(s, Q_DK_BELOW, &p, &r)) != COFFRE_OK) {
+        return rc;
+    }
+    n = (size_t)PQntuples(r);
+    for (size_t i = 0; i < n && i < cap && rc == COFFRE_OK; i++) {
+        int len = PQgetlength(r, (int)i, 3);
+        if (len <= 0 || len > COFFRE_WRAPPED_MAX) {
+            snprintf(s->base.errmsg, sizeof(s->base.errmsg), "bad data key");
+            rc = COFFRE_ERR_STORE;
+            break;
+        }
+        out[i].id = (uint64_t)g64(r, (int)i, 0);
+        out[i].kek_version = (uint32_t)g64(r, (int)i, 1);
+        out[i].epoch = (uint32_t)g64(r, (int)i, 2);
+        out[i].len = (size_t)len;
+        memcpy(out[i].wrapped, PQgetvalue(r, (int)i, 3), (size_t)len);
+    }
+    PQclear(r);
+    *pn = rc == COFFRE_OK ? (n < cap ? n : cap) : 0;
+    return rc;
+}
+
+static int
+pg_dkey_update(struct coffre_store *store, const struct coffre_store_dkey *dk)
+{
+    struct pg *s = pg_of(store);
+    long n = 0;
+    int rc;
+
+    if (dk == NULL || check_dkey(dk, dk->id, dk->epoch) != COFFRE_OK) {
+        return COFFRE_ERR_ARG;
+    }
+    if ((rc = p_dkey_update(s, dk, &n)) != COFFRE_OK || n > 0) {
+        return rc;
+    }
+    /* no key row: say why (not locked: only for the error code) */
+    rc = lock_person(s, dk->id);
+    return rc == COFFRE_OK ? COFFRE_ERR_STORE : rc;
+}
+
+static int
+pg_dkey_count(struct coffre_store *store, uint32_t version, uint64_t *pn)
+{
+    struct pgp p = {.n = 0};
+    PGresult *r;
+    int rc;
+
+    if (pn == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    p_int(&p, version);
+    if ((rc = pg_run(pg_of(store), Q_DK_COUNT, &p, &r)) == COFFRE_OK) {
+        *pn = (uint64_t)g64(r, 0, 0);
+        PQclear(r);
+    }
+    return rc;
+}
+
+static int
+pg_stats(struct coffre_store *store, uint64_t *plive, uint64_t *perased)
+{
+    PGresult *r;
+    int64_t total, erased;
+    int rc;
+
+    if ((rc = pg_run(pg_of(store), Q_STATS, NULL, &r)) != COFFRE_OK) {
+        return rc;
+    }
+    total = g64(r, 0, 0);
+    erased = g64(r, 0, 1);
+    PQclear(r);
+    if (plive != NULL) {
+        *plive = (uint64_t)(total - erased);
+    }
+    if (perased != NULL) {
+        *perased = (uint64_t)erased;
+    }
+    return COFFRE_OK;
+}
+
+/* ---- open and close -------------------------------------------------- */
+
+static void
+pg_close(struct coffre_store *store)
+{
+    struct pg *s = pg_of(store);
+
+    if (s->c != NULL) {
+        if (s->in_tx) {
+            (void)pg_simple(s, "ROLLBACK");
+        }
+        PQfinish(s->c);
+    }
+    free(s);
+}
+
+static const struct coffre_store_ops pg_ops = {
+    .name = "postgresql",
+    .close = pg_close,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .meta_get = pg_meta_get,
+    .meta_put = pg_meta_put,
+    .kek_put = pg_kek_put,
+    .kek_get = pg_kek_get,
+    .kek_list = pg_kek_list,
+    .kek_delete = pg_kek_delete,
+    .epoch_put = pg_epoch_put,
+    .epoch_get = pg_epoch_get,
+    .id_reserve = pg_id_reserve,
+    .person_insert = pg_person_insert,
+    .person_update = pg_person_update,
+    .person_get = pg_person_get,
+    .person_set_state = pg_person_set_state,
+    .person_find = pg_person_find,
+    .person_list = pg_person_list,
+    .person_due = pg_person_due,
+    .person_erase = pg_person_erase,
+    .epoch_erase = pg_epoch_erase,
+    .dkey_list_below = pg_dkey_list_below,
+    .dkey_update = pg_dkey_update,
+    .dkey_count = pg_dkey_count,
+    .stats = pg_stats,
+};
+
+/* The library never prints: PostgreSQL notices are dropped. */
+static void
+quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+static int
+prepare_all(struct pg *s)
+{
+    char name[16];
+    PGresult *r;
+    int rc = COFFRE_OK;
+
+    for (int k = 0; k < Q__COUNT && rc == COFFRE_OK; k++) {
+        snprintf(name, sizeof(name), "coffre_%d", k);
+        r = PQprepare(s->c, name, stmt_sql[k], 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            rc = pg_fail(s, r);
+        }
+        PQclear(r);
+    }
+    return rc;
+}
 
 int
 coffre_store_open_pg(const char *conninfo, struct coffre_store **ps)
 {
-    (void)conninfo;
-    (void)ps;
-    return COFFRE_ERR_UNAVAILABLE;
+    struct pg *s;
+    int rc;
+
+    if (conninfo == NULL || ps == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    *ps = NULL;
+    if ((s = calloc(1, sizeof(*s))) == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    s->base.ops = &pg_ops;
+    s->c = PQconnectdb(conninfo);
+    if (s->c == NULL) {
+        rc = COFFRE_ERR_NOMEM;
+    } else if (PQstatus(s->c) != CONNECTION_OK) {
+        rc = COFFRE_ERR_UNAVAILABLE;
+    } else {
+        PQsetNoticeProcessor(s->c, quiet, NULL);
+        rc = pg_simple(s, schema_sql);
+        if (rc == COFFRE_OK) {
+            rc = prepare_all(s);
+        }
+    }
+    if (rc != COFFRE_OK) {
+        pg_close(&s->base);
+        return rc;
+    }
+    *ps = &s->base;
+    return COFFRE_OK;
 }

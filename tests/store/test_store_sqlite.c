@@ -212,7 +212,7 @@ bench_insert(void)
     struct coffre_store *st = NULL;
     struct coffre_store_person row;
     struct coffre_store_dkey dk;
-    unsigned char ct[5][80];
+    unsigned char ct[5][96];
     uint64_t first = 0;
     double t0, c0, dt, dc;
 

@@ -1,0 +1,178 @@
+/*
+ * The PostgreSQL backend: the conformance suite against a real PostgreSQL
+ * 15 server that this test starts (scripts/pg-test.sh) and always stops,
+ * one fresh database per case. Without PostgreSQL the test fails: it never
+ * skips. The suite runs in a child process so that the server is stopped
+ * even when a sanitizer aborts the child.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "check.h"
+#include "conformance.h"
+#include "store/store.h"
+
+static char conninfo[256];
+static char base_conninfo[256];
+
+static int
+admin(const char *sql)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+    if (!ok) {
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+    }
+    PQclear(r);
+    PQfinish(c);
+    return ok;
+}
+
+/* A new database for each call; its conninfo in out. */
+static int
+new_db(char *out, size_t len)
+{
+    static unsigned n;
+    char sql[64];
+
+    snprintf(sql, sizeof(sql), "CREATE DATABASE conf_%u", ++n);
+    if (!admin(sql)) {
+        return COFFRE_ERR_STORE;
+    }
+    snprintf(out, len, "%s dbname=conf_%u", base_conninfo, n);
+    return COFFRE_OK;
+}
+
+static int
+open_fresh(struct coffre_store **ps, void *ctx)
+{
+    char ci[320];
+    int rc;
+
+    (void)ctx;
+    if ((rc = new_db(ci, sizeof(ci))) != COFFRE_OK) {
+        return rc;
+    }
+    return coffre_store_open_pg(ci, ps);
+}
+
+/* Two handles on one database: reserved blocks never overlap; a reopen
+ * finds the schema and goes on after the ids given. */
+static void
+test_shared(void)
+{
+    struct coffre_store *a = NULL, *b = NULL;
+    uint64_t x = 0, y = 0, z = 0;
+    char ci[320];
+
+    CHECK_RC(new_db(ci, sizeof(ci)), COFFRE_OK);
+    CHECK_RC(coffre_store_open_pg(ci, &a), COFFRE_OK);
+    CHECK_RC(coffre_store_open_pg(ci, &b), COFFRE_OK);
+    if (a == NULL || b == NULL) {
+        coffre_store_close(a);
+        coffre_store_close(b);
+        return;
+    }
+    CHECK(strcmp(a->ops->name, "postgresql") == 0);
+    CHECK_RC(a->ops->begin(a), COFFRE_OK);
+    CHECK_RC(a->ops->id_reserve(a, 100, &x), COFFRE_OK);
+    CHECK_RC(b->ops->id_reserve(b, 100, &y), COFFRE_OK);
+    CHECK(y >= x + 100 || x >= y + 100);
+    CHECK_RC(a->ops->rollback(a), COFFRE_OK);
+    coffre_store_close(a);
+    CHECK_RC(coffre_store_open_pg(ci, &a), COFFRE_OK);
+    CHECK_RC(a->ops->id_reserve(a, 1, &z), COFFRE_OK);
+    CHECK(z >= x + 100 && z >= y + 100);
+    coffre_store_close(a);
+    coffre_store_close(b);
+    CHECK_RC(
+        coffre_store_open_pg("host=127.0.0.1 port=1 connect_timeout=2", &a),
+        COFFRE_ERR_UNAVAILABLE);
+}
+
+static int
+run_suite(void)
+{
+    store_conformance(open_fresh, NULL);
+    RUN(test_shared);
+    return check_done();
+}
+
+static int
+server(const char *srcdir, const char *cmd, const char *dir, char *out,
+       size_t len)
+{
+    char line[1024];
+    FILE *p;
+    int st;
+
+    snprintf(line, sizeof(line), "sh '%s/scripts/pg-test.sh' %s '%s'", srcdir,
+             cmd, dir);
+    if ((p = popen(line, "r")) == NULL) {
+        return -1;
+    }
+    if (out != NULL && fgets(out, (int)len, p) != NULL) {
+        out[strcspn(out, "\n")] = '\0';
+    }
+    while (fgets(line, sizeof(line), p) != NULL) {
+    }
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int
+main(void)
+{
+    const char *srcdir = getenv("SRCDIR");
+    const char *tmp = getenv("TMPDIR");
+    char dir[256], cmd[300];
+    pid_t pid;
+    int st = 1;
+
+    snprintf(dir, sizeof(dir), "%s/coffre-pg-XXXXXX",
+             tmp != NULL ? tmp : "/tmp");
+    if (srcdir == NULL || mkdtemp(dir) == NULL) {
+        fprintf(stderr, "SRCDIR unset or no temporary directory\n");
+        return 1;
+    }
+    if (server(srcdir, "start", dir, conninfo, sizeof(conninfo)) != 0 ||
+        conninfo[0] == '\0') {
+        fprintf(stderr, "could not start PostgreSQL (scripts/deps.sh)\n");
+        (void)server(srcdir, "stop", dir, NULL, 0);
+        CHECK(!"PostgreSQL server started");
+        return check_done();
+    }
+    /* conninfo ends with dbname=postgres: the base is what comes before */
+    snprintf(base_conninfo, sizeof(base_conninfo), "%.*s",
+             (int)(strstr(conninfo, " dbname=") != NULL
+                       ? strstr(conninfo, " dbname=") - conninfo
+                       : (long)strlen(conninfo)),
+             conninfo);
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        st = run_suite();
+        fflush(NULL); /* _exit does not flush stdio */
+        _exit(st);
+    }
+    if (pid > 0 && waitpid(pid, &st, 0) == pid) {
+        st = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+    } else {
+        st = 1;
+    }
+    (void)server(srcdir, "stop", dir, NULL, 0);
+    if (getenv("COFFRE_KEEP_TMP") == NULL) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "could not remove %s\n", dir);
+        }
+    }
+    return st;
+}
