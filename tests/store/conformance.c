@@ -29,7 +29,7 @@ fresh(void)
     static const unsigned char kek[40] = {1, 2, 3};
 
     if (fresh_fn(&st, fresh_ctx) != COFFRE_OK || st == NULL) {
-        CHECK(!"open_fresh");
+        check_record(0, "open_fresh", __FILE__, __LINE__);
         exit(1);
     }
     /* data keys reference their key-encryption key: version 1 exists */

@@ -146,7 +146,7 @@ main(void)
         conninfo[0] == '\0') {
         fprintf(stderr, "could not start PostgreSQL (scripts/deps.sh)\n");
         (void)server(srcdir, "stop", dir, NULL, 0);
-        CHECK(!"PostgreSQL server started");
+        check_record(0, "PostgreSQL server started", __FILE__, __LINE__);
         return check_done();
     }
     /* conninfo ends with dbname=postgres: the base is what comes before */

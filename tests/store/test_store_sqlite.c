@@ -244,7 +244,7 @@ bench_insert(void)
             memcpy(row.tags[k] + 8, &h, 8);
         }
         if (st->ops->person_insert(st, &row, &dk) != COFFRE_OK) {
-            CHECK(!"bench insert");
+            check_record(0, "bench insert", __FILE__, __LINE__);
             break;
         }
         if (i % BATCH == BATCH - 1) {
