@@ -59,7 +59,7 @@ srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
     ctx->vault = vault;
     ctx->cfg = cfg;
     ctx->metrics = srv_metrics_new(srv_route_labels, R__COUNT);
-    if (ctx->metrics == NULL || pthread_mutex_init(&ctx->lock, NULL) != 0) {
+    if (ctx->metrics == NULL) {
         srv_metrics_free(ctx->metrics);
         return COFFRE_ERR_NOMEM;
     }
@@ -70,7 +70,6 @@ void
 srv_ctx_destroy(struct srv_ctx *ctx)
 {
     srv_metrics_free(ctx->metrics);
-    pthread_mutex_destroy(&ctx->lock);
     ctx->metrics = NULL;
 }
 
@@ -138,9 +137,7 @@ args_ok(const struct srv_req *req, const char *const *allowed,
 static int
 is_sealed(struct srv_ctx *ctx)
 {
-    pthread_mutex_lock(&ctx->lock);
     int sealed = coffre_vault_is_sealed(ctx->vault);
-    pthread_mutex_unlock(&ctx->lock);
     return sealed;
 }
 
@@ -154,14 +151,13 @@ sys_health(struct srv_ctx *ctx, struct srv_resp *r)
 static void
 sys_seal_status(struct srv_ctx *ctx, struct srv_resp *r)
 {
-    pthread_mutex_lock(&ctx->lock);
-    int sealed = coffre_vault_is_sealed(ctx->vault);
-    json_t *o = json_pack("{s:b,s:s,s:I,s:I}", "sealed", sealed, "vault_id",
-                          coffre_vault_id(ctx->vault), "have",
-                          (json_int_t)ctx->unseal_have, "need",
-                          (json_int_t)ctx->unseal_need);
-    pthread_mutex_unlock(&ctx->lock);
-    srv_json(r, 200, o);
+    unsigned have = 0, need = 0;
+    coffre_vault_unseal_progress(ctx->vault, &have, &need);
+    srv_json(r, 200,
+             json_pack("{s:b,s:s,s:I,s:I}", "sealed",
+                       coffre_vault_is_sealed(ctx->vault), "vault_id",
+                       coffre_vault_id(ctx->vault), "have", (json_int_t)have,
+                       "need", (json_int_t)need));
 }
 
 static void
@@ -174,14 +170,10 @@ sys_unseal(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
         goto out;
     }
     unsigned have = 0, need = 0;
-    pthread_mutex_lock(&ctx->lock);
     int rc = coffre_vault_is_sealed(ctx->vault)
                  ? coffre_vault_unseal(ctx->vault, share, &have, &need)
                  : COFFRE_OK;
-    ctx->unseal_have = rc == COFFRE_OK ? have : 0;
-    ctx->unseal_need = need;
     int sealed = coffre_vault_is_sealed(ctx->vault);
-    pthread_mutex_unlock(&ctx->lock);
     if (rc == COFFRE_ERR_SHARE || rc == COFFRE_ERR_PARSE) {
         srv_error(r, 400, "invalid_share",
                   "the share is not one of this "
@@ -219,9 +211,7 @@ static void
 sys_stats(struct srv_ctx *ctx, struct srv_resp *r)
 {
     struct coffre_vault_stats st;
-    pthread_mutex_lock(&ctx->lock);
     int rc = coffre_vault_stats(ctx->vault, &st);
-    pthread_mutex_unlock(&ctx->lock);
     if (rc != COFFRE_OK) {
         api_vault_error(r, ctx->vault, rc);
         return;
@@ -355,7 +345,6 @@ srv_sweep(struct srv_ctx *ctx, int64_t now)
 {
     uint64_t ids[256];
     size_t n = 0;
-    pthread_mutex_lock(&ctx->lock);
     if (!coffre_vault_is_sealed(ctx->vault) &&
         coffre_vault_due(ctx->vault, COFFRE_DUE_VETTING, now, ids, 256, &n) ==
             COFFRE_OK) {
@@ -366,6 +355,4 @@ srv_sweep(struct srv_ctx *ctx, int64_t now)
                                          COFFRE_STATE_REFUSED);
         }
     }
-    ctx->last_sweep = now;
-    pthread_mutex_unlock(&ctx->lock);
 }

@@ -34,6 +34,11 @@ int api_resolve(struct srv_ctx *ctx, const struct srv_req *req,
 int api_fetch(struct srv_ctx *ctx, uint64_t id, unsigned classes,
               struct srv_resp *r, json_t **pjson);
 
+/** api_fetch_text(ctx, id, classes, r, ptext): as api_fetch, the compact
+ * JSON text (freed with coffre_free), exactly ${classes}. */
+int api_fetch_text(struct srv_ctx *ctx, uint64_t id, unsigned classes,
+                   struct srv_resp *r, char **ptext);
+
 /** api_is_protected(person): the protected flag of a fetched person. */
 int api_is_protected(json_t *person);
 

@@ -64,9 +64,7 @@ int
 api_resolve(struct srv_ctx *ctx, const struct srv_req *req, const char *param,
             struct srv_resp *r, uint64_t *pid)
 {
-    pthread_mutex_lock(&ctx->lock);
     int rc = coffre_vault_resolve(ctx->vault, req->who->audience, param, pid);
-    pthread_mutex_unlock(&ctx->lock);
     if (rc != COFFRE_OK) {
         /* Another audience's pseudonym is indistinguishable from none. */
         srv_error(r, 404, "not_found", "no such person");
@@ -76,23 +74,32 @@ api_resolve(struct srv_ctx *ctx, const struct srv_req *req, const char *param,
 }
 
 int
-api_fetch(struct srv_ctx *ctx, uint64_t id, unsigned classes,
-          struct srv_resp *r, json_t **pjson)
+api_fetch_text(struct srv_ctx *ctx, uint64_t id, unsigned classes,
+               struct srv_resp *r, char **ptext)
 {
     struct coffre_person *p = NULL;
-    char *text = NULL;
-    json_error_t jerr;
-    classes |= COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC);
-    *pjson = NULL;
-    pthread_mutex_lock(&ctx->lock);
+    *ptext = NULL;
     int rc = coffre_vault_get(ctx->vault, id, classes, &p);
-    pthread_mutex_unlock(&ctx->lock);
     if (rc == COFFRE_OK) {
-        rc = coffre_person_to_json(p, classes, &text);
+        rc = coffre_person_to_json(p, classes, ptext);
     }
     coffre_person_free(p);
     if (rc != COFFRE_OK) {
         api_vault_error(r, ctx->vault, rc);
+        return -1;
+    }
+    return 0;
+}
+
+int
+api_fetch(struct srv_ctx *ctx, uint64_t id, unsigned classes,
+          struct srv_resp *r, json_t **pjson)
+{
+    char *text = NULL;
+    json_error_t jerr;
+    *pjson = NULL;
+    if (api_fetch_text(ctx, id, classes | COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC),
+                       r, &text) != 0) {
         return -1;
     }
     *pjson = json_loads(text, 0, &jerr);
@@ -168,9 +175,7 @@ api_cursor(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r,
     if (s == NULL) {
         return 0;
     }
-    pthread_mutex_lock(&ctx->lock);
     int rc = coffre_vault_resolve(ctx->vault, req->who->audience, s, pafter);
-    pthread_mutex_unlock(&ctx->lock);
     if (rc != COFFRE_OK) {
         srv_error(r, 400, "invalid_argument", "cursor: not a cursor of yours");
         return -1;

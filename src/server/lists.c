@@ -15,9 +15,7 @@ static json_t *
 pseudonym_item(struct srv_ctx *ctx, const char *audience, uint64_t id,
                char out[COFFRE_PSEUDONYM_LEN + 1])
 {
-    pthread_mutex_lock(&ctx->lock);
     int rc = coffre_vault_pseudonym(ctx->vault, audience, id, out);
-    pthread_mutex_unlock(&ctx->lock);
     return rc == COFFRE_OK ? json_pack("{s:s}", "pseudonym", out) : NULL;
 }
 
@@ -49,13 +47,11 @@ search(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     kind = doc ? COFFRE_FIND_DOCUMENT : email ? COFFRE_FIND_EMAIL : kind;
     uint64_t ids[FIND_MAX];
     size_t n = 0;
-    pthread_mutex_lock(&ctx->lock);
     int rc = coffre_vault_find(ctx->vault, kind,
                                doc     ? doc
                                : email ? email
                                        : sn,
                                gn, dob, ids, FIND_MAX, &n);
-    pthread_mutex_unlock(&ctx->lock);
     if (rc == COFFRE_ERR_ARG) {
         n = 0; /* a value that normalises to nothing matches nobody */
     } else if (rc != COFFRE_OK) {
@@ -148,10 +144,8 @@ worklist(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     size_t n = 0;
     int rc = COFFRE_ERR_NOMEM;
     if (ids != NULL) {
-        pthread_mutex_lock(&ctx->lock);
         rc = coffre_vault_list(ctx->vault, w.state, w.category, w.after, ids,
                                w.limit, &n);
-        pthread_mutex_unlock(&ctx->lock);
     }
     if (rc != COFFRE_OK) {
         free(ids);
@@ -238,10 +232,8 @@ pending_batch(struct srv_ctx *ctx, const struct srv_req *req, json_t *items,
     const unsigned want = COFFRE_CLASS_BIT(COFFRE_CLASS_IDENTITY) |
                           COFFRE_CLASS_BIT(COFFRE_CLASS_CONTACT) |
                           COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING);
-    pthread_mutex_lock(&ctx->lock);
     int rc = coffre_vault_list(ctx->vault, COFFRE_STATE_VETTING, NULL, *pafter,
                                ids, 64, &n);
-    pthread_mutex_unlock(&ctx->lock);
     if (rc != COFFRE_OK || n == 0) {
         return 0;
     }
@@ -347,12 +339,10 @@ api_vetting_verdict(struct srv_ctx *ctx, const struct srv_req *req,
     if (verdict_patch(verdict, req->who, r, &patch) != 0) {
         goto out;
     }
-    pthread_mutex_lock(&ctx->lock);
     int rc = coffre_vault_update(ctx->vault, id, patch);
     if (rc == COFFRE_OK && !fav) {
         rc = coffre_vault_set_state(ctx->vault, id, COFFRE_STATE_REFUSED);
     }
-    pthread_mutex_unlock(&ctx->lock);
     if (rc != COFFRE_OK) {
         api_vault_error(r, ctx->vault, rc);
         goto out;

@@ -248,11 +248,9 @@ int srv_utf8_valid(const char *s, size_t n);
 
 struct srv_ctx {
     struct coffre_vault *vault;
-    pthread_mutex_t lock; /* the vault is not thread-safe */
+    /* no lock: every coffre_vault_* call takes the vault's own */
     struct srv_config *cfg;
     struct srv_metrics *metrics;
-    int64_t last_sweep;
-    unsigned unseal_have, unseal_need; /* progress of the last unseal */
 };
 
 /** srv_ctx_init(ctx, vault, cfg): bind a context (nothing owned). */

@@ -1,0 +1,198 @@
+/*
+ * A mutual-TLS HTTP load generator on libcurl's multi interface: N
+ * keep-alive connections presenting a client certificate, for a fixed
+ * time, cycling over the URLs given; prints requests per second and the
+ * latency percentiles of the answers (non-200 answers count as errors).
+ *
+ * usage: loadgen --cacert CA --cert CERT --key KEY [--conns N]
+ *                [--seconds S] URL...
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+struct slot {
+    CURL *h;
+    double t0;
+};
+
+struct lat {
+    double *v;
+    size_t n, cap;
+};
+
+static double
+now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t
+discard(char *p, size_t size, size_t n, void *u)
+{
+    (void)p;
+    (void)u;
+    return size * n;
+}
+
+static void
+lat_add(struct lat *l, double x)
+{
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 1 << 16;
+        double *nv = realloc(l->v, ncap * sizeof(*nv));
+        if (nv == NULL) {
+            return;
+        }
+        l->v = nv;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = x;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double
+pct(const struct lat *l, double p)
+{
+    if (l->n == 0) {
+        return 0;
+    }
+    size_t i = (size_t)(p * (double)(l->n - 1));
+    return l->v[i];
+}
+
+static CURL *
+make_handle(const char *ca, const char *cert, const char *key)
+{
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
+    curl_easy_setopt(h, CURLOPT_SSLKEY, key);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    return h;
+}
+
+static void
+start(CURLM *m, struct slot *s, char **urls, size_t nurls, size_t *next)
+{
+    curl_easy_setopt(s->h, CURLOPT_URL, urls[*next % nurls]);
+    curl_easy_setopt(s->h, CURLOPT_PRIVATE, s);
+    (*next)++;
+    s->t0 = now();
+    curl_multi_add_handle(m, s->h);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"cacert", required_argument, NULL, 'a'},
+        {"cert", required_argument, NULL, 'c'},
+        {"key", required_argument, NULL, 'k'},
+        {"conns", required_argument, NULL, 'n'},
+        {"seconds", required_argument, NULL, 's'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *ca = NULL, *cert = NULL, *key = NULL;
+    long conns = 16;
+    double secs = 10;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'a':
+            ca = optarg;
+            break;
+        case 'c':
+            cert = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
+        case 'n':
+            conns = strtol(optarg, NULL, 10);
+            break;
+        case 's':
+            secs = strtod(optarg, NULL);
+            break;
+        default:
+            return 2;
+        }
+    }
+    if (!ca || !cert || !key || optind >= argc || conns < 1 || secs <= 0) {
+        fprintf(stderr, "usage: loadgen --cacert CA --cert C --key K "
+                        "[--conns N] [--seconds S] URL...\n");
+        return 2;
+    }
+    char **urls = argv + optind;
+    size_t nurls = (size_t)(argc - optind), next = 0;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURLM *m = curl_multi_init();
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, conns);
+    struct slot *slots = calloc((size_t)conns, sizeof(*slots));
+    struct lat lat = {0};
+    unsigned long errors = 0, done = 0;
+    double t_start = now(), t_end = t_start + secs;
+    for (long i = 0; i < conns; i++) {
+        slots[i].h = make_handle(ca, cert, key);
+        start(m, &slots[i], urls, nurls, &next);
+    }
+    int running = 1;
+    while (running) {
+        int still = 0, q = 0;
+        curl_multi_perform(m, &still);
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(m, &q)) != NULL) {
+            if (msg->msg != CURLMSG_DONE) {
+                continue;
+            }
+            struct slot *s = NULL;
+            long code = 0;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &s);
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+            double t = now();
+            curl_multi_remove_handle(m, s->h);
+            if (msg->data.result != CURLE_OK || code != 200) {
+                errors++;
+            } else {
+                lat_add(&lat, t - s->t0);
+                done++;
+            }
+            if (t < t_end) {
+                start(m, s, urls, nurls, &next);
+            }
+        }
+        if (still == 0 && now() >= t_end) {
+            running = 0;
+        } else {
+            curl_multi_poll(m, NULL, 0, 100, NULL);
+        }
+    }
+    double elapsed = now() - t_start;
+    qsort(lat.v, lat.n, sizeof(double), cmp_double);
+    printf("requests=%lu errors=%lu seconds=%.2f rps=%.0f p50_ms=%.3f "
+           "p99_ms=%.3f\n",
+           done, errors, elapsed, (double)done / elapsed,
+           pct(&lat, 0.50) * 1000, pct(&lat, 0.99) * 1000);
+    for (long i = 0; i < conns; i++) {
+        curl_easy_cleanup(slots[i].h);
+    }
+    curl_multi_cleanup(m);
+    curl_global_cleanup();
+    free(slots);
+    free(lat.v);
+    return errors > done / 100 ? 1 : 0;
+}
