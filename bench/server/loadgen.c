@@ -96,8 +96,16 @@ start(CURLM *m, struct slot *s, char **urls, size_t nurls, size_t *next)
     curl_multi_add_handle(m, s->h);
 }
 
-int
-main(int argc, char **argv)
+struct cfg {
+    const char *ca, *cert, *key;
+    long conns;
+    double secs;
+    char **urls;
+    size_t nurls;
+};
+
+static int
+parse_args(int argc, char **argv, struct cfg *c)
 {
     static const struct option longs[] = {
         {"cacert", required_argument, NULL, 'a'},
@@ -107,92 +115,114 @@ main(int argc, char **argv)
         {"seconds", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
-    const char *ca = NULL, *cert = NULL, *key = NULL;
-    long conns = 16;
-    double secs = 10;
     int ch;
+    memset(c, 0, sizeof(*c));
+    c->conns = 16;
+    c->secs = 10;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (ch) {
         case 'a':
-            ca = optarg;
+            c->ca = optarg;
             break;
         case 'c':
-            cert = optarg;
+            c->cert = optarg;
             break;
         case 'k':
-            key = optarg;
+            c->key = optarg;
             break;
         case 'n':
-            conns = strtol(optarg, NULL, 10);
+            c->conns = strtol(optarg, NULL, 10);
             break;
         case 's':
-            secs = strtod(optarg, NULL);
+            c->secs = strtod(optarg, NULL);
             break;
         default:
-            return 2;
+            return -1;
         }
     }
-    if (!ca || !cert || !key || optind >= argc || conns < 1 || secs <= 0) {
+    if (!c->ca || !c->cert || !c->key || optind >= argc || c->conns < 1 ||
+        c->secs <= 0) {
+        return -1;
+    }
+    c->urls = argv + optind;
+    c->nurls = (size_t)(argc - optind);
+    return 0;
+}
+
+struct tally {
+    struct lat lat;
+    unsigned long errors, done;
+};
+
+/* Collect finished transfers, restart them until the end time. */
+static void
+reap(CURLM *m, const struct cfg *c, size_t *next, double t_end, struct tally *t)
+{
+    CURLMsg *msg;
+    int q = 0;
+    while ((msg = curl_multi_info_read(m, &q)) != NULL) {
+        if (msg->msg != CURLMSG_DONE) {
+            continue;
+        }
+        struct slot *s = NULL;
+        long code = 0;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &s);
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+        double now_t = now();
+        curl_multi_remove_handle(m, s->h);
+        if (msg->data.result != CURLE_OK || code != 200) {
+            t->errors++;
+        } else {
+            lat_add(&t->lat, now_t - s->t0);
+            t->done++;
+        }
+        if (now_t < t_end) {
+            start(m, s, c->urls, c->nurls, next);
+        }
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    struct cfg c;
+    struct tally t = {{NULL, 0, 0}, 0, 0};
+    size_t next = 0;
+    if (parse_args(argc, argv, &c) != 0) {
         fprintf(stderr, "usage: loadgen --cacert CA --cert C --key K "
                         "[--conns N] [--seconds S] URL...\n");
         return 2;
     }
-    char **urls = argv + optind;
-    size_t nurls = (size_t)(argc - optind), next = 0;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURLM *m = curl_multi_init();
-    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, conns);
-    struct slot *slots = calloc((size_t)conns, sizeof(*slots));
-    struct lat lat = {0};
-    unsigned long errors = 0, done = 0;
-    double t_start = now(), t_end = t_start + secs;
-    for (long i = 0; i < conns; i++) {
-        slots[i].h = make_handle(ca, cert, key);
-        start(m, &slots[i], urls, nurls, &next);
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, c.conns);
+    struct slot *slots = calloc((size_t)c.conns, sizeof(*slots));
+    double t_start = now(), t_end = t_start + c.secs;
+    for (long i = 0; i < c.conns; i++) {
+        slots[i].h = make_handle(c.ca, c.cert, c.key);
+        start(m, &slots[i], c.urls, c.nurls, &next);
     }
-    int running = 1;
-    while (running) {
-        int still = 0, q = 0;
+    for (;;) {
+        int still = 0;
         curl_multi_perform(m, &still);
-        CURLMsg *msg;
-        while ((msg = curl_multi_info_read(m, &q)) != NULL) {
-            if (msg->msg != CURLMSG_DONE) {
-                continue;
-            }
-            struct slot *s = NULL;
-            long code = 0;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &s);
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-            double t = now();
-            curl_multi_remove_handle(m, s->h);
-            if (msg->data.result != CURLE_OK || code != 200) {
-                errors++;
-            } else {
-                lat_add(&lat, t - s->t0);
-                done++;
-            }
-            if (t < t_end) {
-                start(m, s, urls, nurls, &next);
-            }
-        }
+        reap(m, &c, &next, t_end, &t);
         if (still == 0 && now() >= t_end) {
-            running = 0;
-        } else {
-            curl_multi_poll(m, NULL, 0, 100, NULL);
+            break;
         }
+        curl_multi_poll(m, NULL, 0, 100, NULL);
     }
     double elapsed = now() - t_start;
-    qsort(lat.v, lat.n, sizeof(double), cmp_double);
+    qsort(t.lat.v, t.lat.n, sizeof(double), cmp_double);
     printf("requests=%lu errors=%lu seconds=%.2f rps=%.0f p50_ms=%.3f "
            "p99_ms=%.3f\n",
-           done, errors, elapsed, (double)done / elapsed,
-           pct(&lat, 0.50) * 1000, pct(&lat, 0.99) * 1000);
-    for (long i = 0; i < conns; i++) {
+           t.done, t.errors, elapsed, (double)t.done / elapsed,
+           pct(&t.lat, 0.50) * 1000, pct(&t.lat, 0.99) * 1000);
+    for (long i = 0; i < c.conns; i++) {
         curl_easy_cleanup(slots[i].h);
     }
     curl_multi_cleanup(m);
     curl_global_cleanup();
     free(slots);
-    free(lat.v);
-    return errors > done / 100 ? 1 : 0;
+    free(t.lat.v);
+    return t.errors > t.done / 100 ? 1 : 0;
 }
