@@ -1,47 +1,68 @@
 /*
- * coffre import: stream a JSON Lines or CSV accreditation file into the
- * vault in batches (memory does not grow with the file). Every record that
- * fails validation goes to the reject file with its line, field and rule;
- * the import goes on unless --stop-on-reject.
+ * coffre import: stream a JSON Lines or CSV accreditation file (or a sealed
+ * bundle) into the vault in batches; memory does not grow with the file
+ * but for the manifest (72 bytes a person). Each batch is one transaction
+ * that also records how far the file was read, so a run killed at any
+ * moment resumes after the last committed batch; records are keyed by
+ * their source key, so importing again adds nothing (docs/migration.md).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "cmd.h"
+#include "coffre/migrate.h"
 
-#define IMPORT_BATCH 4096
+#define IMPORT_BATCH 8192
+#define MARKER_MAX 64
 
 struct import_args {
     struct cli_vault_opts vo;
     int format; /* -1: from the file name */
     const char *rejects;
     int stop_on_reject;
+    int bundle;
     const char *file;
 };
 
-struct import_stats {
-    uint64_t stored, rejected;
+struct import_run {
+    struct coffre_vault *v;
+    const struct import_args *a;
+    FILE *rf;
+    char rpath[4096];
+    char marker[MARKER_MAX];
+    uint64_t resume_at, size, offset, rejected, read;
+    struct coffre_import_counts c;
+    struct coffre_manifest *m;
+    struct coffre_person **batch;
+    size_t n;
     struct timespec t0;
+    double last_draw;
+    int tty;
 };
 
 static void
 import_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: coffre import --data DIR --share FILE... [--format "
-            "jsonl|csv]\n"
-            "                     [--rejects FILE] [--stop-on-reject] FILE\n\n"
-            "Load an accreditation file (docs/formats.md). The format "
-            "comes from the\nextension (.csv, .jsonl) unless given. Records "
-            "that fail validation are\nwritten to the reject file (default "
-            "FILE.rejects) with line, field and rule,\nnever silently "
-            "dropped.\n");
+    fprintf(f, "usage: coffre import --data DIR --share FILE... [--format "
+               "jsonl|csv]\n"
+               "                     [--rejects FILE] [--stop-on-reject] FILE\n"
+               "       coffre import --data DIR --share FILE... --bundle "
+               "BUNDLE\n\n"
+               "Load an accreditation file (docs/formats.md) or a sealed "
+               "bundle from another\nvault. Records are keyed by source_key: "
+               "importing again adds nothing, a changed\nrecord is updated. An "
+               "interrupted import resumes where it stopped when run\nagain. "
+               "Records that fail validation go to the reject file (default "
+               "FILE.rejects)\nwith line, field and rule. Prints the manifest "
+               "root (docs/migration.md).\n");
 }
 
 static int
@@ -53,6 +74,7 @@ import_parse(int argc, char **argv, struct import_args *a)
         {"format", required_argument, NULL, 'f'},
         {"rejects", required_argument, NULL, 'r'},
         {"stop-on-reject", no_argument, NULL, 'S'},
+        {"bundle", no_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c, r;
@@ -71,6 +93,8 @@ import_parse(int argc, char **argv, struct import_args *a)
             a->rejects = optarg;
         } else if (c == 'S') {
             a->stop_on_reject = 1;
+        } else if (c == 'b') {
+            a->bundle = 1;
         } else {
             import_usage(stderr);
             return 2;
@@ -96,7 +120,7 @@ guess_format(const char *path)
 }
 
 static double
-elapsed(const struct import_stats *st)
+elapsed(const struct import_run *st)
 {
     struct timespec t;
 
@@ -105,33 +129,114 @@ elapsed(const struct import_stats *st)
            (double)(t.tv_nsec - st->t0.tv_nsec) / 1e9;
 }
 
+/* A progress line on a terminal, redrawn at most ten times a second. */
 static void
-progress(const struct import_stats *st)
+progress(struct import_run *st, int force)
 {
-    double s = elapsed(st);
+    double s = elapsed(st), rate, frac, eta;
+    uint64_t done = st->read;
+    char bar[21];
 
-    fprintf(stderr, "\r%llu stored, %llu rejected, %.0f persons/s   ",
-            (unsigned long long)st->stored, (unsigned long long)st->rejected,
-            s > 0 ? (double)st->stored / s : 0.0);
+    if (!st->tty || (!force && s - st->last_draw < 0.1)) {
+        return;
+    }
+    st->last_draw = s;
+    rate = s > 0 ? (double)done / s : 0.0;
+    frac = st->size > 0 ? (double)st->offset / (double)st->size : 0.0;
+    frac = frac > 1.0 ? 1.0 : frac;
+    eta = frac > 0.0 && st->offset > st->resume_at
+              ? s * (1.0 - frac) /
+                    ((double)(st->offset - st->resume_at) / (double)st->size)
+              : 0.0;
+    for (int i = 0; i < 20; i++) {
+        bar[i] = i < (int)(frac * 20) ? '#' : '.';
+    }
+    bar[20] = '\0';
+    fprintf(stderr,
+            "\r[%s] %3.0f%% %" PRIu64 " persons, %" PRIu64
+            " rejected, %.0f/s, ETA %.0f s   ",
+            bar, frac * 100, done, st->rejected, rate, eta);
+}
+
+/* FNV-1a of the first 64 KiB and the name: the file's identity for
+ * resuming (not a security check: the marker only says where to go on). */
+static void
+file_marker(const char *path, FILE *in, char out[MARKER_MAX])
+{
+    unsigned char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf), in);
+    uint64_t h = 1469598103934665603ull;
+
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ buf[i]) * 1099511628211ull;
+    }
+    for (const char *p = strrchr(path, '/') ? strrchr(path, '/') : path; *p;
+         p++) {
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    }
+    rewind(in);
+    snprintf(out, MARKER_MAX, "migrate.import.%016" PRIx64, h);
+}
+
+/* The marker: "v1 OFFSET REJECTS_BYTES REJECTED INSERTED UPDATED
+ * UNCHANGED DUPLICATES". */
+static void
+marker_format(const struct import_run *st, long rejpos, char *out, size_t cap)
+{
+    snprintf(out, cap,
+             "v1 %" PRIu64 " %ld %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+             " %" PRIu64,
+             st->offset, rejpos, st->rejected, st->c.inserted, st->c.updated,
+             st->c.unchanged, st->c.duplicates);
 }
 
 static int
-flush_batch(struct coffre_vault *v, struct coffre_person **batch, size_t *pn,
-            struct import_stats *st)
+marker_load(struct import_run *st, long *prejpos)
 {
-    int rc = coffre_vault_put_many(v, batch, *pn, NULL);
+    char *val = NULL;
+    int rc = coffre_vault_meta_get(st->v, st->marker, &val), ok;
 
-    for (size_t i = 0; i < *pn; i++) {
-        coffre_person_free(batch[i]);
+    *prejpos = 0;
+    if (rc == COFFRE_ERR_NOTFOUND || (rc == COFFRE_OK && val[0] == '\0')) {
+        coffre_free(val);
+        return 0;
     }
-    if (rc != COFFRE_OK) {
-        cli_error("import", "%s", coffre_vault_errmsg(v));
+    ok = rc == COFFRE_OK &&
+         sscanf(val,
+                "v1 %" SCNu64 " %ld %" SCNu64 " %" SCNu64 " %" SCNu64
+                " %" SCNu64 " %" SCNu64,
+                &st->resume_at, prejpos, &st->rejected, &st->c.inserted,
+                &st->c.updated, &st->c.unchanged, &st->c.duplicates) == 7;
+    coffre_free(val);
+    if (!ok || st->resume_at > st->size) {
+        cli_error("import",
+                  "the import marker %s is damaged or the file "
+                  "is shorter than when it was imported",
+                  st->marker);
         return 1;
     }
-    st->stored += *pn;
-    *pn = 0;
-    if (isatty(STDERR_FILENO)) {
-        progress(st);
+    return 0;
+}
+
+static int
+flush_batch(struct import_run *st)
+{
+    char state[256];
+    long rejpos;
+    int rc;
+
+    fflush(st->rf);
+    rejpos = ftell(st->rf);
+    marker_format(st, rejpos, state, sizeof(state));
+    rc = coffre_vault_import(st->v, st->batch, st->n, st->marker, state,
+                             strlen(state), &st->c);
+    for (size_t i = 0; i < st->n; i++) {
+        coffre_person_free(st->batch[i]);
+    }
+    st->n = 0;
+    if (rc != COFFRE_OK) {
+        cli_error("import", "%s", coffre_vault_errmsg(st->v));
+        return 1;
     }
     return 0;
 }
@@ -144,21 +249,56 @@ write_reject(FILE *rf, const struct coffre_diag *d, int rc)
             d->rule[0] != '\0' ? d->rule : coffre_strerror(rc));
 }
 
-/* Read the whole stream; returns an exit status. */
+/* One record read: returns 1 to stop with failure, 0 to go on. */
 static int
-import_stream(struct coffre_vault *v, struct coffre_reader *r, FILE *rf,
-              const struct import_args *a, struct import_stats *st)
+take(struct import_run *st, int rc, struct coffre_person *p,
+     struct coffre_diag *d)
 {
-    struct coffre_person **batch = calloc(IMPORT_BATCH, sizeof(*batch));
-    struct coffre_person *p;
-    struct coffre_diag d;
-    size_t n = 0;
-    int rc, status = 0;
-
-    if (batch == NULL) {
+    if (st->offset <= st->resume_at) {
+        /* Committed before: only the manifest needs it again. */
+        if (rc == COFFRE_OK && coffre_person_source_key(p) != NULL) {
+            rc = coffre_manifest_add(st->m, p);
+        }
+        coffre_person_free(p);
+        return rc == COFFRE_OK || rc == COFFRE_ERR_INVALID ||
+                       rc == COFFRE_ERR_PARSE || rc == COFFRE_ERR_TOOBIG
+                   ? 0
+                   : 1;
+    }
+    if (rc == COFFRE_OK && coffre_person_source_key(p) == NULL) {
+        snprintf(d->field, sizeof(d->field), "source_key");
+        snprintf(d->rule, sizeof(d->rule), "is required for import");
+        coffre_person_free(p);
+        rc = COFFRE_ERR_INVALID;
+    }
+    if (rc != COFFRE_OK) {
+        st->rejected++;
+        write_reject(st->rf, d, rc);
+        if (st->a->stop_on_reject) {
+            cli_error("import", "line %llu: %s: %s (stopping)",
+                      (unsigned long long)d->line, d->field, d->rule);
+            return 1;
+        }
+        return 0;
+    }
+    st->read++;
+    if (coffre_manifest_add(st->m, p) != COFFRE_OK) {
+        coffre_person_free(p);
         cli_error("import", "out of memory");
         return 1;
     }
+    st->batch[st->n++] = p;
+    return st->n == IMPORT_BATCH ? flush_batch(st) : 0;
+}
+
+/* Read the whole stream; returns an exit status. */
+static int
+import_stream(struct import_run *st, struct coffre_reader *r)
+{
+    struct coffre_person *p;
+    struct coffre_diag d;
+    int rc, status = 0;
+
     for (;;) {
         memset(&d, 0, sizeof(d));
         rc = coffre_reader_next(r, &p, &d);
@@ -166,76 +306,192 @@ import_stream(struct coffre_vault *v, struct coffre_reader *r, FILE *rf,
             break;
         }
         if (rc == COFFRE_ERR_IO) {
-            cli_error("import", "cannot read %s", a->file);
+            cli_error("import", "cannot read %s", st->a->file);
             status = 1;
             break;
         }
-        if (rc != COFFRE_OK) {
-            st->rejected++;
-            write_reject(rf, &d, rc);
-            if (a->stop_on_reject) {
-                cli_error("import", "line %llu: %s: %s (stopping)",
-                          (unsigned long long)d.line, d.field, d.rule);
-                status = 1;
-                break;
-            }
-            continue;
-        }
-        batch[n++] = p;
-        if (n == IMPORT_BATCH && (status = flush_batch(v, batch, &n, st))) {
+        st->offset = coffre_reader_offset(r);
+        if ((status = take(st, rc, p, &d)) != 0) {
             break;
         }
+        progress(st, 0);
     }
-    if (status == 0 && n > 0) {
-        status = flush_batch(v, batch, &n, st);
+    if (status == 0 && st->n > 0) {
+        status = flush_batch(st);
     }
-    for (size_t i = 0; i < n; i++) {
-        coffre_person_free(batch[i]);
+    for (size_t i = 0; i < st->n; i++) {
+        coffre_person_free(st->batch[i]);
     }
-    free(batch);
+    st->n = 0;
+    return status;
+}
+
+static void
+summary(struct import_run *st, const char *what)
+{
+    unsigned char root[COFFRE_MANIFEST_LEN];
+    char hex[2 * COFFRE_MANIFEST_LEN + 1];
+    uint64_t count = 0;
+    double s = elapsed(st);
+
+    if (st->tty) {
+        progress(st, 1);
+        fputc('\n', stderr);
+    }
+    coffre_manifest_root(st->m, root, &count);
+    coffre_hex(root, sizeof(root), hex);
+    printf("imported %s: %" PRIu64 " new, %" PRIu64 " updated, %" PRIu64
+           " unchanged, %" PRIu64 " duplicates, %" PRIu64 " rejected%s%s%s\n",
+           what, st->c.inserted, st->c.updated, st->c.unchanged,
+           st->c.duplicates, st->rejected, st->rf ? " (see " : "",
+           st->rf ? st->rpath : "", st->rf ? ")" : "");
+    if (st->resume_at > 0) {
+        printf("resumed at byte %" PRIu64 "\n", st->resume_at);
+    }
+    printf("manifest root: %s (%" PRIu64 " persons)\n", hex, count);
+    printf("elapsed: %.1f s, %.0f persons/s\n", s,
+           s > 0 ? (double)st->read / s : 0.0);
+}
+
+/* Open the reject file: on a resume, cut it back to what the last
+ * committed batch had written. */
+static int
+open_rejects(struct import_run *st, long rejpos)
+{
+    if (st->resume_at > 0 && truncate(st->rpath, rejpos) == 0) {
+        st->rf = fopen(st->rpath, "a");
+    } else {
+        st->rf = fopen(st->rpath, "w");
+    }
+    if (st->rf == NULL) {
+        cli_error("import", "cannot write %s: %s", st->rpath, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+static int
+import_file(struct import_run *st, FILE *in)
+{
+    const struct import_args *a = st->a;
+    int fmt = a->format >= 0 ? a->format : guess_format(a->file);
+    struct coffre_reader *r = NULL;
+    struct stat sb;
+    long rejpos;
+    int status;
+
+    st->size = fstat(fileno(in), &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    file_marker(a->file, in, st->marker);
+    snprintf(st->rpath, sizeof(st->rpath), "%s",
+             a->rejects != NULL ? a->rejects : a->file);
+    if (a->rejects == NULL) {
+        strncat(st->rpath, ".rejects",
+                sizeof(st->rpath) - strlen(st->rpath) - 1);
+    }
+    if (marker_load(st, &rejpos) != 0 || open_rejects(st, rejpos) != 0) {
+        return 1;
+    }
+    if (coffre_reader_open(in, (enum coffre_format)fmt, &r) != COFFRE_OK) {
+        cli_error("import", "cannot start reading %s", a->file);
+        return 1;
+    }
+    status = import_stream(st, r);
+    coffre_reader_free(r);
+    if (status == 0 && coffre_vault_meta_put(st->v, st->marker, "") != 0) {
+        cli_error("import", "cannot clear the import marker");
+        status = 1;
+    }
+    summary(st, a->file);
+    return status;
+}
+
+/* Pass 1 authenticates the whole bundle (nothing is stored from a bundle
+ * that is altered, truncated or not for this vault); pass 2 imports it. */
+static int
+bundle_pass(struct import_run *st, FILE *in, int store)
+{
+    struct coffre_bundle *b = NULL;
+    struct coffre_person *p;
+    int rc = coffre_bundle_open(st->v, in, &b), status = 0;
+
+    while (rc == COFFRE_OK && status == 0) {
+        rc = coffre_bundle_next(b, &p);
+        if (rc != COFFRE_OK || p == NULL) {
+            break;
+        }
+        if (!store) {
+            coffre_person_free(p);
+            continue;
+        }
+        st->read++;
+        if (coffre_manifest_add(st->m, p) != COFFRE_OK) {
+            coffre_person_free(p);
+            rc = COFFRE_ERR_NOMEM;
+            break;
+        }
+        st->batch[st->n++] = p;
+        status = st->n == IMPORT_BATCH ? flush_batch(st) : 0;
+        progress(st, 0);
+    }
+    if (rc != COFFRE_OK) {
+        cli_error("import", "bundle refused: %s",
+                  b != NULL && coffre_bundle_errmsg(b)[0] != '\0'
+                      ? coffre_bundle_errmsg(b)
+                      : coffre_strerror(rc));
+        status = 1;
+    }
+    if (status == 0 && st->n > 0) {
+        status = flush_batch(st);
+    }
+    coffre_bundle_close(b);
+    return status;
+}
+
+static int
+import_bundle(struct import_run *st, FILE *in)
+{
+    int status = bundle_pass(st, in, 0);
+
+    if (status == 0) {
+        rewind(in);
+        status = bundle_pass(st, in, 1);
+    }
+    if (status == 0) {
+        summary(st, st->a->file);
+    }
     return status;
 }
 
 static int
 import_run(struct coffre_vault *v, const struct import_args *a)
 {
-    char rpath[4096];
-    struct import_stats st = {0};
-    struct coffre_reader *r = NULL;
-    FILE *in, *rf;
-    int fmt = a->format >= 0 ? a->format : guess_format(a->file), status;
+    struct import_run st;
+    FILE *in;
+    int status;
 
-    snprintf(rpath, sizeof(rpath), "%s.rejects", a->file);
-    in = strcmp(a->file, "-") == 0 ? stdin : fopen(a->file, "rb");
+    memset(&st, 0, sizeof(st));
+    st.v = v;
+    st.a = a;
+    st.tty = isatty(STDERR_FILENO);
+    clock_gettime(CLOCK_MONOTONIC, &st.t0);
+    in = fopen(a->file, "rb");
     if (in == NULL) {
         cli_error("import", "cannot open %s: %s", a->file, strerror(errno));
         return 1;
     }
-    rf = fopen(a->rejects != NULL ? a->rejects : rpath, "w");
-    if (rf == NULL ||
-        coffre_reader_open(in, (enum coffre_format)fmt, &r) != COFFRE_OK) {
-        cli_error("import", "cannot start: %s", strerror(errno));
-        if (rf != NULL) {
-            fclose(rf);
-        }
-        if (in != stdin) {
-            fclose(in);
-        }
-        return 1;
+    st.batch = calloc(IMPORT_BATCH, sizeof(*st.batch));
+    if (st.batch == NULL || coffre_manifest_new(&st.m) != COFFRE_OK) {
+        cli_error("import", "out of memory");
+        status = 1;
+    } else {
+        status = a->bundle ? import_bundle(&st, in) : import_file(&st, in);
     }
-    clock_gettime(CLOCK_MONOTONIC, &st.t0);
-    status = import_stream(v, r, rf, a, &st);
-    coffre_reader_free(r);
-    fclose(rf);
-    if (in != stdin) {
-        fclose(in);
+    if (st.rf != NULL) {
+        fclose(st.rf);
     }
-    if (isatty(STDERR_FILENO)) {
-        fputc('\n', stderr);
-    }
-    printf("imported %llu persons, rejected %llu (see %s), %.1f s\n",
-           (unsigned long long)st.stored, (unsigned long long)st.rejected,
-           a->rejects != NULL ? a->rejects : rpath, elapsed(&st));
+    fclose(in);
+    coffre_manifest_free(st.m);
+    free(st.batch);
     return status;
 }
 

@@ -21,6 +21,11 @@ static const struct command commands[] = {
     {"find", cmd_find, "exact search by document, email or name+birth"},
     {"erase", cmd_erase, "erase one person (destroys its data key)"},
     {"keys", cmd_keys, "rotate, rewrap, retire keys; destroy epochs"},
+    {"manifest", cmd_manifest, "manifest root of a file or of the vault"},
+    {"bundle-key", cmd_bundle_key, "this vault's key for receiving bundles"},
+    {"export", cmd_export, "write a sealed bundle for another vault"},
+    {"shred", cmd_shred, "erase migrated persons, write an erasure receipt"},
+    {"receipt", cmd_receipt, "erasure receipt key; verify a receipt"},
     {"server", cmd_server, "serve the HTTPS API (or --dev for a demo)"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -212,47 +212,13 @@ run_bulk(struct bulk *b)
     return rc;
 }
 
-static int
-put_many_locked(struct coffre_vault *v, struct bulk *b, uint64_t *ids)
-{
-    struct coffre_store *s = v->store;
-    int rc;
-
-    rc = s->ops->begin(s);
-    if (rc != COFFRE_OK) {
-        return vault_store_fail(v, rc, "begin");
-    }
-    rc = plan_all(b);
-    if (rc == COFFRE_OK) {
-        rc = s->ops->id_reserve(s, b->n, &b->first_id);
-    }
-    if (rc == COFFRE_OK) {
-        rc = run_bulk(b);
-    }
-    if (rc == COFFRE_OK) {
-        rc = s->ops->commit(s);
-    } else {
-        s->ops->rollback(s);
-    }
-    if (rc == COFFRE_ERR_INVALID) {
-        return vault_fail(v, rc, "person %zu: %s: %s", b->bad, b->diag.field,
-                          b->diag.rule);
-    }
-    if (rc != COFFRE_OK) {
-        return vault_store_fail(v, rc, "put many");
-    }
-    for (size_t i = 0; ids != NULL && i < b->n; i++) {
-        ids[i] = b->first_id + i;
-    }
-    return COFFRE_OK;
-}
-
+/* Seal and insert ps[0..n) inside the caller's transaction, lock held. */
 int
-coffre_vault_put_many(struct coffre_vault *v, struct coffre_person *const *ps,
-                      size_t n, uint64_t *ids)
+vault_bulk_insert(struct coffre_vault *v, struct coffre_person *const *ps,
+                  size_t n, uint64_t *pfirst)
 {
     struct bulk b;
-    int rc;
+    int rc = COFFRE_OK;
 
     if (n == 0) {
         return COFFRE_OK;
@@ -267,20 +233,77 @@ coffre_vault_put_many(struct coffre_vault *v, struct coffre_person *const *ps,
     b.done = calloc(b.nchunks, 1);
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
-    pthread_mutex_lock(&v->lock);
-    rc = vault_check_unsealed(v);
-    if (rc == COFFRE_OK &&
-        (b.plan == NULL || b.sealed == NULL || b.done == NULL)) {
+    if (b.plan == NULL || b.sealed == NULL || b.done == NULL) {
         rc = COFFRE_ERR_NOMEM;
     }
     if (rc == COFFRE_OK) {
-        rc = put_many_locked(v, &b, ids);
+        rc = plan_all(&b);
     }
-    pthread_mutex_unlock(&v->lock);
+    if (rc == COFFRE_OK) {
+        rc = v->store->ops->id_reserve(v->store, n, &b.first_id);
+    }
+    if (rc == COFFRE_OK) {
+        rc = run_bulk(&b);
+    }
+    if (pfirst != NULL) {
+        *pfirst = b.first_id;
+    }
+    if (rc == COFFRE_ERR_INVALID) {
+        vault_fail(v, rc, "person %zu: %s: %s", b.bad, b.diag.field,
+                   b.diag.rule);
+    }
     pthread_cond_destroy(&b.cv);
     pthread_mutex_destroy(&b.mu);
     free(b.plan);
     free(b.sealed);
     free(b.done);
+    return rc;
+}
+
+static int
+put_many_locked(struct coffre_vault *v, struct coffre_person *const *ps,
+                size_t n, uint64_t *ids)
+{
+    struct coffre_store *s = v->store;
+    uint64_t next;
+    int rc;
+
+    rc = s->ops->begin(s);
+    if (rc != COFFRE_OK) {
+        return vault_store_fail(v, rc, "begin");
+    }
+    rc = vault_bulk_insert(v, ps, n, &next);
+    if (rc == COFFRE_OK) {
+        rc = s->ops->commit(s);
+    } else {
+        s->ops->rollback(s);
+    }
+    if (rc == COFFRE_ERR_INVALID) {
+        return rc; /* message set by vault_bulk_insert */
+    }
+    if (rc != COFFRE_OK) {
+        return vault_store_fail(v, rc, "put many");
+    }
+    for (size_t i = 0; ids != NULL && i < n; i++) {
+        ids[i] = next + i;
+    }
+    return COFFRE_OK;
+}
+
+int
+coffre_vault_put_many(struct coffre_vault *v, struct coffre_person *const *ps,
+                      size_t n, uint64_t *ids)
+{
+    int rc;
+
+    if (n == 0) {
+        return COFFRE_OK;
+    }
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = put_many_locked(v, ps, n, ids);
+    }
+    pthread_mutex_unlock(&v->lock);
     return rc;
 }

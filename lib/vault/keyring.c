@@ -380,3 +380,22 @@ vault_audience_key(struct coffre_vault *v, const char *audience,
     *pk = a->key;
     return COFFRE_OK;
 }
+
+int
+vault_named_key(struct coffre_vault *v, const char *name,
+                struct coffre_key **pk)
+{
+    struct coffre_buf b;
+    char meta[64];
+    int rc;
+
+    /* Absent is not a failure here: the key is made on first use. */
+    snprintf(meta, sizeof(meta), "key:%s", name);
+    coffre_buf_init(&b, COFFRE_WRAPPED_MAX);
+    rc = v->store->ops->meta_get(v->store, meta, &b);
+    coffre_buf_free(&b);
+    if (rc == COFFRE_ERR_NOTFOUND) {
+        return named_key_create(v, name, pk);
+    }
+    return rc == COFFRE_OK ? named_key_load(v, name, pk) : rc;
+}

@@ -740,3 +740,10 @@ coffre_vault_resolve(struct coffre_vault *v, const char *audience,
     pthread_mutex_unlock(&v->lock);
     return rc;
 }
+
+int
+vault_person_load(struct coffre_vault *v, uint64_t id, unsigned classes,
+                  struct coffre_person **pp, struct coffre_store_person *prow)
+{
+    return get_locked(v, id, classes, pp, prow);
+}

@@ -130,4 +130,24 @@ int vault_check_unsealed(struct coffre_vault *v);
 int64_t vault_now(void);
 void vault_sealed_clear(struct vault_sealed *s);
 
+/* auditkey.c: the audit log's Ed25519 seed (made on first use), for
+ * lib/audit/log.c; takes v->lock. COFFRE_ERR_SEALED while sealed. */
+int coffre_vault_audit_seed(struct coffre_vault *v, unsigned char seed[32]);
+
+
+/* bulk.c: seal on every core and insert ps[0..n) inside the caller's
+ * transaction (lock held); the first record id in *pfirst (may be NULL);
+ * ids are consecutive. */
+int vault_bulk_insert(struct coffre_vault *v, struct coffre_person *const *ps,
+                      size_t n, uint64_t *pfirst);
+
+/* person.c: decrypt person id's classes (lock held); its row in *prow if
+ * not NULL (clear it with coffre_store_person_clear). */
+int vault_person_load(struct coffre_vault *v, uint64_t id, unsigned classes,
+                      struct coffre_person **pp,
+                      struct coffre_store_person *prow);
+
+/* keyring.c: the named key "key:NAME" wrapped by root, created if absent. */
+int vault_named_key(struct coffre_vault *v, const char *name,
+                    struct coffre_key **pk);
 #endif
