@@ -1,0 +1,1001 @@
+/*
+ * The durable audit log: group commit, checkpoint signing, recovery.
+ *
+ * Appenders frame their entry and queue it under the lock; one committer
+ * thread swaps the queue out, writes it with one write() and one
+ * fdatasync(), then adds the leaves to the tree and wakes the waiters. A
+ * signer thread signs a checkpoint of the durable tree at most once a
+ * second (at once for the first entry), appends it durably to the
+ * checkpoints file and only then serves it. Any write or sync error puts
+ * the log in the failed state until it is reopened: fail-closed.
+ *
+ * Locks: sign_lock (serialises checkpoint production) before lock (all the
+ * state below, and the tree). The files are written by one thread each,
+ * outside the lock; the bytes below the durable offsets never change.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "audit/entry.h"
+#include "audit/log.h"
+#include "audit/merkle.h"
+#include "audit/note.h"
+#include "util/secmem.h"
+#include "vault/vault.h"
+
+#define QUEUE_MAX (64u << 20) /* bytes queued before appends are refused */
+#define SIGN_INTERVAL_MS 1000
+
+struct qbuf {
+    unsigned char *p;
+    size_t len, cap;
+    uint64_t n; /* entries */
+};
+
+struct coffre_audit {
+    pthread_mutex_t lock, sign_lock;
+    pthread_cond_t work;    /* committer: queue not empty, or stop */
+    pthread_cond_t durable; /* waiters: durable grew, or failed */
+    pthread_cond_t sign;    /* signer: durable grew, or stop */
+    int efd, cfd;
+    struct coffre_merkle_tree *tree; /* durable leaves only */
+    uint64_t *offs;                  /* frame offset of each durable entry */
+    size_t offs_cap;
+    uint64_t eoff, coff; /* durable bytes of each file */
+    struct qbuf q;
+    uint64_t next, ndurable;
+    int failed, stop;
+    struct coffre_note_signer *signer;
+    char *origin, *vkey;
+    char *note; /* latest checkpoint served, coffre_pmem */
+    size_t note_len;
+    uint64_t note_size;
+    int64_t last_sign_ms;
+    uint64_t syncs, nsigned;
+    pthread_t committer, signer_th;
+    int threads;
+};
+
+static _Thread_local char open_msg[256];
+
+const char *
+coffre_audit_open_errmsg(void)
+{
+    return open_msg;
+}
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+write_all(int fd, const unsigned char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return COFFRE_ERR_IO;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return COFFRE_OK;
+}
+
+/* Append framed bytes and make them durable. */
+static int
+write_durable(int fd, const unsigned char *p, size_t len)
+{
+    int rc = write_all(fd, p, len);
+
+    if (rc == COFFRE_OK && fdatasync(fd) != 0) {
+        rc = COFFRE_ERR_IO;
+    }
+    return rc;
+}
+
+/* Record the leaves of durable frames [p, p + len) in the tree. */
+static int
+tree_add_frames(struct coffre_audit *a, const unsigned char *p, size_t len)
+{
+    size_t pos = 0;
+
+    while (pos < len) {
+        size_t plen = audit_be32(p + pos);
+        uint64_t n = coffre_merkle_tree_size(a->tree);
+
+        if (n >= a->offs_cap) {
+            size_t cap = a->offs_cap ? a->offs_cap * 2 : 1024;
+            uint64_t *o = realloc(a->offs, cap * sizeof(*o));
+
+            if (o == NULL) {
+                return COFFRE_ERR_NOMEM;
+            }
+            a->offs = o, a->offs_cap = cap;
+        }
+        if (coffre_merkle_tree_append(a->tree, p + pos + AUDIT_FRAME_HEAD +
+                                                   plen) != COFFRE_OK) {
+            return COFFRE_ERR_NOMEM;
+        }
+        a->offs[n] = a->eoff + pos;
+        pos += AUDIT_FRAME_OVERHEAD + plen;
+    }
+    return COFFRE_OK;
+}
+
+/* Called with the lock held: from now on, refuse everything. */
+static void
+fail_locked(struct coffre_audit *a)
+{
+    a->failed = 1;
+    a->q.len = 0, a->q.n = 0;
+    pthread_cond_broadcast(&a->durable);
+}
+
+static void
+commit_batch(struct coffre_audit *a, struct qbuf *b)
+{
+    int rc;
+
+    pthread_mutex_unlock(&a->lock);
+    rc = write_durable(a->efd, b->p, b->len);
+    pthread_mutex_lock(&a->lock);
+    if (rc == COFFRE_OK) {
+        rc = tree_add_frames(a, b->p, b->len);
+    }
+    if (rc != COFFRE_OK) {
+        /* Best effort: a refused request should leave no entry. */
+        if (ftruncate(a->efd, (off_t)a->eoff) != 0) {
+            a->failed = 1;
+        }
+        fail_locked(a);
+        return;
+    }
+    a->eoff += b->len;
+    a->ndurable += b->n;
+    a->syncs++;
+    pthread_cond_broadcast(&a->durable);
+    pthread_cond_signal(&a->sign);
+}
+
+static void *
+committer_main(void *arg)
+{
+    struct coffre_audit *a = arg;
+    struct qbuf b = {0}, t;
+
+    pthread_mutex_lock(&a->lock);
+    for (;;) {
+        while (!a->stop && a->q.len == 0) {
+            pthread_cond_wait(&a->work, &a->lock);
+        }
+        if (a->q.len == 0) {
+            break;
+        }
+        /* Swap the buffers: appenders fill the other one meanwhile. */
+        t = a->q, a->q = b, b = t;
+        a->q.len = 0, a->q.n = 0;
+        commit_batch(a, &b);
+    }
+    pthread_mutex_unlock(&a->lock);
+    free(b.p);
+    return NULL;
+}
+
+/* Sign a checkpoint of the durable tree unless the served one covers it;
+ * stored durably before it is served. */
+static int
+checkpoint_make(struct coffre_audit *a)
+{
+    struct coffre_checkpoint c = {.origin = a->origin};
+    const struct coffre_note_signer *s = a->signer;
+    char *note = NULL;
+    unsigned char *frame = NULL, leaf[COFFRE_AUDIT_HASH_LEN];
+    size_t len = 0;
+    int rc = COFFRE_OK;
+
+    pthread_mutex_lock(&a->sign_lock);
+    pthread_mutex_lock(&a->lock);
+    c.size = a->ndurable;
+    if (a->failed) {
+        rc = COFFRE_ERR_UNAVAILABLE;
+    } else if (a->note == NULL || c.size != a->note_size) {
+        rc = coffre_merkle_tree_root(a->tree, c.size, c.root);
+    } else {
+        c.size = UINT64_MAX; /* nothing new */
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (rc != COFFRE_OK || c.size == UINT64_MAX) {
+        goto out;
+    }
+    rc = coffre_checkpoint_sign(&c, &s, 1, &note, &len);
+    frame = rc == COFFRE_OK ? malloc(len + AUDIT_FRAME_OVERHEAD) : NULL;
+    if (frame == NULL) {
+        rc = rc == COFFRE_OK ? COFFRE_ERR_NOMEM : rc;
+        goto out;
+    }
+    coffre_audit_leaf_hash((unsigned char *)note, len, leaf);
+    audit_frame((unsigned char *)note, len, leaf, frame);
+    rc = write_durable(a->cfd, frame, len + AUDIT_FRAME_OVERHEAD);
+    pthread_mutex_lock(&a->lock);
+    if (rc == COFFRE_OK) {
+        coffre_free(a->note);
+        a->note = note, a->note_len = len, a->note_size = c.size;
+        note = NULL;
+        a->coff += len + AUDIT_FRAME_OVERHEAD;
+        a->nsigned++;
+        a->last_sign_ms = now_ms();
+    } else {
+        fail_locked(a);
+    }
+    pthread_mutex_unlock(&a->lock);
+out:
+    free(frame);
+    coffre_free(note);
+    pthread_mutex_unlock(&a->sign_lock);
+    return rc;
+}
+
+static void *
+signer_main(void *arg)
+{
+    struct coffre_audit *a = arg;
+    struct timespec ts;
+    int64_t due;
+
+    pthread_mutex_lock(&a->lock);
+    while (!a->stop) {
+        if (a->failed || a->ndurable == a->note_size) {
+            pthread_cond_wait(&a->sign, &a->lock);
+            continue;
+        }
+        due = a->last_sign_ms == 0 ? 0 : a->last_sign_ms + SIGN_INTERVAL_MS;
+        if (now_ms() < due) {
+            ts.tv_sec = due / 1000;
+            ts.tv_nsec = (long)(due % 1000) * 1000000;
+            pthread_cond_timedwait(&a->sign, &a->lock, &ts);
+            continue;
+        }
+        pthread_mutex_unlock(&a->lock);
+        checkpoint_make(a);
+        pthread_mutex_lock(&a->lock);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening: rebuild the tree, cut a torn tail, check every checkpoint. */
+
+static int open_fail(int rc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+open_fail(int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(open_msg, sizeof(open_msg), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Cut the file at ${valid} when a crash left a partial record past it. */
+static int
+cut_tail(int fd, const char *what, uint64_t valid)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0) {
+        return COFFRE_ERR_IO;
+    }
+    if ((uint64_t)st.st_size == valid) {
+        return COFFRE_OK;
+    }
+    if (ftruncate(fd, (off_t)valid) != 0 || fsync(fd) != 0) {
+        return COFFRE_ERR_IO;
+    }
+    open_fail(0, "%s: cut a torn tail of %" PRIu64 " bytes at offset %" PRIu64,
+              what, (uint64_t)st.st_size - valid, valid);
+    return COFFRE_OK;
+}
+
+/* A file reader over an fd of ours (the path may be relative). */
+static int
+reader_at(const char *dir, const char *name, struct coffre_audit_file **pf)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        return COFFRE_ERR_ARG;
+    }
+    return coffre_audit_file_open(path, pf);
+}
+
+static int
+load_entries(struct coffre_audit *a, const char *dir)
+{
+    struct coffre_audit_file *f;
+    unsigned char p[COFFRE_AUDIT_ENTRY_MAX + AUDIT_FRAME_OVERHEAD];
+    unsigned char leaf[COFFRE_AUDIT_HASH_LEN], stored[COFFRE_AUDIT_HASH_LEN];
+    struct coffre_audit_entry e;
+    size_t len;
+    int rc = reader_at(dir, "entries", &f);
+
+    while (rc == COFFRE_OK) {
+        rc = coffre_audit_file_next(f, p + AUDIT_FRAME_HEAD,
+                                    COFFRE_AUDIT_ENTRY_MAX, &len, stored);
+        if (rc != COFFRE_OK) {
+            break;
+        }
+        coffre_audit_leaf_hash(p + AUDIT_FRAME_HEAD, len, leaf);
+        /* A record that does not check is where a crash tore the file. */
+        if (sodium_memcmp(leaf, stored, sizeof(leaf)) != 0 ||
+            coffre_audit_entry_parse(p + AUDIT_FRAME_HEAD, len, &e) != 0) {
+            rc = COFFRE_ERR_PARSE;
+            break;
+        }
+        audit_frame(p + AUDIT_FRAME_HEAD, len, leaf, p);
+        rc = tree_add_frames(a, p, len + AUDIT_FRAME_OVERHEAD);
+        a->eoff += len + AUDIT_FRAME_OVERHEAD;
+    }
+    if (rc == COFFRE_ERR_NOTFOUND || rc == COFFRE_ERR_PARSE ||
+        rc == COFFRE_ERR_TOOBIG) {
+        rc = cut_tail(a->efd, "entries", a->eoff);
+    }
+    coffre_audit_file_close(f);
+    a->ndurable = a->next = coffre_merkle_tree_size(a->tree);
+    return rc;
+}
+
+/* One stored checkpoint: ours, and a head of the tree rebuilt. */
+static int
+check_stored(struct coffre_audit *a, const struct coffre_note_verifier *v,
+             const char *note, size_t len, uint64_t k)
+{
+    struct coffre_checkpoint c = {0};
+    unsigned char root[COFFRE_AUDIT_HASH_LEN];
+    uint64_t n = coffre_merkle_tree_size(a->tree);
+    int rc = coffre_checkpoint_open(note, len, a->origin, v, 1, &c);
+
+    if (rc != COFFRE_OK) {
+        rc = open_fail(COFFRE_ERR_CRYPTO,
+                       "checkpoints: checkpoint #%" PRIu64
+                       " is not signed by this log's key (%s)",
+                       k, coffre_strerror(rc));
+    } else if (c.size > n) {
+        rc = open_fail(COFFRE_ERR_CRYPTO,
+                       "entries: checkpoint #%" PRIu64 " of size %" PRIu64
+                       " was served, but only %" PRIu64
+                       " entries remain: the log was truncated",
+                       k, c.size, n);
+    } else if (coffre_merkle_tree_root(a->tree, c.size, root) != COFFRE_OK ||
+               sodium_memcmp(root, c.root, sizeof(root)) != 0) {
+        rc = open_fail(COFFRE_ERR_CRYPTO,
+                       "entries: checkpoint #%" PRIu64 " (size %" PRIu64
+                       ") does not match the entries: the log was tampered "
+                       "with",
+                       k, c.size);
+    } else {
+        a->note_size = c.size;
+    }
+    coffre_checkpoint_clear(&c);
+    return rc;
+}
+
+static int
+load_checkpoints(struct coffre_audit *a, const char *dir)
+{
+    struct coffre_audit_file *f;
+    struct coffre_note_verifier v;
+    unsigned char stored[COFFRE_AUDIT_HASH_LEN], leaf[COFFRE_AUDIT_HASH_LEN];
+    char *note = coffre_pmem_alloc(COFFRE_NOTE_MAX_SIZE + 1);
+    size_t len;
+    uint64_t k = 0;
+    int rc =
+        note == NULL ? COFFRE_ERR_NOMEM : reader_at(dir, "checkpoints", &f);
+
+    coffre_note_signer_verifier(a->signer, &v);
+    while (rc == COFFRE_OK) {
+        rc = coffre_audit_file_next(f, (unsigned char *)note,
+                                    COFFRE_NOTE_MAX_SIZE, &len, stored);
+        if (rc != COFFRE_OK) {
+            break;
+        }
+        coffre_audit_leaf_hash((unsigned char *)note, len, leaf);
+        if (sodium_memcmp(leaf, stored, sizeof(leaf)) != 0) {
+            rc = COFFRE_ERR_PARSE;
+            break;
+        }
+        rc = check_stored(a, &v, note, len, k++);
+        if (rc == COFFRE_OK) {
+            coffre_free(a->note);
+            a->note = coffre_pmem_strndup(note, len);
+            a->note_len = len;
+            a->coff = coffre_audit_file_offset(f);
+            rc = a->note == NULL ? COFFRE_ERR_NOMEM : COFFRE_OK;
+        }
+    }
+    if (rc == COFFRE_ERR_NOTFOUND || rc == COFFRE_ERR_PARSE ||
+        rc == COFFRE_ERR_TOOBIG) {
+        rc = cut_tail(a->cfd, "checkpoints", a->coff);
+    }
+    if (note != NULL) {
+        coffre_audit_file_close(f);
+    }
+    coffre_free(note);
+    return rc;
+}
+
+static int
+open_file(const char *dir, const char *name, int *pfd)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        return COFFRE_ERR_ARG;
+    }
+    *pfd =
+        open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    return *pfd < 0 ? COFFRE_ERR_IO : COFFRE_OK;
+}
+
+/* Make the directory and both files, and their names durable. */
+static int
+open_files(struct coffre_audit *a, const char *dir)
+{
+    int rc, dfd;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        return open_fail(COFFRE_ERR_IO, "%s: cannot create: %s", dir,
+                         strerror(errno));
+    }
+    rc = open_file(dir, "entries", &a->efd);
+    if (rc == COFFRE_OK) {
+        rc = open_file(dir, "checkpoints", &a->cfd);
+    }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rc == COFFRE_OK && (dfd < 0 || fsync(dfd) != 0)) {
+        rc = COFFRE_ERR_IO;
+    }
+    if (dfd >= 0) {
+        close(dfd);
+    }
+    if (rc != COFFRE_OK) {
+        return open_fail(rc, "%s: cannot open the log files: %s", dir,
+                         strerror(errno));
+    }
+    return rc;
+}
+
+static struct coffre_audit *
+audit_new(void)
+{
+    struct coffre_audit *a = calloc(1, sizeof(*a));
+
+    if (a == NULL) {
+        return NULL;
+    }
+    a->efd = a->cfd = -1;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_mutex_init(&a->sign_lock, NULL);
+    pthread_cond_init(&a->work, NULL);
+    pthread_cond_init(&a->durable, NULL);
+    pthread_cond_init(&a->sign, NULL);
+    return a;
+}
+
+static int
+audit_keys(struct coffre_audit *a, const char *origin,
+           const unsigned char seed[32])
+{
+    struct coffre_note_verifier v;
+    int rc;
+
+    if (!coffre_note_name_valid(origin, strlen(origin))) {
+        return open_fail(COFFRE_ERR_ARG, "origin '%s' is not a valid key name",
+                         origin);
+    }
+    a->origin = strdup(origin);
+    if (a->origin == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    rc = coffre_note_signer_from_seed(origin, seed, &a->signer);
+    if (rc == COFFRE_OK) {
+        coffre_note_signer_verifier(a->signer, &v);
+        rc = coffre_note_verifier_format(&v, &a->vkey);
+    }
+    return rc;
+}
+
+static int
+audit_start(struct coffre_audit *a)
+{
+    if (pthread_create(&a->committer, NULL, committer_main, a) != 0) {
+        return COFFRE_ERR_NOMEM;
+    }
+    if (pthread_create(&a->signer_th, NULL, signer_main, a) != 0) {
+        pthread_mutex_lock(&a->lock);
+        a->stop = 1;
+        pthread_cond_broadcast(&a->work);
+        pthread_mutex_unlock(&a->lock);
+        pthread_join(a->committer, NULL);
+        return COFFRE_ERR_NOMEM;
+    }
+    a->threads = 1;
+    return COFFRE_OK;
+}
+
+int
+audit_log_open(const char *dir, const char *origin,
+               const unsigned char seed[32], struct coffre_audit **pa)
+{
+    struct coffre_audit *a = audit_new();
+    int rc;
+
+    *pa = NULL;
+    open_msg[0] = '\0';
+    if (a == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    rc = audit_keys(a, origin, seed);
+    if (rc == COFFRE_OK) {
+        rc = coffre_merkle_tree_new(&a->tree);
+    }
+    if (rc == COFFRE_OK) {
+        rc = open_files(a, dir);
+    }
+    if (rc == COFFRE_OK) {
+        rc = load_entries(a, dir);
+    }
+    if (rc == COFFRE_OK) {
+        rc = load_checkpoints(a, dir);
+    }
+    if (rc == COFFRE_OK) {
+        rc = checkpoint_make(a); /* a head for every entry found */
+    }
+    if (rc == COFFRE_OK) {
+        rc = audit_start(a);
+    }
+    if (rc != COFFRE_OK) {
+        coffre_audit_close(a);
+        return rc;
+    }
+    *pa = a;
+    return COFFRE_OK;
+}
+
+int
+coffre_audit_open(struct coffre_vault *v, const char *dir, const char *origin,
+                  struct coffre_audit **pa)
+{
+    unsigned char seed[32];
+    char def[COFFRE_NOTE_MAX_NAME + 1];
+    int rc;
+
+    *pa = NULL;
+    open_msg[0] = '\0';
+    if (origin == NULL) {
+        snprintf(def, sizeof(def), "coffre.vault/%s", coffre_vault_id(v));
+        origin = def;
+    }
+    rc = coffre_vault_audit_seed(v, seed);
+    if (rc != COFFRE_OK) {
+        return open_fail(rc, "%s", coffre_vault_errmsg(v));
+    }
+    rc = audit_log_open(dir, origin, seed, pa);
+    sodium_memzero(seed, sizeof(seed));
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Appending.                                                         */
+
+static int
+queue_room(struct qbuf *q, size_t n)
+{
+    size_t cap;
+    unsigned char *p;
+
+    if (q->len + n <= q->cap) {
+        return COFFRE_OK;
+    }
+    if (q->len + n > QUEUE_MAX) {
+        return COFFRE_ERR_UNAVAILABLE;
+    }
+    cap = q->cap ? q->cap : 65536;
+    while (cap < q->len + n) {
+        cap *= 2;
+    }
+    p = realloc(q->p, cap);
+    if (p == NULL) {
+        return COFFRE_ERR_UNAVAILABLE;
+    }
+    q->p = p, q->cap = cap;
+    return COFFRE_OK;
+}
+
+int
+coffre_audit_append(struct coffre_audit *a, const struct coffre_audit_entry *e,
+                    uint64_t *pindex)
+{
+    unsigned char b[COFFRE_AUDIT_ENTRY_MAX], leaf[COFFRE_AUDIT_HASH_LEN];
+    size_t len;
+    int rc = coffre_audit_entry_encode(e, b, sizeof(b), &len);
+
+    if (rc != COFFRE_OK) {
+        return COFFRE_ERR_ARG;
+    }
+    coffre_audit_leaf_hash(b, len, leaf); /* outside the lock */
+    pthread_mutex_lock(&a->lock);
+    rc = a->failed || a->stop ? COFFRE_ERR_UNAVAILABLE
+                              : queue_room(&a->q, len + AUDIT_FRAME_OVERHEAD);
+    if (rc == COFFRE_OK) {
+        audit_frame(b, len, leaf, a->q.p + a->q.len);
+        a->q.len += len + AUDIT_FRAME_OVERHEAD;
+        a->q.n++;
+        *pindex = a->next++;
+        pthread_cond_signal(&a->work);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+int
+coffre_audit_wait(struct coffre_audit *a, uint64_t index)
+{
+    int rc;
+
+    pthread_mutex_lock(&a->lock);
+    while (a->ndurable <= index && !a->failed && index < a->next) {
+        pthread_cond_wait(&a->durable, &a->lock);
+    }
+    rc = a->ndurable > index ? COFFRE_OK : COFFRE_ERR_UNAVAILABLE;
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+int
+coffre_audit_record(struct coffre_audit *a, const struct coffre_audit_entry *e,
+                    uint64_t *pindex)
+{
+    uint64_t i;
+    int rc = coffre_audit_append(a, e, &i);
+
+    if (rc == COFFRE_OK) {
+        rc = coffre_audit_wait(a, i);
+    }
+    if (rc == COFFRE_OK && pindex != NULL) {
+        *pindex = i;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading: sizes, checkpoints, proofs, entries.                      */
+
+uint64_t
+coffre_audit_size(struct coffre_audit *a)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&a->lock);
+    n = a->ndurable;
+    pthread_mutex_unlock(&a->lock);
+    return n;
+}
+
+int
+coffre_audit_checkpoint(struct coffre_audit *a, char **pnote, size_t *plen)
+{
+    int rc = COFFRE_OK;
+
+    pthread_mutex_lock(&a->lock);
+    *pnote = coffre_pmem_strndup(a->note, a->note_len);
+    if (*pnote == NULL) {
+        rc = COFFRE_ERR_NOMEM;
+    } else if (plen != NULL) {
+        *plen = a->note_len;
+    }
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+int
+coffre_audit_sync_checkpoint(struct coffre_audit *a)
+{
+    return checkpoint_make(a);
+}
+
+const char *
+coffre_audit_verifier_key(const struct coffre_audit *a)
+{
+    return a->vkey;
+}
+
+const char *
+coffre_audit_origin(const struct coffre_audit *a)
+{
+    return a->origin;
+}
+
+int
+coffre_audit_inclusion(struct coffre_audit *a, uint64_t index, uint64_t size,
+                       unsigned char *proof, size_t *pn)
+{
+    int rc;
+
+    pthread_mutex_lock(&a->lock);
+    rc = coffre_merkle_tree_inclusion(a->tree, index, size, proof,
+                                      COFFRE_AUDIT_MAX_PROOF, pn);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+int
+coffre_audit_consistency(struct coffre_audit *a, uint64_t m, uint64_t n,
+                         unsigned char *proof, size_t *pn)
+{
+    int rc;
+
+    pthread_mutex_lock(&a->lock);
+    rc = coffre_merkle_tree_consistency(a->tree, m, n, proof,
+                                        COFFRE_AUDIT_MAX_PROOF, pn);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+static int
+pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, (off_t)off);
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            return COFFRE_ERR_IO;
+        }
+        p += r, n -= (size_t)r, off += (uint64_t)r;
+    }
+    return COFFRE_OK;
+}
+
+int
+coffre_audit_entry_bytes(struct coffre_audit *a, uint64_t index,
+                         unsigned char *out, size_t *plen)
+{
+    unsigned char head[AUDIT_FRAME_HEAD];
+    uint64_t off = 0;
+    size_t len;
+    int rc = COFFRE_OK;
+
+    pthread_mutex_lock(&a->lock);
+    if (index >= a->ndurable) {
+        rc = COFFRE_ERR_NOTFOUND;
+    } else {
+        off = a->offs[index];
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (rc == COFFRE_OK) {
+        rc = pread_full(a->efd, head, sizeof(head), off);
+    }
+    if (rc == COFFRE_OK) {
+        len = audit_be32(head);
+        rc = len > COFFRE_AUDIT_ENTRY_MAX
+                 ? COFFRE_ERR_IO
+                 : pread_full(a->efd, out, len, off + AUDIT_FRAME_HEAD);
+        *plen = len;
+    }
+    return rc;
+}
+
+/* One entry as JSON: its canonical bytes (what an auditor rehashes) and,
+ * for reading, the fields they decode to. */
+static json_t *
+entry_json(uint64_t index, const unsigned char *b, size_t len)
+{
+    struct coffre_audit_entry e;
+    char b64[sodium_base64_ENCODED_LEN(COFFRE_AUDIT_ENTRY_MAX,
+                                       sodium_base64_VARIANT_ORIGINAL)];
+    json_t *classes = json_array();
+
+    if (classes == NULL || coffre_audit_entry_parse(b, len, &e) != 0) {
+        json_decref(classes);
+        return NULL;
+    }
+    for (int c = 0; c < COFFRE_CLASS_COUNT; c++) {
+        if (e.classes & COFFRE_CLASS_BIT(c)) {
+            json_array_append_new(classes, json_string(coffre_class_name(c)));
+        }
+    }
+    sodium_bin2base64(b64, sizeof(b64), b, len, sodium_base64_VARIANT_ORIGINAL);
+    return json_pack("{sIsssIsssssssssosssIss}", "index", (json_int_t)index,
+                     "canonical", b64, "time_ms", (json_int_t)e.time_ms,
+                     "principal", e.principal, "role", e.role, "action",
+                     e.action, "pseudonym", e.pseudonym, "classes", classes,
+                     "purpose", e.purpose, "status", (json_int_t)e.status,
+                     "outcome", e.outcome);
+}
+
+int
+coffre_audit_entries_json(struct coffre_audit *a, uint64_t start, uint64_t end,
+                          char **pjson)
+{
+    unsigned char b[COFFRE_AUDIT_ENTRY_MAX];
+    uint64_t size = coffre_audit_size(a);
+    json_t *arr = json_array(), *o = NULL;
+    size_t len;
+    int rc = arr == NULL ? COFFRE_ERR_NOMEM : COFFRE_OK;
+
+    *pjson = NULL;
+    if (start > end) {
+        rc = COFFRE_ERR_ARG;
+    }
+    end = end > size ? size : end;
+    if (end > start && end - start > COFFRE_AUDIT_MAX_PAGE) {
+        end = start + COFFRE_AUDIT_MAX_PAGE;
+    }
+    for (uint64_t i = start; i < end && rc == COFFRE_OK; i++) {
+        json_t *e;
+
+        rc = coffre_audit_entry_bytes(a, i, b, &len);
+        e = rc == COFFRE_OK ? entry_json(i, b, len) : NULL;
+        if (rc == COFFRE_OK && (e == NULL || json_array_append_new(arr, e))) {
+            rc = COFFRE_ERR_NOMEM;
+        }
+    }
+    if (rc == COFFRE_OK) {
+        o = json_pack("{sIsO}", "size", (json_int_t)size, "entries", arr);
+        *pjson = o == NULL ? NULL : json_dumps(o, JSON_COMPACT);
+        rc = *pjson == NULL ? COFFRE_ERR_NOMEM : COFFRE_OK;
+    }
+    json_decref(o);
+    json_decref(arr);
+    return rc;
+}
+
+/* Copy the first ${len} bytes of ${fd} to the new file ${dir}/${name}. */
+static int
+copy_out(int fd, uint64_t len, const unsigned char *mem, const char *dir,
+         const char *name)
+{
+    unsigned char buf[65536];
+    char path[4096];
+    uint64_t off = 0;
+    int out, rc = COFFRE_OK;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+        sizeof(path)) {
+        return COFFRE_ERR_ARG;
+    }
+    out =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (out < 0) {
+        return errno == EEXIST ? COFFRE_ERR_EXISTS : COFFRE_ERR_IO;
+    }
+    if (mem != NULL) {
+        rc = write_all(out, mem, (size_t)len);
+        off = len;
+    }
+    while (rc == COFFRE_OK && off < len) {
+        size_t n = len - off > sizeof(buf) ? sizeof(buf) : (size_t)(len - off);
+
+        rc = pread_full(fd, buf, n, off);
+        rc = rc == COFFRE_OK ? write_all(out, buf, n) : rc;
+        off += n;
+    }
+    if (rc == COFFRE_OK && fsync(out) != 0) {
+        rc = COFFRE_ERR_IO;
+    }
+    close(out);
+    return rc;
+}
+
+int
+coffre_audit_export(struct coffre_audit *a, const char *dir)
+{
+    uint64_t eoff, coff;
+    char *note = NULL;
+    size_t nlen = 0;
+    int rc;
+
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        return COFFRE_ERR_IO;
+    }
+    /* One snapshot: checkpoints never cover entries past eoff. */
+    pthread_mutex_lock(&a->lock);
+    eoff = a->eoff, coff = a->coff;
+    note = coffre_pmem_strndup(a->note, a->note_len);
+    nlen = a->note_len;
+    pthread_mutex_unlock(&a->lock);
+    rc = note == NULL ? COFFRE_ERR_NOMEM : COFFRE_OK;
+    if (rc == COFFRE_OK) {
+        rc = copy_out(a->efd, eoff, NULL, dir, "entries");
+    }
+    if (rc == COFFRE_OK) {
+        rc = copy_out(a->cfd, coff, NULL, dir, "checkpoints");
+    }
+    if (rc == COFFRE_OK) {
+        rc = copy_out(-1, nlen, (unsigned char *)note, dir, "checkpoint");
+    }
+    if (rc == COFFRE_OK) {
+        rc = copy_out(-1, strlen(a->vkey), (unsigned char *)a->vkey, dir,
+                      "vkey");
+    }
+    coffre_free(note);
+    return rc;
+}
+
+void
+coffre_audit_stats(struct coffre_audit *a, struct coffre_audit_stats *st)
+{
+    pthread_mutex_lock(&a->lock);
+    st->entries = a->ndurable;
+    st->syncs = a->syncs;
+    st->checkpoints = a->nsigned;
+    st->failed = a->failed;
+    pthread_mutex_unlock(&a->lock);
+}
+
+void
+coffre_audit_close(struct coffre_audit *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    if (a->threads) {
+        pthread_mutex_lock(&a->lock);
+        a->stop = 1;
+        pthread_cond_broadcast(&a->work);
+        pthread_cond_broadcast(&a->sign);
+        pthread_mutex_unlock(&a->lock);
+        pthread_join(a->committer, NULL);
+        pthread_join(a->signer_th, NULL);
+        checkpoint_make(a); /* the entries the committer drained last */
+    }
+    if (a->efd >= 0) {
+        close(a->efd);
+    }
+    if (a->cfd >= 0) {
+        close(a->cfd);
+    }
+    coffre_merkle_tree_free(a->tree);
+    coffre_note_signer_free(a->signer);
+    coffre_free(a->vkey);
+    coffre_free(a->note);
+    free(a->origin);
+    free(a->offs);
+    free(a->q.p);
+    pthread_cond_destroy(&a->work);
+    pthread_cond_destroy(&a->durable);
+    pthread_cond_destroy(&a->sign);
+    pthread_mutex_destroy(&a->lock);
+    pthread_mutex_destroy(&a->sign_lock);
+    free(a);
+}

@@ -1,0 +1,16 @@
+/*
+ * The vault's durable audit log (docs/audit.md sections 9 and 10); public
+ * functions in include/coffre/audit.h. coffre_audit_open() takes the seed
+ * from the vault; tests and tools that hold a seed use audit_log_open().
+ */
+#ifndef COFFRE_AUDIT_LOG_H
+#define COFFRE_AUDIT_LOG_H
+
+#include "coffre/audit.h"
+
+/** audit_log_open(dir, origin, seed, pa): coffre_audit_open with the
+ * 32-byte Ed25519 ${seed} given (copied; the caller wipes its own). */
+int audit_log_open(const char *dir, const char *origin,
+                   const unsigned char seed[32], struct coffre_audit **pa);
+
+#endif
