@@ -30,7 +30,7 @@ struct opts {
     const char *listen;
     const char *dev_dir;
     const char *user;
-    int dev, dev_shares, tls12, list_routes;
+    int dev, dev_shares, tls12, list_routes, help;
     long persons;
     long deadline;
     long threads;
@@ -66,14 +66,21 @@ static const struct {
 #define NDEV (sizeof(dev_principals) / sizeof(dev_principals[0]))
 
 static void
-usage(void)
+usage(FILE *f)
 {
-    fprintf(stderr,
+    fprintf(f,
             "usage: coffre server --config FILE\n"
             "       coffre server --dev [--listen ADDR:PORT] [--dev-dir DIR]\n"
             "                     [--demo-persons N] [--dev-shares]\n"
             "       coffre server --list-routes\n"
-            "options: --vetting-deadline SECS --threads N --tls12 --user U\n");
+            "options: --vetting-deadline SECS --threads N --tls12 --user U\n"
+            "\n"
+            "Serve the HTTPS API (docs/openapi.yaml) with client certificates\n"
+            "required. --config names a JSON configuration (docs/server.md);\n"
+            "--dev starts an unsealed vault on a fresh store in DIR (default\n"
+            "dev-vault) with a generated CA, one client certificate per role\n"
+            "and N synthetic persons (default 10000), and prints how to call\n"
+            "it.\n");
 }
 
 static int
@@ -104,6 +111,7 @@ parse_opts(int argc, char **argv, struct opts *o)
         {"tls12", no_argument, NULL, '2'},
         {"user", required_argument, NULL, 'u'},
         {"list-routes", no_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int ch, bad = 0;
@@ -146,10 +154,16 @@ parse_opts(int argc, char **argv, struct opts *o)
         case 'L':
             o->list_routes = 1;
             break;
+        case 'h':
+            o->help = 1;
+            break;
         default:
             bad = 1;
             break;
         }
+    }
+    if (o->help) {
+        return 0;
     }
     if (optind != argc || (!o->list_routes && o->dev == (o->config != NULL))) {
         bad = 1;
@@ -518,8 +532,12 @@ cmd_server(int argc, char **argv)
     struct run run;
     memset(&run, 0, sizeof(run));
     if (parse_opts(argc, argv, &run.o) != 0) {
-        usage();
+        usage(stderr);
         return 2;
+    }
+    if (run.o.help) {
+        usage(stdout);
+        return 0;
     }
     if (run.o.list_routes) {
         list_routes();
