@@ -23,7 +23,7 @@ holder=$!
 exec 3>"$T/hold"
 echo "SELECT count(*) FROM meta;" >&3
 "$COFFRE" import $SH "$T/persons.jsonl" >"$T/imp" && pass || fail import
-grep -q "imported $N persons, rejected 0" "$T/imp" && pass ||
+grep -q "$N new, 0 updated, 0 unchanged, 0 duplicates, 0 rejected" "$T/imp" && pass ||
     fail "imported $N: $(cat "$T/imp")"
 
 jq -r '.document.number // empty, .contact.email // empty' \

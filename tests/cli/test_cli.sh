@@ -61,10 +61,12 @@ check_exit 1 "malformed JSON" "$COFFRE" put $SH "$T/trunc.json"
 
 # Import, keys, erase.
 "$COFFRE" import $SH "$T/p.jsonl" >"$T/imp" && pass || fail import
-grep -q "imported 20 persons, rejected 0" "$T/imp" && pass ||
-    fail "import summary"
+# The person put above is the file's first record (same source key): the
+# import finds it unchanged and adds the 19 others.
+grep -q "19 new, 0 updated, 1 unchanged, 0 duplicates, 0 rejected" "$T/imp" &&
+    pass || fail "import summary: $(cat "$T/imp")"
 check "rotate" "$COFFRE" keys $SH rotate
-"$COFFRE" keys $SH rewrap | grep -q "21 data key" && pass || fail rewrap
+"$COFFRE" keys $SH rewrap | grep -q "^20 data key" && pass || fail rewrap
 check "retire v1" "$COFFRE" keys $SH retire 1
 check_exit 1 "retire current" "$COFFRE" keys $SH retire 2
 check "get after rewrap" "$COFFRE" get $SH 5
