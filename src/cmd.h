@@ -17,6 +17,7 @@ int cmd_find(int argc, char **argv);
 int cmd_erase(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
 int cmd_bundle_key(int argc, char **argv);
 int cmd_export(int argc, char **argv);

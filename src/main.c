@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"export", cmd_export, "write a sealed bundle for another vault"},
     {"shred", cmd_shred, "erase migrated persons, write an erasure receipt"},
     {"receipt", cmd_receipt, "erasure receipt key; verify a receipt"},
+    {"audit", cmd_audit, "verify an audit log, query its entries"},
     {"server", cmd_server, "serve the HTTPS API (or --dev for a demo)"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,542 @@
+/*
+ * coffre audit: the auditor's tool. "verify" checks a vault's log (an
+ * export, or the server's audit endpoints) against the vault's verifier
+ * key: signatures, forks, consistency with a saved checkpoint, and the
+ * tree recomputed over every entry; it names the first break it finds.
+ * "query" answers an auditor's questions over the entries.
+ * Public API only (coffre/audit.h).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "cmd.h"
+#include "coffre/audit.h"
+#include "coffre/coffre.h"
+
+#define CMD "audit"
+#define NOTE_MAX (1u << 20)
+
+struct ckpt {
+    uint64_t size;
+    unsigned char root[COFFRE_AUDIT_HASH_LEN];
+};
+
+/* What verify learnt from the log. */
+struct log {
+    struct ckpt *cps;
+    size_t ncps;
+    char *latest; /* note text of the last checkpoint */
+    struct coffre_audit_tree *tree;
+    int64_t bad_entry; /* first entry whose bytes miss its leaf, or -1 */
+};
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int
+fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stdout, "BREAK: ");
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    fprintf(stdout, "\n");
+    return 1;
+}
+
+/* The verifier key: a file holding it, or the string itself. */
+static char *
+load_key(const char *arg)
+{
+    size_t len;
+    char *k = strchr(arg, '+') != NULL && strchr(arg, '/') == NULL
+                  ? NULL
+                  : cli_read_file(arg, 4096, &len);
+
+    if (k == NULL) {
+        k = strdup(arg);
+    }
+    if (k != NULL) {
+        k[strcspn(k, "\r\n")] = '\0';
+    }
+    return k;
+}
+
+static int
+read_checkpoints(const char *dir, const char *vkey, struct log *lg)
+{
+    char path[4096];
+    struct coffre_audit_file *f;
+    unsigned char *note = malloc(NOTE_MAX + 1), stored[32], h[32];
+    size_t len;
+    int rc, broke = 0;
+
+    snprintf(path, sizeof(path), "%s/checkpoints", dir);
+    if (note == NULL || coffre_audit_file_open(path, &f) != COFFRE_OK) {
+        free(note);
+        return fail("cannot read %s", path);
+    }
+    while ((rc = coffre_audit_file_next(f, note, NOTE_MAX, &len, stored)) ==
+           COFFRE_OK) {
+        struct ckpt *c = realloc(lg->cps, (lg->ncps + 1) * sizeof(*c));
+
+        if (c == NULL) {
+            break;
+        }
+        lg->cps = c;
+        coffre_audit_leaf_hash(note, len, h);
+        c = &lg->cps[lg->ncps];
+        if (memcmp(h, stored, 32) != 0 ||
+            coffre_audit_checkpoint_verify((char *)note, len, vkey, &c->size,
+                                           c->root) != COFFRE_OK) {
+            broke = fail("checkpoint #%zu in the log: its signature does "
+                         "not verify with the key given",
+                         lg->ncps);
+            break;
+        }
+        lg->ncps++;
+        free(lg->latest);
+        lg->latest = strndup((char *)note, len);
+    }
+    coffre_audit_file_close(f);
+    free(note);
+    if (broke) {
+        return 1;
+    }
+    if (rc != COFFRE_ERR_NOTFOUND) {
+        return fail("%s: torn or truncated record", path);
+    }
+    return lg->ncps == 0 ? fail("the log holds no checkpoint") : 0;
+}
+
+/* Two heads of the same size with different roots prove a fork. */
+static int
+check_forks(const struct log *lg)
+{
+    for (size_t i = 0; i < lg->ncps; i++) {
+        for (size_t j = i + 1; j < lg->ncps; j++) {
+            if (lg->cps[i].size == lg->cps[j].size &&
+                memcmp(lg->cps[i].root, lg->cps[j].root, 32) != 0) {
+                return fail("two checkpoints of size %" PRIu64
+                            " with different roots: the log forked",
+                            lg->cps[i].size);
+            }
+            if (lg->cps[j].size < lg->cps[i].size) {
+                return fail("checkpoint #%zu (size %" PRIu64
+                            ") follows one of size %" PRIu64
+                            ": the log was rolled back",
+                            j, lg->cps[j].size, lg->cps[i].size);
+            }
+        }
+    }
+    return 0;
+}
+
+static int
+read_entries(const char *dir, struct log *lg)
+{
+    char path[4096];
+    struct coffre_audit_file *f;
+    unsigned char b[COFFRE_AUDIT_ENTRY_MAX], stored[32], h[32];
+    struct coffre_audit_entry e;
+    size_t len;
+    uint64_t i = 0;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/entries", dir);
+    if (coffre_audit_file_open(path, &f) != COFFRE_OK) {
+        return fail("cannot read %s", path);
+    }
+    while ((rc = coffre_audit_file_next(f, b, sizeof(b), &len, stored)) ==
+           COFFRE_OK) {
+        coffre_audit_leaf_hash(b, len, h);
+        if (memcmp(h, stored, 32) != 0 && lg->bad_entry < 0) {
+            lg->bad_entry = (int64_t)i;
+        } else if (coffre_audit_entry_parse(b, len, &e) != COFFRE_OK) {
+            coffre_audit_file_close(f);
+            return fail("entry %" PRIu64 ": not a canonical entry", i);
+        }
+        coffre_audit_tree_add(lg->tree, stored);
+        i++;
+    }
+    coffre_audit_file_close(f);
+    if (rc != COFFRE_ERR_NOTFOUND) {
+        return fail("entries file cut short after %" PRIu64
+                    " entries: the log was truncated or torn",
+                    i);
+    }
+    return 0;
+}
+
+/* Every checkpoint must be a head of the tree the entries give. */
+static int
+check_heads(const struct log *lg)
+{
+    uint64_t n = coffre_audit_tree_size(lg->tree), good = 0;
+    unsigned char r[32];
+
+    for (size_t k = 0; k < lg->ncps; k++) {
+        const struct ckpt *c = &lg->cps[k];
+
+        if (c->size > n) {
+            return fail("the log was truncated: checkpoint of size %" PRIu64
+                        " but only %" PRIu64 " entries",
+                        c->size, n);
+        }
+        coffre_audit_tree_root(lg->tree, c->size, r);
+        if (memcmp(r, c->root, 32) != 0) {
+            return fail("checkpoint of size %" PRIu64
+                        " does not match the entries (the one of size "
+                        "%" PRIu64 " does): an entry among %" PRIu64
+                        "..%" PRIu64 " was altered, removed or inserted",
+                        c->size, good, good, c->size - 1);
+        }
+        good = c->size;
+    }
+    if (lg->bad_entry >= 0) {
+        return fail("entry %" PRId64 ": its bytes do not hash to the leaf "
+                    "the tree needs",
+                    lg->bad_entry);
+    }
+    return 0;
+}
+
+static int
+check_saved(const struct log *lg, const char *saved, const char *vkey,
+            const struct ckpt *latest)
+{
+    size_t len;
+    char *note = cli_read_file(saved, NOTE_MAX, &len);
+    struct ckpt s;
+    unsigned char r[32];
+    int bad;
+
+    if (note == NULL) {
+        return fail("cannot read your saved checkpoint %s", saved);
+    }
+    bad = coffre_audit_checkpoint_verify(note, len, vkey, &s.size, s.root);
+    free(note);
+    if (bad) {
+        return fail("your saved checkpoint does not verify with this key");
+    }
+    if (s.size > latest->size) {
+        return fail("the log's latest checkpoint (%" PRIu64
+                    " entries) is older than your saved one (%" PRIu64
+                    "): the log was rolled back",
+                    latest->size, s.size);
+    }
+    coffre_audit_tree_root(lg->tree, s.size, r);
+    if (memcmp(r, s.root, 32) != 0) {
+        return fail("checkpoint of size %" PRIu64
+                    " in the log is not consistent with your saved "
+                    "checkpoint of size %" PRIu64,
+                    latest->size, s.size);
+    }
+    printf("Consistent with your saved checkpoint of %" PRIu64 " entries.\n",
+           s.size);
+    return 0;
+}
+
+static int
+verify_log(const char *dir, const char *vkey, const char *saved,
+           const char *save)
+{
+    struct log lg = {.bad_entry = -1};
+    struct ckpt *latest;
+    int rc;
+
+    if (coffre_audit_tree_new(&lg.tree) != COFFRE_OK) {
+        return fail("out of memory");
+    }
+    rc = read_checkpoints(dir, vkey, &lg);
+    rc = rc ? rc : check_forks(&lg);
+    rc = rc ? rc : read_entries(dir, &lg);
+    rc = rc ? rc : check_heads(&lg);
+    if (rc == 0) {
+        latest = &lg.cps[lg.ncps - 1];
+        printf("Checkpoint of %" PRIu64 " entries signed by %.*s verified"
+               " (%zu checkpoints in the log, no fork).\n",
+               latest->size, (int)strcspn(vkey, "+"), vkey, lg.ncps);
+        rc = saved != NULL ? check_saved(&lg, saved, vkey, latest) : 0;
+    }
+    if (rc == 0) {
+        printf("Recomputed the tree over %" PRIu64
+               " entries: every checkpoint's root matches.\n",
+               coffre_audit_tree_size(lg.tree));
+    }
+    if (rc == 0 && save != NULL) {
+        FILE *f = fopen(save, "w");
+
+        if (f == NULL || fputs(lg.latest, f) < 0 || fclose(f) != 0) {
+            rc = fail("cannot write %s", save);
+        } else {
+            printf("Saved the latest checkpoint to %s.\n", save);
+        }
+    }
+    coffre_audit_tree_free(lg.tree);
+    free(lg.cps);
+    free(lg.latest);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* query                                                              */
+
+struct query {
+    const char *pseudonym, *principal;
+    int counts;
+    int64_t since, until; /* ms, inclusive since, exclusive until */
+};
+
+struct tally {
+    char key[COFFRE_AUDIT_MAX_PURPOSE + COFFRE_AUDIT_MAX_ROLE + 8];
+    uint64_t n;
+};
+
+static void
+tally_add(struct tally **t, size_t *n, const char *key)
+{
+    struct tally *nt;
+
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp((*t)[i].key, key) == 0) {
+            (*t)[i].n++;
+            return;
+        }
+    }
+    nt = realloc(*t, (*n + 1) * sizeof(**t));
+    if (nt == NULL) {
+        return;
+    }
+    *t = nt;
+    snprintf(nt[*n].key, sizeof(nt[*n].key), "%s", key);
+    nt[(*n)++].n = 1;
+}
+
+static void
+print_entry(uint64_t i, const struct coffre_audit_entry *e)
+{
+    char when[32];
+    time_t t = (time_t)(e->time_ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("%" PRIu64 " %s principal=%.16s role=%s action=%s pseudonym=%s "
+           "classes=",
+           i, when, e->principal, e->role, e->action,
+           e->pseudonym[0] ? e->pseudonym : "-");
+    for (int c = 0, first = 1; c < COFFRE_CLASS_COUNT; c++) {
+        if (e->classes & COFFRE_CLASS_BIT(c)) {
+            printf("%s%s", first ? "" : ",", coffre_class_name(c));
+            first = 0;
+        }
+    }
+    printf(" status=%u outcome=%s purpose=\"%s\"\n", e->status, e->outcome,
+           e->purpose);
+}
+
+static int
+query_match(const struct query *q, const struct coffre_audit_entry *e)
+{
+    return e->time_ms >= q->since && e->time_ms < q->until &&
+           (q->pseudonym == NULL || strcmp(q->pseudonym, e->pseudonym) == 0) &&
+           (q->principal == NULL ||
+            strncmp(q->principal, e->principal, strlen(q->principal)) == 0);
+}
+
+static int
+query_log(const char *dir, const struct query *q)
+{
+    char path[4096], key[sizeof(((struct tally *)0)->key)];
+    struct coffre_audit_file *f;
+    unsigned char b[COFFRE_AUDIT_ENTRY_MAX], stored[32];
+    struct coffre_audit_entry e;
+    struct tally *roles = NULL, *purposes = NULL;
+    size_t len, nroles = 0, npurposes = 0;
+    uint64_t i = 0, hits = 0;
+
+    snprintf(path, sizeof(path), "%s/entries", dir);
+    if (coffre_audit_file_open(path, &f) != COFFRE_OK) {
+        cli_error(CMD, "cannot read %s", path);
+        return 1;
+    }
+    for (; coffre_audit_file_next(f, b, sizeof(b), &len, stored) == 0; i++) {
+        if (coffre_audit_entry_parse(b, len, &e) != 0 || !query_match(q, &e)) {
+            continue;
+        }
+        hits++;
+        if (!q->counts) {
+            print_entry(i, &e);
+            continue;
+        }
+        tally_add(&roles, &nroles, e.role);
+        snprintf(key, sizeof(key), "%s \"%s\"", e.role, e.purpose);
+        tally_add(&purposes, &npurposes, key);
+    }
+    coffre_audit_file_close(f);
+    for (size_t k = 0; k < nroles; k++) {
+        printf("role %s: %" PRIu64 "\n", roles[k].key, roles[k].n);
+    }
+    for (size_t k = 0; k < npurposes; k++) {
+        printf("role and purpose %s: %" PRIu64 "\n", purposes[k].key,
+               purposes[k].n);
+    }
+    printf("%" PRIu64 " of %" PRIu64 " entries matched.\n", hits, i);
+    free(roles);
+    free(purposes);
+    return 0;
+}
+
+/* A time: unix seconds, or YYYY-MM-DD[THH:MM:SSZ] in UTC; -1 if bad. */
+static int64_t
+parse_time(const char *s)
+{
+    struct tm tm = {0};
+    const char *end;
+    uint64_t v;
+
+    if (cli_parse_u64(s, INT64_MAX / 1000, &v) == 0) {
+        return (int64_t)v * 1000;
+    }
+    end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == NULL || *end != '\0') {
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(s, "%Y-%m-%d", &tm);
+    }
+    if (end == NULL || *end != '\0') {
+        return -1;
+    }
+    return (int64_t)timegm(&tm) * 1000;
+}
+
+/* ------------------------------------------------------------------ */
+/* Options and dispatch.                                              */
+
+struct opts {
+    const char *key, *log, *url, *saved, *save;
+    struct query q;
+};
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: coffre audit verify --key VKEY_FILE_OR_STRING --log "
+               "EXPORT_DIR\n"
+               "                           [--saved CHECKPOINT] [--save "
+               "CHECKPOINT]\n"
+               "       coffre audit query --log EXPORT_DIR (--pseudonym P | "
+               "--principal FP | --counts)\n"
+               "                          [--since T] [--until T]\n"
+               "T: unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC).\n"
+               "Exit status: 0 verified, 1 a break was found (or an error), 2 "
+               "usage.\n");
+}
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"log", required_argument, NULL, 'l'},
+        {"url", required_argument, NULL, 'u'},
+        {"saved", required_argument, NULL, 's'},
+        {"save", required_argument, NULL, 'S'},
+        {"pseudonym", required_argument, NULL, 'p'},
+        {"principal", required_argument, NULL, 'P'},
+        {"counts", no_argument, NULL, 'c'},
+        {"since", required_argument, NULL, 'f'},
+        {"until", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+
+    o->q.until = INT64_MAX;
+    while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            o->key = optarg;
+            break;
+        case 'l':
+            o->log = optarg;
+            break;
+        case 'u':
+            o->url = optarg;
+            break;
+        case 's':
+            o->saved = optarg;
+            break;
+        case 'S':
+            o->save = optarg;
+            break;
+        case 'p':
+            o->q.pseudonym = optarg;
+            break;
+        case 'P':
+            o->q.principal = optarg;
+            break;
+        case 'c':
+            o->q.counts = 1;
+            break;
+        case 'f':
+            o->q.since = parse_time(optarg);
+            break;
+        case 't':
+            o->q.until = parse_time(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return -1;
+        }
+    }
+    if (o->q.since < 0 || o->q.until < 0) {
+        cli_error(CMD, "a time is malformed");
+        return -1;
+    }
+    return 0;
+}
+
+int
+cmd_audit(int argc, char **argv)
+{
+    struct opts o = {0};
+    char *vkey;
+    int rc;
+
+    if (argc < 2 || parse_opts(argc - 1, argv + 1, &o) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (o.url != NULL) {
+        cli_error(CMD, "--url is not supported yet: export the log "
+                       "(coffre_audit_export) and use --log");
+        return 2;
+    }
+    if (o.log == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "query") == 0) {
+        return query_log(o.log, &o.q);
+    }
+    if (strcmp(argv[1], "verify") != 0 || o.key == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    vkey = load_key(o.key);
+    if (vkey == NULL) {
+        cli_error(CMD, "cannot read the key %s", o.key);
+        return 1;
+    }
+    rc = verify_log(o.log, vkey, o.saved, o.save);
+    free(vkey);
+    return rc;
+}
