@@ -225,10 +225,15 @@ flush_batch(struct import_run *st)
     long rejpos;
     int rc;
 
-    fflush(st->rf);
-    rejpos = ftell(st->rf);
-    marker_format(st, rejpos, state, sizeof(state));
-    rc = coffre_vault_import(st->v, st->batch, st->n, st->marker, state,
+    if (st->rf != NULL) {
+        fflush(st->rf);
+        rejpos = ftell(st->rf);
+        marker_format(st, rejpos, state, sizeof(state));
+    } else {
+        state[0] = '\0'; /* bundles: no resume marker (two passes) */
+    }
+    rc = coffre_vault_import(st->v, st->batch, st->n,
+                             st->rf != NULL ? st->marker : NULL, state,
                              strlen(state), &st->c);
     for (size_t i = 0; i < st->n; i++) {
         coffre_person_free(st->batch[i]);

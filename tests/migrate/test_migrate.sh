@@ -1,0 +1,154 @@
+#!/bin/bash
+# Migration: CSV and JSON Lines with awkward content, rejects with line
+# numbers, idempotence, updates, manifest roots, bundles (round trip,
+# flipped byte, truncation, another vault), shred and erasure receipts.
+. "$(dirname "$0")/../cli/lib.sh"
+
+init_vault() { # init_vault NAME: a vault in $T/NAME, its options in $SH_NAME
+    "$COFFRE" init --data "$T/$1" --shares-dir "$T/$1-s" >/dev/null
+    echo "--data $T/$1 --share $T/$1-s/share-1.txt --share $T/$1-s/share-2.txt --share $T/$1-s/share-3.txt"
+}
+root_of() { awk '/^manifest root:/ { print $3 }'; }
+
+A=$(init_vault a)
+B=$(init_vault b)
+
+# Awkward content, the same persons as CSV (BOM, CRLF, quotes, commas,
+# semicolons, every script) and as JSON Lines (BOM, CRLF).
+hdr='source_key,category,organisation,function,valid_from,valid_until,surname,given_names,sex,birth_date,birth_place,birth_country,nationalities'
+{
+    printf '\xef\xbb\xbf%s\r\n' "$hdr"
+    printf '%s\r\n' \
+    'K-1,media,"Le ""Monde"", SA","chef, adjoint",2024-07-01,2024-08-15,Éléonore-Anne,"Zoë ""Zo""",F,1990-02-28,Saint-Étienne,FRA,FRA;BEL' \
+    '"K,2",athlete,Ελληνική Ομοσπονδία,,2024-07-01,2024-08-15,ΣΩΚΡΆΤΗΣ,Γιώργος,M,1988-05-01,Αθήνα,GRC,GRC' \
+    'K-3,volunteer,Добровольцы,,2024-07-01,2024-08-15,Иванова,Мария,F,1999-12-31,Москва,RUS,RUS' \
+    'K-4,media,中国日报,記者,2024-07-01,2024-08-15,王,小明,M,1985-01-15,北京,CHN,CHN' \
+    'K-5,medical,مستشفى,,2024-07-01,2024-08-15,العربي,محمد,M,1970-06-06,القاهرة,EGY,EGY;FRA' \
+    "K-6,contractor,O'Brien & Søn 🚀,,2024-07-01,2024-08-15,Nguyễn,Thị Ánh,X,2000-01-01,Hà Nội,VNM,VNM"
+} >"$T/awk.csv"
+{
+    printf '\xef\xbb\xbf'
+    jq -c '.' <<'JSON' | sed 's/$/\r/'
+{"source_key":"K-1","public":{"category":"media","organisation":"Le \"Monde\", SA","function":"chef, adjoint","valid_from":"2024-07-01","valid_until":"2024-08-15"},"identity":{"surname":"Éléonore-Anne","given_names":"Zoë \"Zo\"","sex":"F","birth_date":"1990-02-28","birth_place":"Saint-Étienne","birth_country":"FRA","nationalities":["FRA","BEL"]}}
+{"source_key":"K,2","public":{"category":"athlete","organisation":"Ελληνική Ομοσπονδία","valid_from":"2024-07-01","valid_until":"2024-08-15"},"identity":{"surname":"ΣΩΚΡΆΤΗΣ","given_names":"Γιώργος","sex":"M","birth_date":"1988-05-01","birth_place":"Αθήνα","birth_country":"GRC","nationalities":["GRC"]}}
+{"source_key":"K-3","public":{"category":"volunteer","organisation":"Добровольцы","valid_from":"2024-07-01","valid_until":"2024-08-15"},"identity":{"surname":"Иванова","given_names":"Мария","sex":"F","birth_date":"1999-12-31","birth_place":"Москва","birth_country":"RUS","nationalities":["RUS"]}}
+{"source_key":"K-4","public":{"category":"media","organisation":"中国日报","function":"記者","valid_from":"2024-07-01","valid_until":"2024-08-15"},"identity":{"surname":"王","given_names":"小明","sex":"M","birth_date":"1985-01-15","birth_place":"北京","birth_country":"CHN","nationalities":["CHN"]}}
+{"source_key":"K-5","public":{"category":"medical","organisation":"مستشفى","valid_from":"2024-07-01","valid_until":"2024-08-15"},"identity":{"surname":"العربي","given_names":"محمد","sex":"M","birth_date":"1970-06-06","birth_place":"القاهرة","birth_country":"EGY","nationalities":["EGY","FRA"]}}
+{"source_key":"K-6","public":{"category":"contractor","organisation":"O'Brien & Søn 🚀","valid_from":"2024-07-01","valid_until":"2024-08-15"},"identity":{"surname":"Nguyễn","given_names":"Thị Ánh","sex":"X","birth_date":"2000-01-01","birth_place":"Hà Nội","birth_country":"VNM","nationalities":["VNM"]}}
+JSON
+} >"$T/awk.jsonl"
+
+rc=$("$COFFRE" manifest "$T/awk.csv" | root_of)
+rj=$("$COFFRE" manifest "$T/awk.jsonl" | root_of)
+[ -n "$rc" ] && [ "$rc" = "$rj" ] && pass || fail "CSV and JSONL manifests differ ($rc / $rj)"
+"$COFFRE" manifest "$T/awk.csv" | grep -q "(6 persons)" && pass || fail "6 persons in CSV"
+
+"$COFFRE" import $A "$T/awk.csv" >"$T/imp1" && pass || fail "import CSV"
+grep -q "6 new, 0 updated, 0 unchanged" "$T/imp1" && pass || fail "6 new: $(cat "$T/imp1")"
+[ "$(root_of <"$T/imp1")" = "$rc" ] && pass || fail "import prints the file's root"
+[ "$("$COFFRE" manifest --vault $A | root_of)" = "$rc" ] && pass ||
+    fail "vault root equals the CSV root"
+"$COFFRE" import $A "$T/awk.jsonl" >"$T/imp2" && pass || fail "import JSONL"
+grep -q "0 new, 0 updated, 6 unchanged" "$T/imp2" && pass ||
+    fail "same persons as JSONL add nothing: $(cat "$T/imp2")"
+"$COFFRE" status $A | grep -q "persons:   6$" && pass || fail "6 persons"
+id=$("$COFFRE" find $A --surname 'ELEONORE anne' --given-names 'Zoe "zo"' \
+    --birth-date 1990-02-28) && pass || fail "find the accented one"
+"$COFFRE" get $A "$id" | jq -e '.public.organisation == "Le \"Monde\", SA"' \
+    >/dev/null && pass || fail "quotes and comma kept"
+
+# An update: one field changed, one person added; the root follows.
+sed 's/"Москва"/"Санкт-Петербург"/' "$T/awk.jsonl" >"$T/upd.jsonl"
+jq -c '.source_key = "K-7" | .identity.surname = "Müller"' \
+    < <(sed -n 1p "$T/awk.jsonl" | sed 's/^\xef\xbb\xbf//') >>"$T/upd.jsonl"
+"$COFFRE" import $A "$T/upd.jsonl" >"$T/imp3" && pass || fail "import update"
+grep -q "1 new, 1 updated, 5 unchanged" "$T/imp3" && pass ||
+    fail "1 new 1 updated: $(cat "$T/imp3")"
+ru=$("$COFFRE" manifest "$T/upd.jsonl" | root_of)
+[ "$("$COFFRE" manifest --vault $A | root_of)" = "$ru" ] && pass ||
+    fail "vault root after update"
+
+# Rejects: line numbers (of the record's first line), field and rule.
+{
+    printf '%s\n' "$hdr"
+    echo 'R-1,media,Org,,2024-07-01,2024-08-15,Doe,Jane,F,1990-01-01,Paris,FRA,FRA'
+    echo 'R-2,media,Org,,2024-07-01,2024-08-15,Doe,Jane,Q,1990-01-01,Paris,FRA,FRA'
+    echo 'R-3,media,"Two'
+    echo 'lines",,2024-07-01,2024-08-15,Doe,Jane,F,1990-01-01,Paris,FRA,FRA'
+    echo ',media,Org,,2024-07-01,2024-08-15,Doe,John,M,1990-01-01,Paris,FRA,FRA'
+    echo 'R-5,media,Org,,2024-07-01,2024-02-30,Doe,Jim,M,1990-01-01,Paris,FRA,FRA'
+    echo 'R-6,media,Org,,2024-07-01,2024-08-15,Doe,Jill,F,1990-01-01,Paris,FRA,FRA'
+} >"$T/rej.csv"
+"$COFFRE" import $A "$T/rej.csv" >"$T/imp4" && pass || fail "import with rejects"
+grep -q "2 new.* 4 rejected" "$T/imp4" && pass || fail "2 new 4 rejected: $(cat "$T/imp4")"
+grep -qP '^line 3\tsex\tmust be F, M or X' "$T/rej.csv.rejects" && pass || fail "line 3 sex"
+grep -qP '^line 4\torganisation\tmust not contain control' "$T/rej.csv.rejects" &&
+    pass || fail "line 4 newline in a field"
+grep -qP '^line 6\tsource_key\tis required for import' "$T/rej.csv.rejects" &&
+    pass || fail "line 6 no source key"
+grep -qP '^line 7\tvalid_until\t' "$T/rej.csv.rejects" && pass || fail "line 7 date"
+check_exit 1 "stop on reject" "$COFFRE" import $A --stop-on-reject \
+    --rejects "$T/r2" "$T/rej.csv"
+check_stderr "line 3" "stop on reject names the line"
+
+# Bundles: A -> B.
+KB=$("$COFFRE" bundle-key $B) && pass || fail "bundle key"
+"$COFFRE" export $A --to "$KB" --out "$T/a.bundle" >"$T/exp" && pass || fail export
+ra=$("$COFFRE" manifest --vault $A | root_of)
+[ "$(root_of <"$T/exp")" = "$ra" ] && pass || fail "export prints the vault root"
+check_exit 2 "export without --to" "$COFFRE" export $A --out "$T/x.bundle"
+KA=$("$COFFRE" bundle-key $A)
+"$COFFRE" export $B --to "$KA" --out "$T/b-empty.bundle" >/dev/null && pass ||
+    fail "export of an empty vault"
+check_exit 1 "a bundle for another vault" "$COFFRE" import $A --bundle "$T/a.bundle"
+check_stderr "bundle is for vault [0-9a-f]{32}, this vault is [0-9a-f]{32}" \
+    "another vault named"
+size=$(stat -c %s "$T/a.bundle")
+cp "$T/a.bundle" "$T/flip.bundle"
+off=$((size / 2))
+b=$(od -An -tu1 -j "$off" -N1 "$T/flip.bundle" | tr -d ' ')
+printf "$(printf '\\%03o' $(( b ^ 1 )))" |
+    dd of="$T/flip.bundle" bs=1 seek="$off" conv=notrunc 2>/dev/null
+check_exit 1 "a flipped byte" "$COFFRE" import $B --bundle "$T/flip.bundle"
+check_stderr "does not authenticate|bad length" "flipped byte message"
+head -c $((size - 40)) "$T/a.bundle" >"$T/trunc.bundle"
+check_exit 1 "a truncated bundle" "$COFFRE" import $B --bundle "$T/trunc.bundle"
+check_stderr "truncated" "truncated message"
+head -c 300 "$T/a.bundle" >"$T/trunc2.bundle"
+check_exit 1 "cut after the first chunk's start" "$COFFRE" import $B \
+    --bundle "$T/trunc2.bundle"
+"$COFFRE" status $B | grep -q "persons:   0$" && pass ||
+    fail "refused bundles stored nothing"
+"$COFFRE" import $B --bundle "$T/a.bundle" >"$T/imp5" && pass || fail "import bundle"
+[ "$(root_of <"$T/imp5")" = "$ra" ] && pass || fail "bundle import root"
+[ "$("$COFFRE" manifest --vault $B | root_of)" = "$ra" ] && pass ||
+    fail "destination root equals source root"
+"$COFFRE" import $B --bundle "$T/a.bundle" | grep -q "0 new, 0 updated, 9 unchanged" &&
+    pass || fail "bundle import is idempotent"
+
+# Shred on A what was sent, with a signed receipt.
+check_exit 1 "shred with a wrong root" "$COFFRE" shred $A --all --manifest \
+    "$(printf '%064d' 0)"
+check_stderr "nothing erased" "wrong root message"
+"$COFFRE" shred $A --all --manifest "$ra" --receipt "$T/receipt" && pass ||
+    fail "shred"
+"$COFFRE" status $A | grep -q "persons:   0$" && pass || fail "A is empty"
+"$COFFRE" receipt key $A >"$T/vkey" && pass || fail "receipt key"
+"$COFFRE" receipt verify --key "$(cat "$T/vkey")" "$T/receipt" >"$T/rv" &&
+    pass || fail "receipt verifies"
+grep -q "^manifest $ra$" "$T/rv" && grep -q "^count 9$" "$T/rv" && pass ||
+    fail "receipt names root and count"
+sed 's/^count 9$/count 8/' "$T/receipt" >"$T/receipt2"
+check_exit 1 "altered receipt" "$COFFRE" receipt verify --key "$(cat "$T/vkey")" \
+    "$T/receipt2"
+"$COFFRE" receipt key $B >"$T/vkeyb"
+check_exit 1 "receipt with another key" "$COFFRE" receipt verify \
+    --key "$(cat "$T/vkeyb")" "$T/receipt"
+
+# Shred a selection given as a file.
+"$COFFRE" import $A "$T/awk.csv" >/dev/null
+"$COFFRE" import $A "$T/rej.csv" >/dev/null
+"$COFFRE" shred $A --from "$T/awk.csv" --manifest "$rc" --receipt "$T/r3" &&
+    pass || fail "shred a file's selection"
+"$COFFRE" status $A | grep -q "persons:   2$" && pass || fail "2 left"
+finish
