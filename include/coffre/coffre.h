@@ -363,7 +363,8 @@ COFFRE_API int coffre_vault_pseudonym(struct coffre_vault *v,
 /**
  * coffre_vault_resolve(v, audience, pseudonym, pid): the record id behind
  * ${audience}'s ${pseudonym}; COFFRE_ERR_NOTFOUND for anything else
- * (malformed, another audience's, or unknown).
+ * (malformed, another audience's, tampered). It does not read the store:
+ * whether the person still exists is reported by the call using the id.
  */
 COFFRE_API int coffre_vault_resolve(struct coffre_vault *v,
                                     const char *audience,

@@ -719,23 +719,21 @@ int
 coffre_vault_resolve(struct coffre_vault *v, const char *audience,
                      const char *pseudonym, uint64_t *pid)
 {
-    struct coffre_store_person row;
     const struct coffre_key *k;
     int rc;
 
+    /* No store lookup: only this vault can make a pseudonym that opens,
+     * so one that opens names a record id it issued; whether that person
+     * still exists is for the call that uses the id to say. This keeps a
+     * read to one store transaction. */
     pthread_mutex_lock(&v->lock);
     rc = vault_check_unsealed(v);
     if (rc == COFFRE_OK) {
         rc = vault_audience_key(v, audience, &k);
     }
-    if (rc == COFFRE_OK &&
-        coffre_pseudonym_open(k, pseudonym, pid) != COFFRE_OK) {
+    if (rc == COFFRE_OK && coffre_pseudonym_open(k, pseudonym, pid) !=
+                               COFFRE_OK) {
         rc = vault_fail(v, COFFRE_ERR_NOTFOUND, "no such pseudonym");
-    }
-    if (rc == COFFRE_OK) {
-        memset(&row, 0, sizeof(row));
-        rc = get_row(v, *pid, 0, &row, NULL);
-        coffre_store_person_clear(&row);
     }
     pthread_mutex_unlock(&v->lock);
     return rc;
