@@ -7,6 +7,7 @@
  *   png BADGE FILE       the QR code of BADGE as a PNG
  *   trust DIR PKHEX      trust list (sequence 2) adding the key PKHEX
  *   pk                   print the badge and list public keys (hex)
+ *   vectors              print tests/vectors/badge/vectors.txt
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,96 @@ print_pks(const struct coffre_badge_key *bk, const struct coffre_badge_key *lk)
     return 0;
 }
 
+static void
+print_hex(const char *label, const uint8_t *p, size_t n)
+{
+    printf("%s ", label);
+    for (size_t i = 0; i < n; i++) {
+        printf("%02x", p[i]);
+    }
+    printf("\n");
+}
+
+/* Re-sign nothing: flip one bit of the COSE bytes of ${badge} at ${off}. */
+static void
+print_flipped(const char *what, const char *badge, size_t off_from_end,
+              size_t off)
+{
+    uint8_t cose[1024];
+    char out[1200];
+    size_t n;
+
+    if (fix_unwrap(badge, cose, sizeof(cose), &n) != 0) {
+        return;
+    }
+    cose[off_from_end ? n - off_from_end : off] ^= 0x01;
+    if (fix_wrap(cose, n, out, sizeof(out)) == 0) {
+        printf("case %s %d - - %s\n", what, FIX_NOW, out);
+    }
+}
+
+static int
+vectors(const struct coffre_badge_key *bk, const struct coffre_badge_key *lk)
+{
+    struct coffre_badge_claims c;
+    struct coffre_badge_key *foreign = fix_key(9);
+    char *good = NULL, *rev = NULL, *alien = NULL;
+    unsigned char *tl = NULL, *rl = NULL;
+    uint8_t pk[32], id[8], seed[32];
+    size_t tlen, rlen;
+    int rc = 1;
+
+    fix_claims(&c);
+    if (coffre_badge_issue(&c, bk, &good, NULL) != COFFRE_OK) {
+        goto out;
+    }
+    c.subject = "Zm9vYmFyYmF6cXV4cXV1eHF1dXotLS0tLS0tLS0tLS0";
+    c.name = "MARTIN C";
+    if (coffre_badge_issue(&c, bk, &rev, id) != COFFRE_OK ||
+        coffre_badge_issue(&c, foreign, &alien, NULL) != COFFRE_OK ||
+        fix_trust(bk, lk, 1, &tl, &tlen) != COFFRE_OK ||
+        coffre_badge_revocation_list(id, 1, 1, FIX_NOW - 60, lk, &rl, &rlen) !=
+            COFFRE_OK) {
+        goto out;
+    }
+    printf("# coffre badge vectors (docs/badge.md). Seeds are Ed25519 seeds;\n"
+           "# keys, lists and payloads are deterministic from them.\n");
+    coffre_badge_key_seed(bk, seed);
+    print_hex("badge_seed", seed, 32);
+    coffre_badge_key_public(bk, pk, NULL);
+    print_hex("badge_pk", pk, 32);
+    coffre_badge_key_seed(lk, seed);
+    print_hex("list_seed", seed, 32);
+    coffre_badge_key_public(lk, pk, NULL);
+    print_hex("list_pk", pk, 32);
+    print_hex("trust_list", tl, tlen);
+    print_hex("revocation_list", rl, rlen);
+    printf("policy 86400 refuse\n");
+    printf("# case EXPECTED NOW VENUE ZONE PAYLOAD ('-': not checked)\n");
+    printf("case accept %d STF 3 %s\n", FIX_NOW, good);
+    printf("case wrong_zone %d STF 2 %s\n", FIX_NOW, good);
+    printf("case wrong_venue %d BCY - %s\n", FIX_NOW, good);
+    printf("case not_yet_valid %d - - %s\n", FIX_NOW - 86400 - 1, good);
+    printf("case expired %d - - %s\n", FIX_NOW + 30 * 86400, good);
+    printf("case stale_list %d - - %s\n", FIX_NOW + 2 * 86400, good);
+    printf("case revoked %d - - %s\n", FIX_NOW, rev);
+    printf("case unknown_key %d - - %s\n", FIX_NOW, alien);
+    print_flipped("bad_signature", good, 1, 0);
+    print_flipped("bad_signature", good, 0, 20); /* inside the claims */
+    printf("case malformed %d - - %.*s\n", FIX_NOW, (int)strlen(good) - 2,
+           good);
+    printf("case malformed %d - - HC1:%s\n", FIX_NOW, good + 4);
+    rc = 0;
+out:
+    coffre_free(good);
+    coffre_free(rev);
+    coffre_free(alien);
+    coffre_free(tl);
+    coffre_free(rl);
+    coffre_badge_key_free(foreign);
+    return rc;
+}
+
 static int
 dispatch(int argc, char **argv, struct coffre_badge_key *bk,
          struct coffre_badge_key *lk)
@@ -190,6 +281,9 @@ dispatch(int argc, char **argv, struct coffre_badge_key *bk,
     }
     if (strcmp(cmd, "trust") == 0 && argc == 4) {
         return trust(argv[2], argv[3], bk, lk);
+    }
+    if (strcmp(cmd, "vectors") == 0) {
+        return vectors(bk, lk);
     }
     if (strcmp(cmd, "pk") == 0) {
         return print_pks(bk, lk);
