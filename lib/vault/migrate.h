@@ -37,4 +37,12 @@ void migrate_key_hash(const char *key, unsigned char out[COFFRE_MANIFEST_LEN]);
 const unsigned char *migrate_manifest_key(const struct coffre_manifest *m,
                                           size_t i);
 
+struct coffre_note_signer;
+
+/** vault_receipt_signer(v, ps): the vault's erasure receipt signer (named
+ * key "receipt"), lock held; also used by the retention receipts of
+ * retention.c so that every receipt has one key and one format. */
+int vault_receipt_signer(struct coffre_vault *v,
+                         struct coffre_note_signer **ps);
+
 #endif

@@ -44,8 +44,8 @@ shred_collect(void *ctx, const struct migrate_item *it)
     return coffre_manifest_add_leaf(s->got, it->key_hash, it->leaf);
 }
 
-static int
-receipt_signer(struct coffre_vault *v, struct coffre_note_signer **ps)
+int
+vault_receipt_signer(struct coffre_vault *v, struct coffre_note_signer **ps)
 {
     struct coffre_key *k = NULL;
     char name[64];
@@ -136,7 +136,7 @@ shred_locked(struct coffre_vault *v, struct shred_sel *s,
     }
     coffre_buf_init(&t, 4096);
     if (rc == COFFRE_OK) {
-        rc = receipt_signer(v, &signer);
+        rc = vault_receipt_signer(v, &signer);
     }
     if (rc == COFFRE_OK) {
         rc = receipt_text(v, s, root, &t);
@@ -190,7 +190,7 @@ coffre_vault_receipt_key(struct coffre_vault *v, char **pvkey)
     pthread_mutex_lock(&v->lock);
     rc = vault_check_unsealed(v);
     if (rc == COFFRE_OK) {
-        rc = receipt_signer(v, &s);
+        rc = vault_receipt_signer(v, &s);
     }
     pthread_mutex_unlock(&v->lock);
     if (rc == COFFRE_OK) {
