@@ -245,14 +245,14 @@ test_flips(void)
     name_off = p != NULL ? (size_t)(p - cose) : 0;
     CHECK(flip_decide(&e, name_off + 1, 0) == COFFRE_GATE_BAD_SIGNATURE);
     /* Every single-bit flip anywhere is refused. */
+    size_t accepted = 0;
     for (size_t off = 0; off < n; off++) {
         for (unsigned bit = 0; bit < 8; bit++) {
             int r = flip_decide(&e, off, bit);
-            if (r == COFFRE_GATE_ACCEPT || r < 0) {
-                CHECK(!"a flipped bit was accepted");
-            }
+            accepted += r == COFFRE_GATE_ACCEPT || r < 0;
         }
     }
+    CHECK(accepted == 0);
     env_close(&e);
 }
 

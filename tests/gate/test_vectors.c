@@ -55,7 +55,7 @@ run_case(struct coffre_gate *g, char *rest, const char *genuine_seeded)
     if (sscanf(rest, "%31s %lld %31s %31s %n", want, &now, venue, zone,
                &used) != 4 ||
         used == 0) {
-        CHECK(!"bad case line");
+        check_record(0, "a well-formed case line", __FILE__, __LINE__);
         return;
     }
     payload = rest + used;
