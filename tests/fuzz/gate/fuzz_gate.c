@@ -66,8 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (text[0] == '\0') {
             return 0;
         }
-        (void)coffre_gate_verify(gate, text, strlen(text), FIX_NOW, "STF",
-                                 "1", &d);
+        (void)coffre_gate_verify(gate, text, strlen(text), FIX_NOW, "STF", "1",
+                                 &d);
     } else {
         (void)coffre_gate_verify(gate, (const char *)data + 1, size - 1,
                                  FIX_NOW, "STF", "1", &d);
