@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit_fetch.h"
 #include "cli.h"
 #include "cmd.h"
 #include "coffre/audit.h"
@@ -420,20 +421,26 @@ parse_time(const char *s)
 /* Options and dispatch.                                              */
 
 struct opts {
-    const char *key, *log, *url, *saved, *save;
+    const char *key, *log, *url, *saved, *save, *out;
+    struct audit_remote rm;
     struct query q;
 };
 
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: coffre audit verify --key VKEY_FILE_OR_STRING --log "
-               "EXPORT_DIR\n"
+    fprintf(f, "usage: coffre audit verify --key VKEY_FILE_OR_STRING (--log "
+               "EXPORT_DIR | --url URL)\n"
                "                           [--saved CHECKPOINT] [--save "
                "CHECKPOINT]\n"
-               "       coffre audit query --log EXPORT_DIR (--pseudonym P | "
-               "--principal FP | --counts)\n"
-               "                          [--since T] [--until T]\n"
+               "       coffre audit query (--log EXPORT_DIR | --url URL) "
+               "(--pseudonym P | --principal FP\n"
+               "                          | --counts) [--since T] [--until "
+               "T]\n"
+               "       coffre audit export --url URL --out DIR\n"
+               "URL: https://HOST:PORT of the vault, with --cacert CA.pem "
+               "--cert AUDITOR.pem\n"
+               "--cert-key AUDITOR.key (mutual TLS, role auditor).\n"
                "T: unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC).\n"
                "Exit status: 0 verified, 1 a break was found (or an error), 2 "
                "usage.\n");
@@ -453,6 +460,10 @@ parse_opts(int argc, char **argv, struct opts *o)
         {"counts", no_argument, NULL, 'c'},
         {"since", required_argument, NULL, 'f'},
         {"until", required_argument, NULL, 't'},
+        {"cacert", required_argument, NULL, 'A'},
+        {"cert", required_argument, NULL, 'C'},
+        {"cert-key", required_argument, NULL, 'K'},
+        {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
@@ -490,6 +501,18 @@ parse_opts(int argc, char **argv, struct opts *o)
         case 't':
             o->q.until = parse_time(optarg);
             break;
+        case 'A':
+            o->rm.cacert = optarg;
+            break;
+        case 'C':
+            o->rm.cert = optarg;
+            break;
+        case 'K':
+            o->rm.key = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -504,6 +527,176 @@ parse_opts(int argc, char **argv, struct opts *o)
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* --url: the server's endpoints.                                      */
+
+/* The root of a verified checkpoint note. */
+static int
+note_head(const char *note, const char *vkey, struct ckpt *c)
+{
+    return coffre_audit_checkpoint_verify(note, strlen(note), vkey, &c->size,
+                                          c->root);
+}
+
+/* The server's consistency proof from the saved checkpoint to ${latest}:
+ * a second, independent check beside the recomputed tree. */
+static int
+remote_consistency(const struct audit_remote *rm, const char *saved,
+                   const char *vkey, const struct ckpt *latest)
+{
+    size_t len;
+    char *note = cli_read_file(saved, NOTE_MAX, &len), *json = NULL, q[96];
+    unsigned char proof[COFFRE_AUDIT_MAX_PROOF * 32];
+    struct ckpt s;
+    size_t n = 0;
+    int rc = note && note_head(note, vkey, &s) == 0 ? 0 : 1;
+    free(note);
+    if (rc != 0 || s.size == 0 || s.size > latest->size) {
+        return rc; /* verify_log has named it; an empty tree needs no proof */
+    }
+    snprintf(q, sizeof(q),
+             "/v1/audit/proof/consistency?from=%" PRIu64 "&to=%" PRIu64, s.size,
+             latest->size);
+    rc = audit_remote_get(rm, q, &json, &len) == 0 &&
+                 audit_proof_parse(json, proof, &n) == 0 &&
+                 coffre_audit_verify_consistency(s.size, latest->size, s.root,
+                                                 latest->root, proof,
+                                                 n) == COFFRE_OK
+             ? 0
+             : fail("the server's consistency proof from your saved "
+                    "checkpoint (%" PRIu64 ") to %" PRIu64 " does not verify",
+                    s.size, latest->size);
+    free(json);
+    if (rc == 0) {
+        printf("The server's consistency proof from %" PRIu64 " to %" PRIu64
+               " entries verifies.\n",
+               s.size, latest->size);
+    }
+    return rc;
+}
+
+/* The server's inclusion proof of the last entry, against the leaf we
+ * hashed ourselves. */
+static int
+remote_inclusion(const struct audit_remote *rm, const char *dir,
+                 const struct ckpt *latest)
+{
+    char q[96], path[4096], *json = NULL;
+    unsigned char proof[COFFRE_AUDIT_MAX_PROOF * 32], b[COFFRE_AUDIT_ENTRY_MAX];
+    unsigned char leaf[32];
+    struct coffre_audit_file *f = NULL;
+    size_t n = 0, len;
+    uint64_t last = latest->size - 1;
+    snprintf(path, sizeof(path), "%s/entries", dir);
+    if (coffre_audit_file_open(path, &f) != COFFRE_OK) {
+        return fail("cannot read %s", path);
+    }
+    for (uint64_t i = 0; i <= last; i++) {
+        if (coffre_audit_file_next(f, b, sizeof(b), &len, leaf) != 0) {
+            coffre_audit_file_close(f);
+            return fail("entries file cut short");
+        }
+    }
+    coffre_audit_file_close(f);
+    snprintf(q, sizeof(q),
+             "/v1/audit/proof/inclusion?index=%" PRIu64 "&size=%" PRIu64, last,
+             latest->size);
+    int rc =
+        audit_remote_get(rm, q, &json, &len) == 0 &&
+                audit_proof_parse(json, proof, &n) == 0 &&
+                coffre_audit_verify_inclusion(leaf, last, latest->size, proof,
+                                              n, latest->root) == COFFRE_OK
+            ? 0
+            : fail("the server's inclusion proof of entry %" PRIu64
+                   " does not verify",
+                   last);
+    free(json);
+    if (rc == 0) {
+        printf("The server's inclusion proof of entry %" PRIu64 " verifies.\n",
+               last);
+    }
+    return rc;
+}
+
+static int
+remote_verify(const struct opts *o, const char *dir, const char *note)
+{
+    char *vkey = load_key(o->key);
+    char path[4096];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/vkey", dir);
+    char *served = cli_read_file(path, 4096, &len);
+    struct ckpt latest;
+    int rc;
+    if (vkey == NULL) {
+        free(served);
+        return fail("cannot read the key %s", o->key);
+    }
+    if (served != NULL) {
+        served[strcspn(served, "\r\n")] = '\0';
+    }
+    if (served == NULL || strcmp(served, vkey) != 0) {
+        rc = fail("the server announces another verifier key than yours "
+                  "(%s)",
+                  served ? served : "none");
+    } else if (note_head(note, vkey, &latest) != COFFRE_OK) {
+        rc = fail("the server's latest checkpoint does not verify with "
+                  "your key");
+    } else {
+        rc = verify_log(dir, vkey, o->saved, o->save);
+        if (rc == 0 && o->saved != NULL) {
+            rc = remote_consistency(&o->rm, o->saved, vkey, &latest);
+        }
+        if (rc == 0 && latest.size > 0) {
+            rc = remote_inclusion(&o->rm, dir, &latest);
+        }
+    }
+    free(vkey);
+    free(served);
+    return rc;
+}
+
+/* verify, query or export against the server at o->url. */
+static int
+remote(const char *cmd, struct opts *o)
+{
+    char tmp[] = "/tmp/coffre-audit-XXXXXX";
+    int exporting = strcmp(cmd, "export") == 0;
+    char *note = NULL;
+    uint64_t size = 0;
+    int rc;
+    if ((exporting && o->out == NULL) ||
+        (!exporting && strcmp(cmd, "query") != 0 &&
+         (strcmp(cmd, "verify") != 0 || o->key == NULL))) {
+        usage(stderr);
+        return 2;
+    }
+    const char *dir = exporting ? o->out : mkdtemp(tmp);
+    if (dir == NULL) {
+        cli_error(CMD, "cannot make a temporary directory");
+        return 1;
+    }
+    o->rm.url = o->url;
+    rc = audit_fetch(&o->rm, dir, &note, &size);
+    if (rc != 0) {
+        rc = fail("could not fetch the log from %s", o->url);
+    } else if (exporting) {
+        printf("Exported %" PRIu64 " entries and the latest checkpoint to "
+               "%s (verify it with --log).\n",
+               size, dir);
+    } else if (strcmp(cmd, "query") == 0) {
+        rc = query_log(dir, &o->q);
+    } else {
+        printf("Fetched %" PRIu64 " entries from %s.\n", size, o->url);
+        rc = remote_verify(o, dir, note);
+    }
+    free(note);
+    if (!exporting) {
+        audit_rmtree(dir);
+    }
+    return rc;
+}
+
 int
 cmd_audit(int argc, char **argv)
 {
@@ -516,9 +709,7 @@ cmd_audit(int argc, char **argv)
         return 2;
     }
     if (o.url != NULL) {
-        cli_error(CMD, "--url is not supported yet: export the log "
-                       "(coffre_audit_export) and use --log");
-        return 2;
+        return remote(argv[1], &o);
     }
     if (o.log == NULL) {
         usage(stderr);

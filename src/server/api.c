@@ -24,6 +24,9 @@ static const char *const list_args[] = {
     "document_number", "email", "surname", "given_names", "birth_date", "state",
     "category",        "limit", "cursor",  "purpose",     NULL};
 static const char *const pending_args[] = {"limit", "cursor", NULL};
+static const char *const inclusion_args[] = {"index", "size", NULL};
+static const char *const consistency_args[] = {"from", "to", NULL};
+static const char *const entries_args[] = {"start", "end", NULL};
 
 #define ANY_ROLE ((1u << SRV_ROLE_COUNT) - 1u)
 
@@ -49,6 +52,16 @@ static const struct route_rule rules[R__COUNT] = {
     [R_PERSON_STATE] = {ROLE(SRV_ROLE_OFFICE), 0, 1, no_args},
     [R_VETTING_PENDING] = {ROLE(SRV_ROLE_VETTING), 0, 0, pending_args},
     [R_VETTING_VERDICT] = {ROLE(SRV_ROLE_VETTING), 0, 1, no_args},
+    /* The key and checkpoint hold no access pattern: the admin may read
+     * them to watch the log grow and publish checkpoints. Entries and
+     * proofs say who read which pseudonym: auditors only. */
+    [R_AUDIT_KEY] = {ROLE(SRV_ROLE_AUDITOR) | ROLE(SRV_ROLE_ADMIN), 0, 0,
+                     no_args},
+    [R_AUDIT_CHECKPOINT] = {ROLE(SRV_ROLE_AUDITOR) | ROLE(SRV_ROLE_ADMIN), 0,
+                            0, no_args},
+    [R_AUDIT_INCLUSION] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, inclusion_args},
+    [R_AUDIT_CONSISTENCY] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, consistency_args},
+    [R_AUDIT_ENTRIES] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, entries_args},
 };
 
 int
@@ -63,12 +76,15 @@ srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
         srv_metrics_free(ctx->metrics);
         return COFFRE_ERR_NOMEM;
     }
+    pthread_mutex_init(&ctx->audit_lock, NULL);
     return COFFRE_OK;
 }
 
 void
 srv_ctx_destroy(struct srv_ctx *ctx)
 {
+    srv_audit_stop(ctx);
+    pthread_mutex_destroy(&ctx->audit_lock);
     srv_metrics_free(ctx->metrics);
     ctx->metrics = NULL;
 }
@@ -196,11 +212,24 @@ out:
 static void
 sys_metrics(struct srv_ctx *ctx, struct srv_resp *r)
 {
-    char *text = NULL;
-    if (srv_metrics_render(ctx->metrics, is_sealed(ctx), &text) != 0) {
+    char *text = NULL, *all = NULL;
+    size_t len = 0;
+    FILE *f = NULL;
+    if (srv_metrics_render(ctx->metrics, is_sealed(ctx), &text) != 0 ||
+        (f = open_memstream(&all, &len)) == NULL) {
+        free(text);
         srv_error(r, 500, "internal", "out of memory");
         return;
     }
+    fputs(text, f);
+    free(text);
+    srv_audit_metrics(ctx, f);
+    if (fclose(f) != 0) {
+        free(all);
+        srv_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    text = all;
     srv_resp_free(r);
     r->body = text;
     r->status = 200;
@@ -266,6 +295,13 @@ dispatch(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
         break;
     case R_VETTING_VERDICT:
         api_vetting_verdict(ctx, req, param, r);
+        break;
+    case R_AUDIT_KEY:
+    case R_AUDIT_CHECKPOINT:
+    case R_AUDIT_INCLUSION:
+    case R_AUDIT_CONSISTENCY:
+    case R_AUDIT_ENTRIES:
+        srv_audit_dispatch(ctx, route, req, r);
         break;
     default:
         srv_error(r, 404, "not_found", "no such route");
@@ -335,6 +371,9 @@ srv_handle(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     } else if (admit(ctx, route, req, r)) {
         dispatch(ctx, route, req, param, r);
     }
+    /* After the answer is made, before it leaves: one durable entry per
+     * audited request, refusals included, or 503 (fail-closed). */
+    srv_audit_after(ctx, route, req, param, r);
     srv_metrics_observe(ctx->metrics, route,
                         req->who ? req->who->role : SRV_ROLE_NONE, r->status,
                         now_seconds() - t0);

@@ -42,6 +42,7 @@ struct run {
     struct coffre_vault *vault;
     char tmp_store[64]; /* dev: the temporary store, removed at exit */
     char dev_dir[PATH_MAX];
+    char vkey_path[PATH_MAX + 16]; /* dev: DIR/audit.vkey */
     char *cert, *key, *ca;
 };
 
@@ -242,6 +243,16 @@ write_dev_config(struct run *run, const char *data_dir,
         (json_int_t)(run->o.deadline ? run->o.deadline : 61 * 86400), "threads",
         (json_int_t)(run->o.threads ? run->o.threads : 2), "principals",
         principals);
+    /* The audit log lives beside the certificates; with shares, in the
+     * vault's data directory, where a later --config run finds it. */
+    char audit[PATH_MAX + 16];
+    int n = snprintf(audit, sizeof(audit), "%s/audit",
+                     run->o.dev_shares ? data_dir : d);
+    if (n < 0 || (size_t)n >= sizeof(audit)) {
+        json_decref(cfg);
+        return COFFRE_ERR_ARG;
+    }
+    json_object_set_new(cfg, "audit_dir", json_string(audit));
     snprintf(path, sizeof(path), "%s/server.json", d);
     int rc = cfg && json_dump_file(cfg, path, JSON_INDENT(2)) == 0
                  ? COFFRE_OK
@@ -405,6 +416,13 @@ drop_privileges(struct run *run)
         return -1;
     }
     chown_one((const char *)(uintptr_t)pw->pw_uid, NULL, (int)pw->pw_gid, NULL);
+    struct stat st;
+    if (run->cfg.audit_dir[0] != '\0' && stat(run->cfg.audit_dir, &st) == 0 &&
+        nftw(run->cfg.audit_dir, chown_one, 16, FTW_PHYS) != 0) {
+        fprintf(stderr, "coffre server: cannot hand %s over\n",
+                run->cfg.audit_dir);
+        return -1;
+    }
     if (nftw(run->cfg.data_dir, chown_one, 16, FTW_PHYS) != 0 ||
         setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
         setuid(pw->pw_uid) != 0 || setuid(0) == 0) {
@@ -497,8 +515,19 @@ serve(struct run *run)
         return 1;
     }
     coffre_vault_set_vetting_deadline(run->vault, run->cfg.vetting_deadline);
-    int rc = srv_http_start(&ctx, run->cert, run->key, run->ca, &http);
+    char err[512];
+    if (run->o.dev) {
+        snprintf(run->vkey_path, sizeof(run->vkey_path), "%s/audit.vkey",
+                 run->dev_dir);
+        ctx.audit_vkey_path = run->vkey_path;
+    }
+    /* Sealed: the log opens with the unseal that completes the threshold.
+     * A log that fails its checks at open is not served around. */
+    int rc = srv_audit_start(&ctx, err, sizeof(err));
     if (rc != COFFRE_OK) {
+        fprintf(stderr, "coffre server: audit log: %s\n", err);
+    } else if ((rc = srv_http_start(&ctx, run->cert, run->key, run->ca,
+                                    &http)) != COFFRE_OK) {
         fprintf(stderr, "coffre server: cannot listen on %s\n",
                 run->cfg.listen);
     } else if (drop_privileges(run) == 0 &&

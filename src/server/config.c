@@ -256,6 +256,8 @@ parse_key(struct srv_config *c, const char *key, json_t *v, char *err,
         {"tls_key", c->tls_key, sizeof(c->tls_key)},
         {"client_ca", c->client_ca, sizeof(c->client_ca)},
         {"user", c->user, sizeof(c->user)},
+        {"audit_dir", c->audit_dir, sizeof(c->audit_dir)},
+        {"audit_origin", c->audit_origin, sizeof(c->audit_origin)},
     };
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         if (strcmp(key, strs[i].name) == 0) {

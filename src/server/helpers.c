@@ -145,6 +145,7 @@ api_purpose(const struct srv_req *req, struct srv_resp *r)
                   SRV_PURPOSE_MAX);
         return -1;
     }
+    r->purpose = purpose; /* for the audit entry */
     return 0;
 }
 

@@ -182,11 +182,13 @@ api_persons_list(struct srv_ctx *ctx, const struct srv_req *req,
                                        "given_names", "birth_date"};
     for (size_t i = 0; i < 5; i++) {
         if (srv_query(req, search_keys[i]) != NULL) {
+            r->action = "person.search"; /* pseudonyms only, no class */
             search(ctx, req, r);
             return;
         }
     }
     worklist(ctx, req, r);
+    r->classes = COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC);
 }
 
 /* ---- vetting ----------------------------------------------------- */
@@ -280,6 +282,10 @@ api_vetting_pending(struct srv_ctx *ctx, const struct srv_req *req,
     }
     srv_json(r, 200,
              json_pack("{s:o,s:o}", "items", items, "next_cursor", cursor));
+    /* identity, address, and the reason for access from public */
+    r->classes = COFFRE_CLASS_BIT(COFFRE_CLASS_IDENTITY) |
+                 COFFRE_CLASS_BIT(COFFRE_CLASS_CONTACT) |
+                 COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC);
 }
 
 static int
@@ -349,6 +355,7 @@ api_vetting_verdict(struct srv_ctx *ctx, const struct srv_req *req,
     }
     srv_json(r, 200,
              json_pack("{s:s,s:s}", "pseudonym", param, "verdict", verdict));
+    r->classes = COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING); /* written */
 out:
     coffre_person_free(patch);
     json_decref(person);

@@ -99,6 +99,9 @@ api_persons_post(struct srv_ctx *ctx, const struct srv_req *req,
         goto out;
     }
     srv_json(r, 201, json_pack("{s:s}", "pseudonym", pseudo));
+    /* The audit entry names the new pseudonym and the classes written. */
+    memcpy(r->pseudonym, pseudo, sizeof(r->pseudonym));
+    r->classes = coffre_person_classes(p);
 out:
     coffre_person_free(p);
     json_decref(body);
@@ -237,6 +240,7 @@ api_person_get(struct srv_ctx *ctx, const struct srv_req *req,
     srv_json(r, 200,
              json_pack("{s:s,s:O}", "pseudonym", param, "person", person));
 out:
+    r->classes = want; /* disclosed, when the answer is a success */
     json_decref(person);
 }
 
@@ -300,6 +304,7 @@ api_person_patch(struct srv_ctx *ctx, const struct srv_req *req,
         goto out;
     }
     srv_json(r, 200, json_pack("{s:s,s:b}", "pseudonym", param, "updated", 1));
+    r->classes = coffre_person_classes(p); /* written */
 out:
     coffre_person_free(p);
     json_decref(body);

@@ -23,6 +23,11 @@ const struct srv_route srv_routes[R__COUNT] = {
     [R_PERSON_STATE] = {"POST", "/v1/persons/{pseudonym}/state"},
     [R_VETTING_PENDING] = {"GET", "/v1/vetting/pending"},
     [R_VETTING_VERDICT] = {"POST", "/v1/vetting/{pseudonym}/verdict"},
+    [R_AUDIT_KEY] = {"GET", "/v1/audit/key"},
+    [R_AUDIT_CHECKPOINT] = {"GET", "/v1/audit/checkpoint"},
+    [R_AUDIT_INCLUSION] = {"GET", "/v1/audit/proof/inclusion"},
+    [R_AUDIT_CONSISTENCY] = {"GET", "/v1/audit/proof/consistency"},
+    [R_AUDIT_ENTRIES] = {"GET", "/v1/audit/entries"},
 };
 
 const char *const srv_route_labels[R__COUNT] = {
@@ -39,6 +44,11 @@ const char *const srv_route_labels[R__COUNT] = {
     [R_PERSON_STATE] = "POST /v1/persons/{pseudonym}/state",
     [R_VETTING_PENDING] = "GET /v1/vetting/pending",
     [R_VETTING_VERDICT] = "POST /v1/vetting/{pseudonym}/verdict",
+    [R_AUDIT_KEY] = "GET /v1/audit/key",
+    [R_AUDIT_CHECKPOINT] = "GET /v1/audit/checkpoint",
+    [R_AUDIT_INCLUSION] = "GET /v1/audit/proof/inclusion",
+    [R_AUDIT_CONSISTENCY] = "GET /v1/audit/proof/consistency",
+    [R_AUDIT_ENTRIES] = "GET /v1/audit/entries",
 };
 
 /* A pseudonym segment: exactly 43 base64url characters. Anything else in
@@ -174,6 +184,7 @@ srv_error(struct srv_resp *r, unsigned status, const char *code,
     }
     srv_json(r, status,
              json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    r->code = code; /* the audit entry's outcome */
 }
 
 const char *

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -69,6 +70,8 @@ struct srv_config {
     int64_t vetting_deadline;    /* seconds */
     size_t body_max;             /* bytes of a request body */
     unsigned threads;            /* MHD worker threads */
+    char audit_dir[SRV_PATH_MAX]; /* "" = DATA_DIR/audit */
+    char audit_origin[SRV_NAME_MAX * 4 + 1]; /* "" = coffre.vault/<id> */
     struct srv_principal *principals;
     size_t nprincipals;
 };
@@ -175,6 +178,11 @@ enum srv_route_id {
     R_PERSON_STATE,
     R_VETTING_PENDING,
     R_VETTING_VERDICT,
+    R_AUDIT_KEY,
+    R_AUDIT_CHECKPOINT,
+    R_AUDIT_INCLUSION,
+    R_AUDIT_CONSISTENCY,
+    R_AUDIT_ENTRIES,
     R__COUNT
 };
 
@@ -212,6 +220,13 @@ struct srv_resp {
     const char *ctype;
     const char *allow; /* for 405 */
     size_t route;      /* metrics label index */
+    /* What the audit entry of this request says (src/server/audit.c);
+     * handlers fill them, never with a personal value. */
+    const char *code;                          /* error code (static) */
+    char pseudonym[COFFRE_PSEUDONYM_LEN + 1];  /* caller's, or "" */
+    unsigned classes;                          /* disclosed (or written) */
+    const char *purpose;                       /* stated, not owned */
+    const char *action; /* overrides the route's action (static) */
 };
 
 /**
@@ -246,11 +261,18 @@ int srv_utf8_valid(const char *s, size_t n);
 
 /* ---- api.c ------------------------------------------------------- */
 
+struct coffre_audit; /* coffre/audit.h */
+
 struct srv_ctx {
     struct coffre_vault *vault;
     /* no lock: every coffre_vault_* call takes the vault's own */
     struct srv_config *cfg;
     struct srv_metrics *metrics;
+    /* The audit log, opened once the vault is unsealed (audit.c); read
+     * with srv_audit_get(). NULL: audited routes answer 503. */
+    struct coffre_audit *audit;
+    pthread_mutex_t audit_lock;
+    const char *audit_vkey_path; /* write the verifier key there, or NULL */
 };
 
 /** srv_ctx_init(ctx, vault, cfg): bind a context (nothing owned). */
@@ -268,6 +290,39 @@ void srv_handle(struct srv_ctx *ctx, const struct srv_req *req,
 
 /** srv_sweep(ctx, now): refuse vetting requests past their deadline. */
 void srv_sweep(struct srv_ctx *ctx, int64_t now);
+
+/* ---- audit.c ----------------------------------------------------- */
+
+/**
+ * srv_audit_start(ctx): open the audit log of ${ctx} (cfg->audit_dir, or
+ * DATA_DIR/audit; cfg->audit_origin or the default) if the vault is
+ * unsealed and it is not open yet. COFFRE_OK when open (or still sealed),
+ * else the error of coffre_audit_open, its reason in ${err}.
+ */
+int srv_audit_start(struct srv_ctx *ctx, char *err, size_t errlen);
+
+/** srv_audit_stop(ctx): close the log (durable, last checkpoint). */
+void srv_audit_stop(struct srv_ctx *ctx);
+
+/** srv_audit_get(ctx): the open log or NULL. */
+struct coffre_audit *srv_audit_get(struct srv_ctx *ctx);
+
+/**
+ * srv_audit_after(ctx, route, req, param, r): the audit hook, called once
+ * the handler has answered in ${r}: if ${route} is audited (the table in
+ * audit.c) and the caller authenticated, record one entry and wait until
+ * it is durable; if that fails, replace ${r} by 503 audit_unavailable.
+ */
+void srv_audit_after(struct srv_ctx *ctx, size_t route,
+                     const struct srv_req *req, const char *param,
+                     struct srv_resp *r);
+
+/** srv_audit_metrics(ctx, f): the audit log's Prometheus lines. */
+void srv_audit_metrics(struct srv_ctx *ctx, FILE *f);
+
+/** srv_audit_dispatch(ctx, route, req, r): the auditor routes. */
+void srv_audit_dispatch(struct srv_ctx *ctx, size_t route,
+                        const struct srv_req *req, struct srv_resp *r);
 
 /* ---- auth.c ------------------------------------------------------ */
 

@@ -1,0 +1,377 @@
+/*
+ * The server's side of the audit log (DESIGN section 5, docs/audit.md):
+ * which routes make an entry and what it says, the fail-closed hook that
+ * makes the entry durable before the answer leaves, the auditor's routes
+ * (key, checkpoint, proofs, entries) and the log's metrics.
+ *
+ * An entry names the caller's pseudonym of the person, never a personal
+ * value: handlers report it, the classes and the purpose through struct
+ * srv_resp, and the hook copies nothing else from the request.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "coffre/audit.h"
+#include "server.h"
+
+/*
+ * The audited routes and their action names. A route not listed here
+ * makes no entry. To audit a new route (the guard's approvals, key
+ * destruction...), add one line: [R_NEW] = "thing.verb".
+ */
+static const char *const actions[R__COUNT] = {
+    [R_UNSEAL] = "seal.unseal",
+    [R_PERSONS_POST] = "person.create",
+    [R_PERSONS_LIST] = "person.list",
+    [R_PERSON_GET] = "person.read",
+    [R_PERSON_PATCH] = "person.update",
+    [R_PERSON_DELETE] = "person.erase",
+    [R_PERSON_STATE] = "person.state",
+    [R_VETTING_PENDING] = "vetting.pending",
+    [R_VETTING_VERDICT] = "vetting.verdict",
+};
+
+struct coffre_audit *
+srv_audit_get(struct srv_ctx *ctx)
+{
+    /* Set once by srv_audit_start while other threads serve requests. */
+    return __atomic_load_n(&ctx->audit, __ATOMIC_ACQUIRE);
+}
+
+/* The verifier key as a file, for the development mode's users. */
+static void
+write_vkey(const char *path, const char *vkey)
+{
+    FILE *f = fopen(path, "w");
+    if (f != NULL) {
+        fprintf(f, "%s\n", vkey);
+        fclose(f);
+    }
+}
+
+int
+srv_audit_start(struct srv_ctx *ctx, char *err, size_t errlen)
+{
+    char dir[SRV_PATH_MAX + 8];
+    struct coffre_audit *a = NULL;
+    int rc = COFFRE_OK;
+    snprintf(err, errlen, "ok");
+    pthread_mutex_lock(&ctx->audit_lock);
+    if (ctx->audit != NULL || coffre_vault_is_sealed(ctx->vault)) {
+        goto out;
+    }
+    const struct srv_config *c = ctx->cfg;
+    if (c->audit_dir[0] != '\0') {
+        snprintf(dir, sizeof(dir), "%s", c->audit_dir);
+    } else {
+        snprintf(dir, sizeof(dir), "%s/audit", c->data_dir);
+    }
+    rc = coffre_audit_open(ctx->vault, dir,
+                           c->audit_origin[0] ? c->audit_origin : NULL, &a);
+    if (rc != COFFRE_OK) {
+        snprintf(err, errlen, "%s: %s (%s)", dir, coffre_strerror(rc),
+                 coffre_audit_open_errmsg());
+        goto out;
+    }
+    if (ctx->audit_vkey_path != NULL) {
+        write_vkey(ctx->audit_vkey_path, coffre_audit_verifier_key(a));
+    }
+    __atomic_store_n(&ctx->audit, a, __ATOMIC_RELEASE);
+out:
+    pthread_mutex_unlock(&ctx->audit_lock);
+    return rc;
+}
+
+void
+srv_audit_stop(struct srv_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->audit_lock);
+    coffre_audit_close(ctx->audit);
+    __atomic_store_n(&ctx->audit, NULL, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&ctx->audit_lock);
+}
+
+/* An outcome code must fit the entry's domain: [a-z0-9_-]{1,32}. */
+static const char *
+outcome_of(const struct srv_resp *r)
+{
+    const char *c = r->code;
+    if (r->status < 400) {
+        return "ok";
+    }
+    if (c == NULL || *c == '\0' || strlen(c) > COFFRE_AUDIT_MAX_OUTCOME ||
+        strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(c)) {
+        return "error";
+    }
+    return c;
+}
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The entry of one answered request: no personal value goes in. */
+static void
+build_entry(const char *action, const struct srv_req *req, const char *param,
+            const struct srv_resp *r, struct coffre_audit_entry *e)
+{
+    const struct srv_principal *who = req->who;
+    const char *purpose = r->purpose ? r->purpose : srv_query(req, "purpose");
+    memset(e, 0, sizeof(*e));
+    e->time_ms = now_ms();
+    if (who->has_fingerprint) {
+        sodium_bin2hex(e->principal, sizeof(e->principal), who->fingerprint,
+                       32);
+    }
+    snprintf(e->role, sizeof(e->role), "%s", srv_role_name(who->role));
+    snprintf(e->action, sizeof(e->action), "%s",
+             r->action ? r->action : action);
+    snprintf(e->pseudonym, sizeof(e->pseudonym), "%s",
+             r->pseudonym[0] ? r->pseudonym : param);
+    /* A refusal discloses nothing, whatever a handler noted before. */
+    e->classes = r->status < 300 ? r->classes : 0;
+    if (coffre_audit_set_purpose(e, purpose) != COFFRE_OK) {
+        (void)coffre_audit_set_purpose(e, "(invalid purpose)");
+    }
+    e->status = r->status;
+    snprintf(e->outcome, sizeof(e->outcome), "%s", outcome_of(r));
+}
+
+static void
+refuse(struct srv_resp *r)
+{
+    srv_resp_free(r);
+    r->allow = NULL;
+    r->classes = 0;
+    srv_error(r, 503, "audit_unavailable",
+              "the audit log cannot record this request; nothing was "
+              "disclosed");
+}
+
+void
+srv_audit_after(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
+                const char *param, struct srv_resp *r)
+{
+    char err[256];
+    if (route >= R__COUNT || actions[route] == NULL || req->who == NULL) {
+        return;
+    }
+    struct coffre_audit *a = srv_audit_get(ctx);
+    if (a == NULL && !coffre_vault_is_sealed(ctx->vault)) {
+        /* The unseal that completed the threshold opens the log. */
+        (void)srv_audit_start(ctx, err, sizeof(err));
+        a = srv_audit_get(ctx);
+    }
+    if (a == NULL) {
+        /* Sealed: nothing could be disclosed, and no log to write to
+         * (unseal steps before the threshold). Unsealed without a log:
+         * fail closed. */
+        if (!coffre_vault_is_sealed(ctx->vault)) {
+            refuse(r);
+        }
+        return;
+    }
+    struct coffre_audit_entry e;
+    build_entry(actions[route], req, param, r, &e);
+    if (coffre_audit_record(a, &e, NULL) != COFFRE_OK) {
+        refuse(r);
+    }
+}
+
+/* ---- metrics ----------------------------------------------------- */
+
+/* The tree size of the latest checkpoint: its note's second line. */
+static uint64_t
+checkpoint_size(struct coffre_audit *a)
+{
+    char *note = NULL;
+    size_t len = 0;
+    uint64_t n = 0;
+    if (coffre_audit_checkpoint(a, &note, &len) == COFFRE_OK) {
+        const char *nl = memchr(note, '\n', len);
+        n = nl ? strtoull(nl + 1, NULL, 10) : 0;
+    }
+    coffre_free(note);
+    return n;
+}
+
+void
+srv_audit_metrics(struct srv_ctx *ctx, FILE *f)
+{
+    struct coffre_audit_stats st;
+    struct coffre_audit *a = srv_audit_get(ctx);
+    memset(&st, 0, sizeof(st));
+    uint64_t size = 0;
+    if (a != NULL) {
+        coffre_audit_stats(a, &st);
+        size = checkpoint_size(a);
+    }
+    fprintf(f,
+            "# HELP coffre_audit_entries_total Durable audit entries.\n"
+            "# TYPE coffre_audit_entries_total counter\n"
+            "coffre_audit_entries_total %" PRIu64 "\n"
+            "# HELP coffre_audit_syncs_total Group commits (fdatasync) of the "
+            "audit log since start.\n"
+            "# TYPE coffre_audit_syncs_total counter\n"
+            "coffre_audit_syncs_total %" PRIu64 "\n"
+            "# HELP coffre_audit_checkpoint_size Tree size of the latest "
+            "signed checkpoint.\n"
+            "# TYPE coffre_audit_checkpoint_size gauge\n"
+            "coffre_audit_checkpoint_size %" PRIu64 "\n"
+            "# HELP coffre_audit_up 1 when the audit log is open and "
+            "accepting entries.\n"
+            "# TYPE coffre_audit_up gauge\n"
+            "coffre_audit_up %d\n",
+            st.entries, st.syncs, size, a != NULL && !st.failed);
+}
+
+/* ---- the auditor's routes ----------------------------------------- */
+
+/* A decimal argument in [0, 2^63); -1 with a 400 answer. */
+static int
+u64_arg(const struct srv_req *req, const char *key, struct srv_resp *r,
+        uint64_t *pv)
+{
+    const char *s = srv_query(req, key);
+    char *end = NULL;
+    if (s == NULL || s[0] < '0' || s[0] > '9' || strlen(s) > 19) {
+        srv_error(r, 400, "invalid_argument", "%s: a decimal integer", key);
+        return -1;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > INT64_MAX) {
+        srv_error(r, 400, "invalid_argument", "%s: a decimal integer", key);
+        return -1;
+    }
+    *pv = (uint64_t)v;
+    return 0;
+}
+
+/* Answer ${text} as text/plain. */
+static void
+answer_text(struct srv_resp *r, const char *text, int add_newline)
+{
+    char *body = NULL;
+    if (asprintf(&body, "%s%s", text, add_newline ? "\n" : "") < 0) {
+        body = NULL;
+    }
+    if (body == NULL) {
+        srv_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    srv_resp_free(r);
+    r->body = body;
+    r->status = 200;
+    r->ctype = "text/plain; charset=utf-8";
+}
+
+/* Answer the JSON text ${json} (coffre_free'd here). */
+static void
+answer_json(struct srv_resp *r, char *json)
+{
+    char *body = strdup(json);
+    coffre_free(json);
+    if (body == NULL) {
+        srv_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    srv_resp_free(r);
+    r->body = body;
+    r->status = 200;
+    r->ctype = "application/json";
+}
+
+static void
+proof_route(struct coffre_audit *a, size_t route, const struct srv_req *req,
+            struct srv_resp *r)
+{
+    unsigned char proof[COFFRE_AUDIT_MAX_PROOF * COFFRE_AUDIT_HASH_LEN];
+    size_t n = 0;
+    uint64_t x = 0, y = 0;
+    char *json = NULL;
+    int incl = route == R_AUDIT_INCLUSION;
+    if (u64_arg(req, incl ? "index" : "from", r, &x) != 0 ||
+        u64_arg(req, incl ? "size" : "to", r, &y) != 0) {
+        return;
+    }
+    int rc = incl ? coffre_audit_inclusion(a, x, y, proof, &n)
+                  : coffre_audit_consistency(a, x, y, proof, &n);
+    if (rc == COFFRE_ERR_ARG) {
+        srv_error(r, 400, "invalid_argument",
+                  incl ? "need index < size <= the log's size"
+                       : "need 0 < from <= to <= the log's size");
+        return;
+    }
+    if (rc == COFFRE_OK) {
+        rc = coffre_audit_proof_json(proof, n, &json);
+    }
+    if (rc != COFFRE_OK) {
+        srv_error(r, 500, "internal", "%s", coffre_strerror(rc));
+        return;
+    }
+    answer_json(r, json);
+}
+
+static void
+entries_route(struct coffre_audit *a, const struct srv_req *req,
+              struct srv_resp *r)
+{
+    uint64_t start = 0, end = 0;
+    char *json = NULL;
+    if (u64_arg(req, "start", r, &start) != 0 ||
+        u64_arg(req, "end", r, &end) != 0) {
+        return;
+    }
+    int rc = coffre_audit_entries_json(a, start, end, &json);
+    if (rc == COFFRE_ERR_ARG) {
+        srv_error(r, 400, "invalid_argument", "need start <= end");
+        return;
+    }
+    if (rc != COFFRE_OK) {
+        srv_error(r, 500, "internal", "%s", coffre_strerror(rc));
+        return;
+    }
+    answer_json(r, json);
+}
+
+void
+srv_audit_dispatch(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
+                   struct srv_resp *r)
+{
+    struct coffre_audit *a = srv_audit_get(ctx);
+    char *text = NULL;
+    if (a == NULL) {
+        srv_error(r, 503, "audit_unavailable", "the audit log is not open");
+        return;
+    }
+    switch (route) {
+    case R_AUDIT_KEY:
+        answer_text(r, coffre_audit_verifier_key(a), 1);
+        break;
+    case R_AUDIT_CHECKPOINT:
+        if (coffre_audit_checkpoint(a, &text, NULL) != COFFRE_OK) {
+            srv_error(r, 500, "internal", "no checkpoint");
+            return;
+        }
+        answer_text(r, text, 0);
+        coffre_free(text);
+        break;
+    case R_AUDIT_INCLUSION:
+    case R_AUDIT_CONSISTENCY:
+        proof_route(a, route, req, r);
+        break;
+    default:
+        entries_route(a, req, r);
+        break;
+    }
+}
