@@ -811,8 +811,11 @@ guard_metrics(struct guard *g, FILE *f)
                 why_names[w], (unsigned long long)g->nalerts[w]);
     }
     fprintf(f,
-            "# TYPE coffre_guard_alerts_dropped_total counter\n"
+            "# HELP coffre_guard_alerts_dropped_total alert commands not "
+            "started\n# TYPE coffre_guard_alerts_dropped_total counter\n"
             "coffre_guard_alerts_dropped_total %llu\n"
+            "# HELP coffre_guard_state_save_failures_total failed writes of "
+            "the state file\n"
             "# TYPE coffre_guard_state_save_failures_total counter\n"
             "coffre_guard_state_save_failures_total %llu\n",
             (unsigned long long)g->dropped, (unsigned long long)g->saved_fail);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "coffre/guard.h"
 #include "guard.h"
 
 /*
@@ -12,7 +13,8 @@
  * seconds; its offline list of issued badges (public fields only) is the
  * whole file, hence the large list threshold. Vetting pulls its queue in
  * pages. Platform, printer: systems. Auditor, custodian, admin never
- * receive a person: the first one suspends.
+ * receive a person (no route of theirs discloses one): a second one
+ * suspends.
  */
 static const struct guard_limits role_defaults[SRV_ROLE_COUNT] = {
     [SRV_ROLE_PLATFORM] = {50, 200, 0, 0, 3600, 100, 2000},
@@ -352,4 +354,16 @@ guard_config_default(void)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, fill_default);
     return &dflt;
+}
+
+unsigned
+guard_poison_due(const struct guard_config *gc, uint64_t persons, size_t have)
+{
+    uint64_t want = gc->poison_count >= 0 ? (uint64_t)gc->poison_count
+                                          : persons / gc->poison_per;
+    if (gc->poison_count < 0 && want > gc->poison_max) {
+        want = gc->poison_max;
+    }
+    want = want > COFFRE_POISON_MAX ? COFFRE_POISON_MAX : want;
+    return want > have ? (unsigned)(want - have) : 0;
 }

@@ -17,18 +17,6 @@
 
 #define PLANT_PER_TICK 64 /* bounds the time one sync holds the loop */
 
-unsigned
-guard_poison_due(const struct guard_config *gc, uint64_t persons, size_t have)
-{
-    uint64_t want = gc->poison_count >= 0 ? (uint64_t)gc->poison_count
-                                          : persons / gc->poison_per;
-    if (gc->poison_count < 0 && want > gc->poison_max) {
-        want = gc->poison_max;
-    }
-    want = want > COFFRE_POISON_MAX ? COFFRE_POISON_MAX : want;
-    return want > have ? (unsigned)(want - have) : 0;
-}
-
 /* One line per poison: its record id and its pseudonym for every
  * audience of the configuration, so that a custodian can tell which
  * person an alert or an audit entry is about. */
