@@ -36,9 +36,7 @@ $(FUZZ_BUILD)/build.ninja:
 test: deps $(ASAN_BUILD)/build.ninja $(FUZZ_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ninja -C $(FUZZ_BUILD)
-	scripts/fuzz-smoke.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
-	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 || true
-	scripts/test-summary.sh $(ASAN_BUILD)
+	scripts/test.sh $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 bench: deps all
 	bench/run.sh $(BUILD)
