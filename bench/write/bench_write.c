@@ -99,7 +99,8 @@ bench_vault(struct coffre_person **ps, size_t n, const char *base)
 
 /* The clear ceiling: the same persons, every field a column, in clear. */
 static const char clear_schema[] =
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-32768;"
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA "
+    "cache_size=-32768;"
     "CREATE TABLE person(id INTEGER PRIMARY KEY, state INTEGER, "
     "category TEXT, organisation TEXT, function TEXT, venues TEXT, "
     "zones TEXT, transport_code TEXT, valid_from TEXT, valid_until TEXT, "
@@ -113,15 +114,14 @@ static const char clear_schema[] =
     "CREATE INDEX p_name ON person(surname, given_names, birth_date);";
 
 static void
-bind_list(sqlite3_stmt *st, int col, const struct coffre_strlist *l,
-          char *buf, size_t cap)
+bind_list(sqlite3_stmt *st, int col, const struct coffre_strlist *l, char *buf,
+          size_t cap)
 {
     size_t off = 0;
 
     buf[0] = '\0';
     for (size_t i = 0; i < l->n; i++) {
-        int w = snprintf(buf + off, cap - off, "%s%s", i ? ";" : "",
-                         l->v[i]);
+        int w = snprintf(buf + off, cap - off, "%s%s", i ? ";" : "", l->v[i]);
         if (w < 0 || (size_t)w >= cap - off) {
             break;
         }
@@ -135,14 +135,12 @@ bind_person(sqlite3_stmt *st, const struct coffre_person *p)
 {
     char v[1024], z[1024], nat[64];
     const char *text[] = {
-        p->category,       p->organisation,  p->function,
-        NULL,              NULL,             p->transport_code,
-        p->valid_from,     p->valid_until,   p->surname,
-        p->given_names,    p->sex,           p->birth_date,
-        p->birth_place,    p->birth_country, NULL,
-        p->address,        p->postal_code,   p->city,
-        p->country,        p->email,         p->phone,
-        p->doc_type,       p->doc_number,    p->doc_country,
+        p->category,    p->organisation,   p->function,   NULL,
+        NULL,           p->transport_code, p->valid_from, p->valid_until,
+        p->surname,     p->given_names,    p->sex,        p->birth_date,
+        p->birth_place, p->birth_country,  NULL,          p->address,
+        p->postal_code, p->city,           p->country,    p->email,
+        p->phone,       p->doc_type,       p->doc_number, p->doc_country,
         p->doc_expiry};
 
     sqlite3_bind_int(st, 1, p->state);

@@ -189,7 +189,8 @@ struct coffre_gen;
 
 COFFRE_API int coffre_gen_new(const struct coffre_gen_opts *opts,
                               struct coffre_gen **pg);
-/** coffre_gen_next(g, pp): the next synthetic person (deterministic in seed). */
+/** coffre_gen_next(g, pp): the next synthetic person (deterministic in seed).
+ */
 COFFRE_API int coffre_gen_next(struct coffre_gen *g, struct coffre_person **pp);
 COFFRE_API void coffre_gen_free(struct coffre_gen *g);
 
@@ -343,7 +344,6 @@ struct coffre_vault_stats {
 COFFRE_API int coffre_vault_stats(struct coffre_vault *v,
                                   struct coffre_vault_stats *st);
 
-
 /* ------------------------------------------------------------------ */
 /* Pseudonyms and worklists.                                          */
 
@@ -367,8 +367,8 @@ COFFRE_API int coffre_vault_pseudonym(struct coffre_vault *v,
  * whether the person still exists is reported by the call using the id.
  */
 COFFRE_API int coffre_vault_resolve(struct coffre_vault *v,
-                                    const char *audience,
-                                    const char *pseudonym, uint64_t *pid);
+                                    const char *audience, const char *pseudonym,
+                                    uint64_t *pid);
 
 /**
  * coffre_vault_list(v, state, category, after, ids, cap, pn): live record

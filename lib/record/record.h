@@ -18,16 +18,16 @@
 #include "util/buf.h"
 
 /* Hard caps, in bytes of UTF-8 unless said otherwise. */
-#define COFFRE_MAX_TEXT 128     /* names, organisation, function, place */
-#define COFFRE_MAX_ADDRESS 256  /* one address line */
-#define COFFRE_MAX_EMAIL 254    /* RFC 5321 path limit */
-#define COFFRE_MAX_CODE 16      /* venue, zone, transport codes */
-#define COFFRE_MAX_LIST 32      /* items in venues, zones */
+#define COFFRE_MAX_TEXT 128    /* names, organisation, function, place */
+#define COFFRE_MAX_ADDRESS 256 /* one address line */
+#define COFFRE_MAX_EMAIL 254   /* RFC 5321 path limit */
+#define COFFRE_MAX_CODE 16     /* venue, zone, transport codes */
+#define COFFRE_MAX_LIST 32     /* items in venues, zones */
 #define COFFRE_MAX_NATIONALITIES 4
 #define COFFRE_MAX_DOCNUM 24
 #define COFFRE_MAX_PHOTO (256u * 1024u) /* bytes of JPEG */
 #define COFFRE_MAX_SOURCE_KEY 128
-#define COFFRE_MAX_JSON (512u * 1024u)  /* one person as JSON (photo base64) */
+#define COFFRE_MAX_JSON (512u * 1024u) /* one person as JSON (photo base64) */
 
 struct coffre_strlist {
     char **v;
@@ -78,7 +78,7 @@ struct coffre_person {
     size_t photo_len;
 
     /* vetting */
-    char *vetting_status; /* pending, favourable, unfavourable */
+    char *vetting_status;     /* pending, favourable, unfavourable */
     char *vetting_decided_at; /* YYYY-MM-DDTHH:MM:SSZ */
     char *vetting_decided_by;
 };

@@ -64,8 +64,8 @@ coffre_class_parse(const char *name)
 }
 
 static const char *const state_names[COFFRE_STATE_COUNT] = {
-    "submitted", "vetting", "approved", "refused",
-    "badge_issued", "revoked", "expired", "erased",
+    "submitted",    "vetting", "approved", "refused",
+    "badge_issued", "revoked", "expired",  "erased",
 };
 
 const char *
@@ -91,13 +91,11 @@ coffre_state_parse(const char *name)
 #define B(s) (1u << (s))
 /* The lifecycle of DESIGN section 3; erasure is allowed from every state. */
 static const unsigned state_next[COFFRE_STATE_COUNT] = {
-    [COFFRE_STATE_SUBMITTED] = B(COFFRE_STATE_VETTING) |
-                               B(COFFRE_STATE_REFUSED),
-    [COFFRE_STATE_VETTING] = B(COFFRE_STATE_APPROVED) |
-                             B(COFFRE_STATE_REFUSED),
+    [COFFRE_STATE_SUBMITTED] =
+        B(COFFRE_STATE_VETTING) | B(COFFRE_STATE_REFUSED),
+    [COFFRE_STATE_VETTING] = B(COFFRE_STATE_APPROVED) | B(COFFRE_STATE_REFUSED),
     [COFFRE_STATE_APPROVED] = B(COFFRE_STATE_BADGE_ISSUED) |
-                              B(COFFRE_STATE_REVOKED) |
-                              B(COFFRE_STATE_EXPIRED),
+                              B(COFFRE_STATE_REVOKED) | B(COFFRE_STATE_EXPIRED),
     [COFFRE_STATE_REFUSED] = 0,
     [COFFRE_STATE_BADGE_ISSUED] = B(COFFRE_STATE_BADGE_ISSUED) |
                                   B(COFFRE_STATE_REVOKED) |

@@ -731,8 +731,8 @@ coffre_vault_resolve(struct coffre_vault *v, const char *audience,
     if (rc == COFFRE_OK) {
         rc = vault_audience_key(v, audience, &k);
     }
-    if (rc == COFFRE_OK && coffre_pseudonym_open(k, pseudonym, pid) !=
-                               COFFRE_OK) {
+    if (rc == COFFRE_OK &&
+        coffre_pseudonym_open(k, pseudonym, pid) != COFFRE_OK) {
         rc = vault_fail(v, COFFRE_ERR_NOTFOUND, "no such pseudonym");
     }
     pthread_mutex_unlock(&v->lock);

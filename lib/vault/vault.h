@@ -134,7 +134,6 @@ void vault_sealed_clear(struct vault_sealed *s);
  * lib/audit/log.c; takes v->lock. COFFRE_ERR_SEALED while sealed. */
 int coffre_vault_audit_seed(struct coffre_vault *v, unsigned char seed[32]);
 
-
 /* bulk.c: seal on every core and insert ps[0..n) inside the caller's
  * transaction (lock held); the first record id in *pfirst (may be NULL);
  * ids are consecutive. */

@@ -22,8 +22,7 @@ check_record(int ok, const char *what, const char *file, int line)
 }
 
 void
-check_rc_impl(int got, int want, const char *what, const char *file,
-              int line)
+check_rc_impl(int got, int want, const char *what, const char *file, int line)
 {
     if (got == want) {
         passed++;

@@ -14,7 +14,7 @@ int check_done(void);
 void check_run(const char *name, void (*fn)(void));
 
 #define CHECK(cond) check_record(!!(cond), #cond, __FILE__, __LINE__)
-#define CHECK_RC(expr, want)                                                 \
+#define CHECK_RC(expr, want)                                                   \
     check_rc_impl((int)(expr), (int)(want), #expr, __FILE__, __LINE__)
 #define RUN(fn) check_run(#fn, fn)
 

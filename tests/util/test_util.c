@@ -62,8 +62,7 @@ test_names(void)
     CHECK(strcmp(coffre_state_name(COFFRE_STATE_BADGE_ISSUED),
                  "badge_issued") == 0);
     CHECK(coffre_state_allowed(COFFRE_STATE_SUBMITTED, COFFRE_STATE_VETTING));
-    CHECK(!coffre_state_allowed(COFFRE_STATE_SUBMITTED,
-                                COFFRE_STATE_APPROVED));
+    CHECK(!coffre_state_allowed(COFFRE_STATE_SUBMITTED, COFFRE_STATE_APPROVED));
     CHECK(!coffre_state_allowed(COFFRE_STATE_REFUSED, COFFRE_STATE_APPROVED));
     CHECK(coffre_state_allowed(COFFRE_STATE_REVOKED, COFFRE_STATE_ERASED));
     CHECK(!coffre_state_allowed(COFFRE_STATE_ERASED, COFFRE_STATE_ERASED));
