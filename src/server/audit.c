@@ -34,6 +34,15 @@ static const char *const actions[R__COUNT] = {
     [R_PERSON_STATE] = "person.state",
     [R_VETTING_PENDING] = "vetting.pending",
     [R_VETTING_VERDICT] = "vetting.verdict",
+    /* guard part B (docs/approvals.md): the entry's pseudonym field holds
+     * the approval id, or the receipt id for a sweep */
+    [R_APPROVAL_CREATE] = "approval.request",
+    [R_APPROVAL_APPROVE] = "approval.approve",
+    [R_RETENTION_SWEEP] = "retention.sweep",
+    [R_EPOCH_DESTROY] = "retention.epoch_destroy",
+    [R_SUBJECT_ACCESS] = "person.subject_access",
+    [R_BADGE_ISSUE] = "badge.issue",
+    [R_BADGE_ROTATE] = "badge.rotate",
 };
 
 struct coffre_audit *
@@ -168,7 +177,10 @@ srv_audit_after(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     struct coffre_audit *a = srv_audit_get(ctx);
     if (a == NULL && !coffre_vault_is_sealed(ctx->vault)) {
         /* The unseal that completed the threshold opens the log. */
-        (void)srv_audit_start(ctx, err, sizeof(err));
+        if (srv_audit_start(ctx, err, sizeof(err)) != COFFRE_OK) {
+            /* The operator must learn why everything is refused. */
+            fprintf(stderr, "coffre server: audit log: %s\n", err);
+        }
         a = srv_audit_get(ctx);
     }
     if (a == NULL) {

@@ -263,6 +263,17 @@ expect 404 office DELETE "/v1/persons/$O2"
 expect 200 office GET "/v1/persons?email=$(echo "$APP2" | jq -r .contact.email)&$P"
 check "erased not found by search" '.items | length == 0'
 
+# --- the auditor's routes (tests/server/test_server_audit.sh goes deeper) --
+expect 200 auditor GET /v1/audit/key
+expect 200 admin GET /v1/audit/checkpoint
+expect 200 auditor GET "/v1/audit/proof/inclusion?index=0&size=1"
+check "inclusion proof" '.hashes | length == 0'
+expect 200 auditor GET "/v1/audit/proof/consistency?from=1&to=2"
+expect 200 auditor GET "/v1/audit/entries?start=0&end=3"
+check "entries page" '.entries | length == 3'
+expect 403 admin GET "/v1/audit/entries?start=0&end=3"
+expect 403 office GET /v1/audit/checkpoint
+
 # --- unseal, metrics -------------------------------------------------------
 expect 403 office POST /v1/sys/unseal '{"share":"x"}'
 expect 200 custodian POST /v1/sys/unseal '{"share":"x"}'
