@@ -34,15 +34,6 @@ static const char *const actions[R__COUNT] = {
     [R_PERSON_STATE] = "person.state",
     [R_VETTING_PENDING] = "vetting.pending",
     [R_VETTING_VERDICT] = "vetting.verdict",
-    /* guard part B (docs/approvals.md): the entry's pseudonym field holds
-     * the approval id, or the receipt id for a sweep */
-    [R_APPROVAL_CREATE] = "approval.request",
-    [R_APPROVAL_APPROVE] = "approval.approve",
-    [R_RETENTION_SWEEP] = "retention.sweep",
-    [R_EPOCH_DESTROY] = "retention.epoch_destroy",
-    [R_SUBJECT_ACCESS] = "person.subject_access",
-    [R_BADGE_ISSUE] = "badge.issue",
-    [R_BADGE_ROTATE] = "badge.rotate",
 };
 
 struct coffre_audit *
