@@ -1,0 +1,164 @@
+#!/bin/bash
+# Integration: badges end to end. A dev server issues a badge for an
+# approved person (office, printer; other roles 403, a person not approved
+# 409); coffre-gate is provisioned with the dev dir's list key, syncs the
+# trust and revocation lists over mutual TLS, and verifies with no network
+# at all (unshare -n): the payload and the server's PNG accepted, a wrong
+# zone refused. A rotated badge key keeps old badges valid and signs new
+# ones; revoking the person refuses its badge after the next sync.
+# Usage: badges.sh COFFRE-GATE (COFFRE in the environment).
+. "$(dirname "$0")/lib.sh"
+trap 'finish; exit $?' EXIT
+GATE=${1:?usage: badges.sh COFFRE-GATE}
+PORT=$(free_port)
+DEV=$WORK/dev
+GDIR=$WORK/gate
+start_dev "$DEV" "$PORT" --demo-persons 20
+P='purpose=badge%20printing'
+URL="https://127.0.0.1:$PORT"
+OFFLINE=(unshare -n)
+if ! unshare -n true 2>/dev/null; then
+    echo "unshare -n not permitted here: verifying without it"
+    OFFLINE=()
+fi
+
+# --- persons: a template from the demo data, validity around today ---------
+expect 200 office GET "/v1/persons?state=submitted&limit=50&$P"
+TEMPLATE=
+for ps in $(echo "$BODY" | jq -r '.items[].pseudonym'); do
+    req office GET "/v1/persons/$ps?fields=public,identity,contact,document&$P"
+    if echo "$BODY" | jq -e '.person.protected != true and .person.document' \
+        >/dev/null; then
+        TEMPLATE=$(echo "$BODY" | jq -c '.person | del(.source_key)')
+        break
+    fi
+done
+[ -n "$TEMPLATE" ] && ok || bad "no template person"
+FROM=$(date -u -d yesterday +%F)
+UNTIL=$(date -u -d '+30 days' +%F)
+
+# new_person N: an application by the office; $OFFICE_PS its pseudonym.
+new_person() {
+    local app
+    app=$(echo "$TEMPLATE" | jq -c --arg n "$1" --arg f "$FROM" --arg u "$UNTIL" \
+        '.document.number = "BDG\($n)\(.document.number)" |
+         .contact.email = "badge\($n).\(.contact.email)" |
+         .identity.surname = "Dupont\($n)" | .identity.given_names = "Jean-Marie" |
+         .public.category = "athlete" | .public.venues = ["STF"] |
+         .public.zones = ["1", "3", "R"] | .public.valid_from = $f |
+         .public.valid_until = $u | .public.state = "submitted" |
+         .public.organisation = "Badge test \($n)"')
+    expect 201 office POST /v1/persons "$app"
+    OFFICE_PS=$(echo "$BODY" | jq -r .pseudonym)
+}
+
+# approve OFFICE_PS N: vetting, a favourable verdict, approval.
+approve() {
+    local ve
+    expect 200 office POST "/v1/persons/$1/state" '{"state":"vetting"}'
+    expect 200 vetting GET "/v1/vetting/pending?limit=1000"
+    ve=$(echo "$BODY" | jq -r --arg s "Dupont$2" \
+        '.items[] | select(.identity.surname == $s) | .pseudonym' | head -1)
+    expect 200 vetting POST "/v1/vetting/$ve/verdict" '{"verdict":"favourable"}'
+    expect 200 office POST "/v1/persons/$1/state" '{"state":"approved"}'
+}
+
+new_person A
+PA=$OFFICE_PS
+new_person B
+PB=$OFFICE_PS
+new_person C # stays submitted
+PC=$OFFICE_PS
+approve "$PA" A
+approve "$PB" B
+
+# --- issuing ---------------------------------------------------------------
+expect 400 office POST "/v1/badges/$PA"   # the office states a purpose
+expect 409 office POST "/v1/badges/$PC?$P"
+check "not approved" '.error.code == "conflict"'
+for who in platform gate admin vetting auditor custodian; do
+    expect 403 "$who" POST "/v1/badges/$PA"
+done
+expect 404 office POST "/v1/badges/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA?$P"
+expect 201 office POST "/v1/badges/$PA?$P"
+BADGE_A=$(echo "$BODY" | jq -r .payload)
+check "payload" '.payload | startswith("CB1:")'
+check "id" '.id | test("^[0-9a-f]{16}$")'
+check "small QR" '.qr_version <= 11'
+check "svg" '.svg | contains("<svg")'
+echo "$BODY" | jq -r .png_base64 | base64 -d >"$WORK/a.png"
+head -c 8 "$WORK/a.png" | od -An -tx1 | grep -q '89 50 4e 47' && ok ||
+    bad "PNG signature"
+expect 200 office GET "/v1/persons/$PA?fields=public&$P"
+check "approved -> badge_issued" '.person.public.state == "badge_issued"'
+expect 201 office POST "/v1/badges/$PA?$P"   # a reprint: state unchanged
+expect 200 printer GET "/v1/persons?state=approved&limit=1000"
+PRB=$(echo "$BODY" | jq -r '.items[] | select(.public.organisation == "Badge test B") | .pseudonym')
+[ -n "$PRB" ] && ok || bad "printer lists person B"
+expect 201 printer POST "/v1/badges/$PRB"
+BADGE_B=$(echo "$BODY" | jq -r .payload)
+
+# --- provisioning and sync -------------------------------------------------
+expect 200 gate GET /v1/badges/list-key
+check "list key is the dev dir's" ".list_key == \"$(cat "$DEV/badge-list.pub")\""
+expect 403 office GET /v1/badges/trust-list
+expect 403 printer GET /v1/badges/revocations
+expect 200 gate GET /v1/badges/trust-list
+expect 200 gate GET /v1/badges/revocations
+CT=$(curl -s -o /dev/null -w '%{content_type}' --cacert "$DEV/ca.pem" \
+    --cert "$DEV/gate.pem" --key "$DEV/gate.key" "$URL/v1/badges/revocations")
+[ "$CT" = application/cbor ] && ok || bad "content type $CT"
+
+"$GATE" --dir "$GDIR" init "$(cat "$DEV/badge-list.pub")" && ok || bad "init"
+gate_sync() {
+    "$GATE" --dir "$GDIR" sync --cacert "$DEV/ca.pem" --cert "$DEV/gate.pem" \
+        --key "$DEV/gate.key" "$URL" >"$WORK/sync.out" 2>&1 && ok ||
+        { bad "sync: $(cat "$WORK/sync.out")"; }
+}
+gate_sync
+
+# verify WANT ARGS...: the first line of an offline verification.
+verify() {
+    local want=$1 out
+    shift
+    out=$("${OFFLINE[@]}" "$GATE" --dir "$GDIR" verify "$@" 2>&1 | head -1)
+    if [ "$out" = "$want" ]; then
+        ok
+    else
+        FAIL=$((FAIL + 1))
+        echo "FAIL: verify ${*:1:3}: got '$out', want '$want'"
+    fi
+}
+verify ACCEPT --venue STF --zone 3 "$BADGE_A"
+"${OFFLINE[@]}" "$GATE" --dir "$GDIR" verify "$BADGE_A" |
+    grep -q '^name: DUPONTA J-M$' && ok || bad "name shown"
+verify ACCEPT --zone R --image "$WORK/a.png"
+verify "REFUSE: wrong zone" --zone 2 "$BADGE_A"
+verify "REFUSE: wrong venue" --venue BCY "$BADGE_A"
+verify ACCEPT "$BADGE_B"
+
+# --- rotation: the old key stays trusted for its badges --------------------
+expect 403 office POST /v1/badges/keys/rotate
+expect 200 custodian POST /v1/badges/keys/rotate
+check "version 2" '.key_version == 2 and .keys_trusted == 2 and .trust_seq == 2'
+gate_sync
+grep -q 'sequence 2 installed' "$WORK/sync.out" && ok || bad "trust list 2"
+verify ACCEPT --zone 1 "$BADGE_A"
+expect 201 printer POST "/v1/badges/$PRB"
+BADGE_B2=$(echo "$BODY" | jq -r .payload)
+[ "$BADGE_B2" != "$BADGE_B" ] && ok || bad "a new key signs"
+verify ACCEPT --zone 1 "$BADGE_B2"
+verify ACCEPT "$BADGE_B"
+
+# --- revocation ----------------------------------------------------------------
+expect 200 office POST "/v1/persons/$PA/state" '{"state":"revoked"}'
+verify ACCEPT "$BADGE_A" # the gate has not synced yet
+gate_sync
+grep -q 'revocations.cbor: sequence 2 installed' "$WORK/sync.out" && ok ||
+    bad "revocation list 2: $(cat "$WORK/sync.out")"
+verify "REFUSE: revoked" "$BADGE_A"
+verify ACCEPT "$BADGE_B2"
+expect 409 office POST "/v1/badges/$PA?$P"
+expect 200 auditor GET /metrics
+grep -q 'route="POST /v1/badges/{pseudonym}"' <<<"$BODY" && ok ||
+    bad "badge metrics"
