@@ -331,7 +331,10 @@ setup_dev(struct run *run)
         run->o.listen = "127.0.0.1:8443";
     }
     if ((mkdir(run->o.dev_dir, 0700) != 0 && errno != EEXIST) ||
-        realpath(run->o.dev_dir, run->dev_dir) == NULL) {
+        realpath(run->o.dev_dir, run->dev_dir) == NULL ||
+        /* With shares the service user reopens DIR/vault/audit at unseal:
+         * traversable, not listable (the keys in it are 0600). */
+        (run->o.dev_shares && chmod(run->dev_dir, 0711) != 0)) {
         fprintf(stderr, "coffre server: %s: %s\n", run->o.dev_dir,
                 strerror(errno));
         return -1;
@@ -417,6 +420,11 @@ drop_privileges(struct run *run)
     }
     chown_one((const char *)(uintptr_t)pw->pw_uid, NULL, (int)pw->pw_gid, NULL);
     struct stat st;
+    /* The log opens at the first unseal, after the drop: its directory
+     * is made now, so that it is handed over with the rest. */
+    if (run->cfg.audit_dir[0] != '\0') {
+        (void)mkdir(run->cfg.audit_dir, 0700);
+    }
     if (run->cfg.audit_dir[0] != '\0' && stat(run->cfg.audit_dir, &st) == 0 &&
         nftw(run->cfg.audit_dir, chown_one, 16, FTW_PHYS) != 0) {
         fprintf(stderr, "coffre server: cannot hand %s over\n",
