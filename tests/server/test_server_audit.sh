@@ -7,7 +7,7 @@
 # on a tiny tmpfs that is filled, after which personal-data requests get
 # 503 audit_unavailable and disclose nothing while health still answers.
 . "$(dirname "$0")/lib.sh"
-trap 'finish; umount "$WORK/dev2/audit" 2>/dev/null; exit $?' EXIT
+trap 'umount "$WORK/dev2/audit" 2>/dev/null; finish; exit $?' EXIT
 PORT=$(free_port)
 DEV=$WORK/dev
 start_dev "$DEV" "$PORT" --demo-persons 60
