@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"shred", cmd_shred, "erase migrated persons, write an erasure receipt"},
     {"receipt", cmd_receipt, "erasure receipt key; verify a receipt"},
     {"audit", cmd_audit, "verify an audit log, query its entries"},
+    {"badge", cmd_badge, "issue an offline badge; verify one (coffre-gate)"},
     {"server", cmd_server, "serve the HTTPS API (or --dev for a demo)"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -17,17 +17,7 @@
 #include "coffre/badge.h"
 #include "coffre/badgekeys.h"
 
-#define QR_SCALE 4         /* pixels per module of the PNG */
-#define BADGE_MAX_ITEMS 16 /* venues or zones on a badge (docs/badge.md) */
-
-/* Claims built from a fetched person; strings point into its JSON. */
-struct claims_src {
-    struct coffre_badge_claims c;
-    char name[64];
-    char subject[COFFRE_PSEUDONYM_LEN + 1];
-    const char *venues[BADGE_MAX_ITEMS];
-    const char *zones[BADGE_MAX_ITEMS];
-};
+#define QR_SCALE 4 /* pixels per module of the PNG */
 
 /* "YYYY-MM-DD" to the unix time of its midnight UTC; -1 if malformed. */
 static int64_t
@@ -74,9 +64,9 @@ codes(json_t *a, const char **out, size_t *pn)
     return 0;
 }
 
-/* Claims of ${person} (public and identity classes); -1 with the answer. */
-static int
-claims_of(json_t *person, struct claims_src *s, struct srv_resp *r)
+int
+badge_claims_from_json(json_t *person, int64_t now, struct badge_claims_src *s,
+                       const char **pwhy)
 {
     json_t *pub = json_object_get(person, "public");
     json_t *idn = json_object_get(person, "identity");
@@ -90,9 +80,11 @@ claims_of(json_t *person, struct claims_src *s, struct srv_resp *r)
     s->c.transport = tc != NULL && tc[0] != '\0' ? tc : NULL;
     s->c.venues = s->venues;
     s->c.zones = s->zones;
-    s->c.iat = (int64_t)time(NULL);
+    s->c.iat = now;
     s->c.nbf = from;
     s->c.exp = until < 0 ? -1 : until + 86400; /* the last day included */
+    s->c.name = s->name;
+    *pwhy = "the person's data does not fit on a badge";
     if (from < 0 || until < from || s->c.category == NULL ||
         codes(json_object_get(pub, "venues"), s->venues, &s->c.n_venues) ||
         codes(json_object_get(pub, "zones"), s->zones, &s->c.n_zones) ||
@@ -100,15 +92,24 @@ claims_of(json_t *person, struct claims_src *s, struct srv_resp *r)
             json_string_value(json_object_get(idn, "surname")),
             json_string_value(json_object_get(idn, "given_names")), s->name,
             sizeof(s->name)) != COFFRE_OK) {
-        srv_error(r, 409, "conflict",
-                  "the person's data does not fit on a badge");
         return -1;
     }
     if (s->c.exp <= s->c.iat) {
-        srv_error(r, 409, "conflict", "the accreditation's validity is over");
+        *pwhy = "the accreditation's validity is over";
         return -1;
     }
-    s->c.name = s->name;
+    return 0;
+}
+
+/* Claims of ${person} (public and identity classes); -1 with the answer. */
+static int
+claims_of(json_t *person, struct badge_claims_src *s, struct srv_resp *r)
+{
+    const char *why = NULL;
+    if (badge_claims_from_json(person, (int64_t)time(NULL), s, &why) != 0) {
+        srv_error(r, 409, "conflict", "%s", why);
+        return -1;
+    }
     return 0;
 }
 
@@ -177,7 +178,7 @@ static void
 badge_issue(struct srv_ctx *ctx, const struct srv_req *req, const char *param,
             struct srv_resp *r)
 {
-    struct claims_src s;
+    struct badge_claims_src s;
     json_t *person = NULL;
     char *payload = NULL;
     uint8_t id[COFFRE_BADGE_ID_LEN];
