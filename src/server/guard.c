@@ -826,6 +826,7 @@ guard_metrics(struct guard *g, FILE *f)
                                            lose a recent increment */
     }
     fprintf(f,
+            "# HELP coffre_guard_limited_total answers 429 (rate, quota)\n"
             "# TYPE coffre_guard_limited_total counter\n"
             "coffre_guard_limited_total %llu\n",
             (unsigned long long)limited);
