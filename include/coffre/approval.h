@@ -129,6 +129,15 @@ COFFRE_API int coffre_vault_approval_list(struct coffre_vault *v,
 COFFRE_API void coffre_vault_set_retention(struct coffre_vault *v,
                                            int64_t secs);
 
+/**
+ * coffre_vault_epoch_status(v, epoch): COFFRE_OK if retention epoch
+ * ${epoch} has a key, COFFRE_ERR_ERASED if its key was destroyed,
+ * COFFRE_ERR_NOTFOUND if it never had one. Lets a caller check before it
+ * spends an approval on coffre_vault_epoch_destroy.
+ */
+COFFRE_API int coffre_vault_epoch_status(struct coffre_vault *v,
+                                         uint32_t epoch);
+
 /* What an erasure receipt states (docs/approvals.md). Strings are
  * printable ASCII without newlines. */
 struct coffre_erasure {

@@ -423,10 +423,11 @@ coffre_vault_approval_consume(struct coffre_vault *v, const char *id,
                               int64_t now, struct coffre_approval *out,
                               int *pwhy)
 {
+    /* ${out} may hold the strings passed in: it is written last. */
     struct coffre_approval tmp;
     struct consume_arg c = {
-        id, op, scope, by, now, out ? out : &tmp, COFFRE_APPROVAL_WHY_NONE};
-    memset(c.out, 0, sizeof(*c.out));
+        id, op, scope, by, now, &tmp, COFFRE_APPROVAL_WHY_NONE};
+    memset(&tmp, 0, sizeof(tmp));
     *pwhy = COFFRE_APPROVAL_WHY_NONE;
     if (id == NULL || op == NULL || scope == NULL ||
         !text_ok(by, COFFRE_APPROVAL_NAME_MAX, 0)) {
@@ -434,6 +435,9 @@ coffre_vault_approval_consume(struct coffre_vault *v, const char *id,
     }
     int rc = with_list(v, consume_one, &c, 1);
     *pwhy = c.why;
+    if (out != NULL) {
+        *out = tmp;
+    }
     return rc;
 }
 

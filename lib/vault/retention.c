@@ -192,3 +192,19 @@ coffre_vault_receipt_get(struct coffre_vault *v, const char *id,
     coffre_buf_free(&b);
     return rc;
 }
+
+int
+coffre_vault_epoch_status(struct coffre_vault *v, uint32_t epoch)
+{
+    struct coffre_buf b;
+    int rc;
+    coffre_buf_init(&b, COFFRE_STORE_META_MAX);
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = v->store->ops->epoch_get(v->store, epoch, &b);
+    }
+    pthread_mutex_unlock(&v->lock);
+    coffre_buf_free(&b);
+    return rc;
+}

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "approval.h"
 
 #define ROLE(r) (1u << (r))
 
@@ -27,6 +28,7 @@ static const char *const pending_args[] = {"limit", "cursor", NULL};
 static const char *const inclusion_args[] = {"index", "size", NULL};
 static const char *const consistency_args[] = {"from", "to", NULL};
 static const char *const entries_args[] = {"start", "end", NULL};
+static const char *const purpose_args[] = {"purpose", NULL};
 
 #define ANY_ROLE ((1u << SRV_ROLE_COUNT) - 1u)
 
@@ -62,6 +64,21 @@ static const struct route_rule rules[R__COUNT] = {
     [R_AUDIT_INCLUSION] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, inclusion_args},
     [R_AUDIT_CONSISTENCY] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, consistency_args},
     [R_AUDIT_ENTRIES] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, entries_args},
+    /* Approvals (docs/approvals.md): who may ask for which operation is
+     * checked per operation; only custodians approve, never the admin. */
+    [R_APPROVAL_CREATE] = {ANY_ROLE & ~ROLE(SRV_ROLE_AUDITOR), 0, 1, no_args},
+    [R_APPROVAL_GET] = {ANY_ROLE, 0, 0, no_args},
+    [R_APPROVAL_APPROVE] = {ROLE(SRV_ROLE_CUSTODIAN), 0, 0, no_args},
+    /* The admin may run the sweep (maintenance): the answer is a count
+     * and a receipt id, and the receipt itself is not for the admin. */
+    [R_RETENTION_SWEEP] = {ROLE(SRV_ROLE_CUSTODIAN) | ROLE(SRV_ROLE_ADMIN), 0,
+                           0, no_args},
+    [R_EPOCH_DESTROY] = {ROLE(SRV_ROLE_CUSTODIAN), 0, 1, no_args},
+    [R_RECEIPT_GET] = {ROLE(SRV_ROLE_OFFICE) | ROLE(SRV_ROLE_CUSTODIAN) |
+                           ROLE(SRV_ROLE_AUDITOR),
+                       0, 0, no_args},
+    [R_SUBJECT_ACCESS] = {ROLE(SRV_ROLE_OFFICE), 0, 0, purpose_args},
+    [R_RECEIPT_KEY] = {ANY_ROLE, 0, 0, no_args}, /* a public key */
 };
 
 int
@@ -77,6 +94,10 @@ srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
         return COFFRE_ERR_NOMEM;
     }
     pthread_mutex_init(&ctx->audit_lock, NULL);
+    if (srv_approvals_new(ctx) != COFFRE_OK) {
+        srv_ctx_destroy(ctx);
+        return COFFRE_ERR_NOMEM;
+    }
     return COFFRE_OK;
 }
 
@@ -84,6 +105,7 @@ void
 srv_ctx_destroy(struct srv_ctx *ctx)
 {
     srv_audit_stop(ctx);
+    srv_approvals_free(ctx);
     pthread_mutex_destroy(&ctx->audit_lock);
     srv_metrics_free(ctx->metrics);
     ctx->metrics = NULL;
@@ -302,6 +324,30 @@ dispatch(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     case R_AUDIT_CONSISTENCY:
     case R_AUDIT_ENTRIES:
         srv_audit_dispatch(ctx, route, req, r);
+        break;
+    case R_APPROVAL_CREATE:
+        api_approval_create(ctx, req, r);
+        break;
+    case R_APPROVAL_GET:
+        api_approval_get(ctx, req, param, r);
+        break;
+    case R_APPROVAL_APPROVE:
+        api_approval_approve(ctx, req, param, r);
+        break;
+    case R_RETENTION_SWEEP:
+        api_retention_sweep(ctx, req, r);
+        break;
+    case R_EPOCH_DESTROY:
+        api_epoch_destroy(ctx, req, param, r);
+        break;
+    case R_RECEIPT_GET:
+        api_receipt_get(ctx, req, param, r);
+        break;
+    case R_RECEIPT_KEY:
+        api_receipt_key(ctx, r);
+        break;
+    case R_SUBJECT_ACCESS:
+        api_subject_access(ctx, req, param, r);
         break;
     default:
         srv_error(r, 404, "not_found", "no such route");

@@ -34,6 +34,13 @@ static const char *const actions[R__COUNT] = {
     [R_PERSON_STATE] = "person.state",
     [R_VETTING_PENDING] = "vetting.pending",
     [R_VETTING_VERDICT] = "vetting.verdict",
+    /* guard part B (docs/approvals.md): the entry's pseudonym field holds
+     * the approval id, or the receipt id for a sweep */
+    [R_APPROVAL_CREATE] = "approval.request",
+    [R_APPROVAL_APPROVE] = "approval.approve",
+    [R_RETENTION_SWEEP] = "retention.sweep",
+    [R_EPOCH_DESTROY] = "retention.epoch_destroy",
+    [R_SUBJECT_ACCESS] = "person.subject_access",
 };
 
 struct coffre_audit *

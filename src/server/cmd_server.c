@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "../cmd.h"
+#include "approval.h"
 #include "server.h"
 
 struct opts {
@@ -34,6 +35,7 @@ struct opts {
     long persons;
     long deadline;
     long threads;
+    long approval_ttl, retention, retention_sweep; /* dev; -1: default */
 };
 
 struct run {
@@ -61,6 +63,8 @@ static const struct {
     {"auditor", "auditor", NULL, 0},
     {"custodian", "custodian", NULL, 0},
     {"admin", "admin", NULL, 0},
+    {"custodian2", "custodian", NULL, 0}, /* m-of-n approvals need more */
+    {"custodian3", "custodian", NULL, 0},
     {"office-restricted", "office", NULL, 0},
     {"partner", "platform", "partner-system", 0},
 };
@@ -75,6 +79,8 @@ usage(FILE *f)
             "                     [--demo-persons N] [--dev-shares]\n"
             "       coffre server --list-routes\n"
             "options: --vetting-deadline SECS --threads N --tls12 --user U\n"
+            "dev only: --approval-ttl SECS --retention SECS "
+            "--retention-sweep SECS\n"
             "\n"
             "Serve the HTTPS API (docs/openapi.yaml) with client certificates\n"
             "required. --config names a JSON configuration (docs/server.md);\n"
@@ -109,6 +115,9 @@ parse_opts(int argc, char **argv, struct opts *o)
         {"dev-shares", no_argument, NULL, 's'},
         {"vetting-deadline", required_argument, NULL, 'v'},
         {"threads", required_argument, NULL, 't'},
+        {"approval-ttl", required_argument, NULL, 'A'},
+        {"retention", required_argument, NULL, 'R'},
+        {"retention-sweep", required_argument, NULL, 'S'},
         {"tls12", no_argument, NULL, '2'},
         {"user", required_argument, NULL, 'u'},
         {"list-routes", no_argument, NULL, 'L'},
@@ -118,6 +127,7 @@ parse_opts(int argc, char **argv, struct opts *o)
     int ch, bad = 0;
     memset(o, 0, sizeof(*o));
     o->persons = 10000;
+    o->approval_ttl = o->retention = o->retention_sweep = -1;
     o->dev_dir = "dev-vault";
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -142,6 +152,15 @@ parse_opts(int argc, char **argv, struct opts *o)
             break;
         case 'v':
             bad |= parse_long(optarg, 1, 1L << 30, &o->deadline);
+            break;
+        case 'A':
+            bad |= parse_long(optarg, 1, 7 * 86400, &o->approval_ttl);
+            break;
+        case 'R':
+            bad |= parse_long(optarg, 0, 10L * 366 * 86400, &o->retention);
+            break;
+        case 'S':
+            bad |= parse_long(optarg, 0, 7 * 86400, &o->retention_sweep);
             break;
         case 't':
             bad |= parse_long(optarg, 1, 64, &o->threads);
@@ -253,6 +272,20 @@ write_dev_config(struct run *run, const char *data_dir,
         return COFFRE_ERR_ARG;
     }
     json_object_set_new(cfg, "audit_dir", json_string(audit));
+    /* No background retention sweep in dev unless asked for: the demo
+     * persons' validity is long past, the sweep would erase them all. */
+    json_object_set_new(cfg, "retention_sweep_seconds",
+                        json_integer(run->o.retention_sweep > 0
+                                         ? run->o.retention_sweep
+                                         : 0));
+    if (run->o.approval_ttl > 0) {
+        json_object_set_new(cfg, "approval_ttl_seconds",
+                            json_integer(run->o.approval_ttl));
+    }
+    if (run->o.retention >= 0) {
+        json_object_set_new(cfg, "retention_seconds",
+                            json_integer(run->o.retention));
+    }
     snprintf(path, sizeof(path), "%s/server.json", d);
     int rc = cfg && json_dump_file(cfg, path, JSON_INDENT(2)) == 0
                  ? COFFRE_OK
@@ -503,6 +536,7 @@ serve_loop(struct srv_ctx *ctx, const sigset_t *set)
             return;
         }
         srv_sweep(ctx, (int64_t)time(NULL));
+        srv_retention_tick(ctx, (int64_t)time(NULL));
     }
 }
 
@@ -523,6 +557,7 @@ serve(struct run *run)
         return 1;
     }
     coffre_vault_set_vetting_deadline(run->vault, run->cfg.vetting_deadline);
+    coffre_vault_set_retention(run->vault, run->cfg.retention);
     char err[512];
     if (run->o.dev) {
         snprintf(run->vkey_path, sizeof(run->vkey_path), "%s/audit.vkey",

@@ -42,6 +42,10 @@ srv_config_defaults(struct srv_config *c)
     c->vetting_deadline = 61 * 86400; /* two months */
     c->body_max = 1024 * 1024;
     c->threads = 2;
+    c->approvals_required = 2;
+    c->approval_ttl = 15 * 60;
+    c->retention = 365 * 86400;
+    c->retention_sweep = 3600;
 }
 
 /* Write a message naming the key; always returns COFFRE_ERR_INVALID. */
@@ -235,6 +239,18 @@ parse_number_key(struct srv_config *c, const char *key, json_t *v, char *err,
     } else if (strcmp(key, "threads") == 0) {
         rc = get_int(v, key, 1, 64, &x, err, errlen);
         c->threads = (unsigned)x;
+    } else if (strcmp(key, "approvals_required") == 0) {
+        rc = get_int(v, key, 1, 16, &x, err, errlen);
+        c->approvals_required = (unsigned)x;
+    } else if (strcmp(key, "approval_ttl_seconds") == 0) {
+        rc = get_int(v, key, 1, 7 * 86400, &x, err, errlen);
+        c->approval_ttl = (int64_t)x;
+    } else if (strcmp(key, "retention_seconds") == 0) {
+        rc = get_int(v, key, 0, (json_int_t)10 * 366 * 86400, &x, err, errlen);
+        c->retention = (int64_t)x;
+    } else if (strcmp(key, "retention_sweep_seconds") == 0) {
+        rc = get_int(v, key, 0, 7 * 86400, &x, err, errlen);
+        c->retention_sweep = (int64_t)x;
     } else {
         return bad(err, errlen, "%s: unknown key", key);
     }

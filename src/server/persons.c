@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "approval.h"
 
 static const char *const class_keys[COFFRE_CLASS_COUNT] = {
     "public", "identity", "contact", "document", "photo", "vetting",
@@ -323,7 +324,15 @@ api_person_delete(struct srv_ctx *ctx, const struct srv_req *req,
         api_vault_error(r, ctx->vault, rc);
         return;
     }
-    srv_json(r, 200, json_pack("{s:s,s:b}", "pseudonym", param, "erased", 1));
+    /* An erasure request gets its signed receipt (docs/approvals.md),
+     * naming the office's pseudonym; erased without one is said so. */
+    char rid[COFFRE_RECEIPT_ID_LEN + 1];
+    const char *one[] = {param};
+    int rrc = srv_erasure_receipt(ctx, req->who->name, "request",
+                                  req->who->audience, one, 1, NULL, rid);
+    srv_json(r, 200,
+             json_pack("{s:s,s:b,s:s?}", "pseudonym", param, "erased", 1,
+                       "receipt", rrc == COFFRE_OK ? rid : NULL));
 }
 
 /* The office's transitions: refusal is the vetting service's (a verdict

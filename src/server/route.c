@@ -28,6 +28,14 @@ const struct srv_route srv_routes[R__COUNT] = {
     [R_AUDIT_INCLUSION] = {"GET", "/v1/audit/proof/inclusion"},
     [R_AUDIT_CONSISTENCY] = {"GET", "/v1/audit/proof/consistency"},
     [R_AUDIT_ENTRIES] = {"GET", "/v1/audit/entries"},
+    [R_APPROVAL_CREATE] = {"POST", "/v1/approvals"},
+    [R_APPROVAL_GET] = {"GET", "/v1/approvals/{id}"},
+    [R_APPROVAL_APPROVE] = {"POST", "/v1/approvals/{id}/approve"},
+    [R_RETENTION_SWEEP] = {"POST", "/v1/retention/sweep"},
+    [R_EPOCH_DESTROY] = {"POST", "/v1/retention/epochs/{epoch}/destroy"},
+    [R_RECEIPT_GET] = {"GET", "/v1/receipts/{id}"},
+    [R_RECEIPT_KEY] = {"GET", "/v1/receipts/key"},
+    [R_SUBJECT_ACCESS] = {"GET", "/v1/persons/{pseudonym}/subject-access"},
 };
 
 const char *const srv_route_labels[R__COUNT] = {
@@ -49,6 +57,14 @@ const char *const srv_route_labels[R__COUNT] = {
     [R_AUDIT_INCLUSION] = "GET /v1/audit/proof/inclusion",
     [R_AUDIT_CONSISTENCY] = "GET /v1/audit/proof/consistency",
     [R_AUDIT_ENTRIES] = "GET /v1/audit/entries",
+    [R_APPROVAL_CREATE] = "POST /v1/approvals",
+    [R_APPROVAL_GET] = "GET /v1/approvals/{id}",
+    [R_APPROVAL_APPROVE] = "POST /v1/approvals/{id}/approve",
+    [R_RETENTION_SWEEP] = "POST /v1/retention/sweep",
+    [R_EPOCH_DESTROY] = "POST /v1/retention/epochs/{epoch}/destroy",
+    [R_RECEIPT_GET] = "GET /v1/receipts/{id}",
+    [R_RECEIPT_KEY] = "GET /v1/receipts/key",
+    [R_SUBJECT_ACCESS] = "GET /v1/persons/{pseudonym}/subject-access",
 };
 
 /* A pseudonym segment: exactly 43 base64url characters. Anything else in
@@ -70,22 +86,40 @@ pseudonym_ok(const char *s, size_t n)
     return 1;
 }
 
-/* Match ${path} against template ${tpl}, segment by segment. */
+/* An epoch segment: 1 to 10 decimal digits. */
+static int
+epoch_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 10) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Match ${path} against template ${tpl}, segment by segment. "{epoch}"
+ * is digits; "{pseudonym}" and "{id}" (approvals, receipts: 32 bytes in
+ * base64url too) are 43 base64url characters. */
 static int
 path_match(const char *tpl, const char *path,
            char param[COFFRE_PSEUDONYM_LEN + 1])
 {
-    static const char ph[] = "{pseudonym}";
+    static const char ep[] = "{epoch}";
     while (*tpl != '\0') {
-        if (strncmp(tpl, ph, sizeof(ph) - 1) == 0) {
+        if (*tpl == '{') {
             size_t n = strcspn(path, "/");
-            if (!pseudonym_ok(path, n)) {
+            int is_epoch = strncmp(tpl, ep, sizeof(ep) - 1) == 0;
+            if (is_epoch ? !epoch_ok(path, n) : !pseudonym_ok(path, n)) {
                 return 0;
             }
             memcpy(param, path, n);
             param[n] = '\0';
             path += n;
-            tpl += sizeof(ph) - 1;
+            tpl += strcspn(tpl, "}") + 1;
         } else if (*tpl++ != *path++) {
             return 0;
         }

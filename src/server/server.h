@@ -70,6 +70,10 @@ struct srv_config {
     int64_t vetting_deadline;    /* seconds */
     size_t body_max;             /* bytes of a request body */
     unsigned threads;            /* MHD worker threads */
+    unsigned approvals_required; /* m of the custodian principals */
+    int64_t approval_ttl;        /* seconds an approval request lives */
+    int64_t retention;           /* seconds kept after validity ends */
+    int64_t retention_sweep;     /* seconds between sweeps, 0: none */
     char audit_dir[SRV_PATH_MAX]; /* "" = DATA_DIR/audit */
     char audit_origin[SRV_NAME_MAX * 4 + 1]; /* "" = coffre.vault/<id> */
     struct srv_principal *principals;
@@ -183,6 +187,14 @@ enum srv_route_id {
     R_AUDIT_INCLUSION,
     R_AUDIT_CONSISTENCY,
     R_AUDIT_ENTRIES,
+    R_APPROVAL_CREATE,
+    R_APPROVAL_GET,
+    R_APPROVAL_APPROVE,
+    R_RETENTION_SWEEP,
+    R_EPOCH_DESTROY,
+    R_RECEIPT_GET,
+    R_RECEIPT_KEY,
+    R_SUBJECT_ACCESS,
     R__COUNT
 };
 
@@ -273,6 +285,7 @@ struct srv_ctx {
     struct coffre_audit *audit;
     pthread_mutex_t audit_lock;
     const char *audit_vkey_path; /* write the verifier key there, or NULL */
+    struct srv_approvals *approvals; /* approval.c */
 };
 
 /** srv_ctx_init(ctx, vault, cfg): bind a context (nothing owned). */

@@ -274,6 +274,45 @@ check "entries page" '.entries | length == 3'
 expect 403 admin GET "/v1/audit/entries?start=0&end=3"
 expect 403 office GET /v1/audit/checkpoint
 
+# --- approvals, retention, receipts, subject access (approval_server.sh
+# goes deeper) ----------------------------------------------------------------
+expect 200 office GET "/v1/persons?state=submitted&limit=1"
+SA=$(echo "$BODY" | jq -r '.items[0].pseudonym')
+expect 200 office GET "/v1/persons/$SA/subject-access?$P"
+check "subject access" '.person.identity and (.accesses | length >= 1)'
+expect 403 admin GET "/v1/persons/$SA/subject-access?$P"
+expect 200 office GET "/v1/persons/$SA?fields=public&$P"
+VU=$(echo "$BODY" | jq -r .person.public.valid_until)
+# its retention epoch: months since 2000 of validity end + 365 days, closed
+# once the sweep erased every person past that date
+EP=$(date -u -d "$VU + 365 days" +'%Y %m' | awk '{print ($1-2000)*12+$2-1}')
+expect 200 admin POST /v1/retention/sweep
+check "swept" '.erased >= 1'
+expect 201 custodian POST /v1/approvals '{"operation":"epoch_destroy","scope":"'$EP'"}'
+AP=$(echo "$BODY" | jq -r .id)
+expect 200 custodian POST "/v1/approvals/$AP/approve"
+expect 403 admin POST "/v1/approvals/$AP/approve"
+expect 200 custodian2 POST "/v1/approvals/$AP/approve"
+expect 200 custodian GET "/v1/approvals/$AP"
+check "granted" '.state == "granted"'
+expect 200 custodian POST "/v1/retention/epochs/$EP/destroy" '{"approval":"'$AP'"}'
+RC=$(echo "$BODY" | jq -r .receipt)
+expect 200 auditor GET "/v1/receipts/$RC"
+expect 200 auditor GET /v1/receipts/key
+
+# --- the guard (guard_drill.sh goes deeper) ---------------------------------
+expect 200 admin GET /v1/guard/status
+check "guard on" '.enabled == true and (.principals | length > 0)'
+expect 403 office GET /v1/guard/status
+expect 403 admin POST /v1/guard/reinstate '{"principal":"office"}'
+expect 404 custodian POST /v1/guard/reinstate '{"principal":"office"}'
+expect 200 office-restricted GET "/v1/persons?state=vetting&limit=1"
+expect 403 office-restricted GET "/v1/persons?state=vetting&limit=5"
+check "suspended" '.error.code == "suspended"'
+expect 403 office-restricted GET /v1/sys/health
+expect 200 custodian POST /v1/guard/reinstate '{"principal":"office-restricted"}'
+expect 200 office-restricted GET /v1/sys/health
+
 # --- unseal, metrics -------------------------------------------------------
 expect 403 office POST /v1/sys/unseal '{"share":"x"}'
 expect 200 custodian POST /v1/sys/unseal '{"share":"x"}'
