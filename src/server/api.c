@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "approval.h"
+#include "guard.h"
 
 #define ROLE(r) (1u << (r))
 
@@ -79,6 +80,11 @@ static const struct route_rule rules[R__COUNT] = {
                        0, 0, no_args},
     [R_SUBJECT_ACCESS] = {ROLE(SRV_ROLE_OFFICE), 0, 0, purpose_args},
     [R_RECEIPT_KEY] = {ANY_ROLE, 0, 0, no_args}, /* a public key */
+    /* The admin watches the guard; only a custodian lifts a suspension. */
+    [R_GUARD_STATUS] = {ROLE(SRV_ROLE_ADMIN) | ROLE(SRV_ROLE_CUSTODIAN) |
+                            ROLE(SRV_ROLE_AUDITOR),
+                        1, 0, no_args},
+    [R_GUARD_REINSTATE] = {ROLE(SRV_ROLE_CUSTODIAN), 1, 1, no_args},
 };
 
 int
@@ -94,7 +100,9 @@ srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
         return COFFRE_ERR_NOMEM;
     }
     pthread_mutex_init(&ctx->audit_lock, NULL);
-    if (srv_approvals_new(ctx) != COFFRE_OK) {
+    if (srv_approvals_new(ctx) != COFFRE_OK ||
+        guard_new(cfg, cfg->guard ? cfg->guard : guard_config_default(),
+                  &ctx->guard) != COFFRE_OK) {
         srv_ctx_destroy(ctx);
         return COFFRE_ERR_NOMEM;
     }
@@ -106,6 +114,8 @@ srv_ctx_destroy(struct srv_ctx *ctx)
 {
     srv_audit_stop(ctx);
     srv_approvals_free(ctx);
+    guard_free(ctx->guard);
+    ctx->guard = NULL;
     pthread_mutex_destroy(&ctx->audit_lock);
     srv_metrics_free(ctx->metrics);
     ctx->metrics = NULL;
@@ -246,6 +256,7 @@ sys_metrics(struct srv_ctx *ctx, struct srv_resp *r)
     fputs(text, f);
     free(text);
     srv_audit_metrics(ctx, f);
+    guard_metrics(ctx->guard, f);
     if (fclose(f) != 0) {
         free(all);
         srv_error(r, 500, "internal", "out of memory");
@@ -349,6 +360,12 @@ dispatch(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     case R_SUBJECT_ACCESS:
         api_subject_access(ctx, req, param, r);
         break;
+    case R_GUARD_STATUS:
+        guard_api_status(ctx, r);
+        break;
+    case R_GUARD_REINSTATE:
+        guard_api_reinstate(ctx, req, r);
+        break;
     default:
         srv_error(r, 404, "not_found", "no such route");
         break;
@@ -383,7 +400,8 @@ admit(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
         srv_error(r, 503, "sealed", "the vault is sealed");
         return 0;
     }
-    return 1;
+    /* Suspended? Over its request rate? (guard.c) */
+    return guard_admit(ctx->guard, req->who, r);
 }
 
 static double
@@ -416,6 +434,8 @@ srv_handle(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
         srv_error(r, 404, "not_found", "no such route");
     } else if (admit(ctx, route, req, r)) {
         dispatch(ctx, route, req, param, r);
+        /* Before the answer leaves: persons past a limit never do. */
+        guard_observe(ctx->guard, req->who, r);
     }
     /* After the answer is made, before it leaves: one durable entry per
      * audited request, refusals included, or 503 (fail-closed). */

@@ -41,6 +41,7 @@ static const char *const actions[R__COUNT] = {
     [R_RETENTION_SWEEP] = "retention.sweep",
     [R_EPOCH_DESTROY] = "retention.epoch_destroy",
     [R_SUBJECT_ACCESS] = "person.subject_access",
+    [R_GUARD_REINSTATE] = "guard.reinstate",
 };
 
 struct coffre_audit *

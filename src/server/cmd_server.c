@@ -24,6 +24,7 @@
 
 #include "../cmd.h"
 #include "approval.h"
+#include "guard.h"
 #include "server.h"
 
 struct opts {
@@ -35,6 +36,8 @@ struct opts {
     long persons;
     long deadline;
     long threads;
+    const char *guard_config; /* dev: the "guard" object, from a file */
+    int no_guard;             /* dev, benchmarks only (bench/guard.sh) */
     long approval_ttl, retention, retention_sweep; /* dev; -1: default */
 };
 
@@ -46,6 +49,8 @@ struct run {
     char dev_dir[PATH_MAX];
     char vkey_path[PATH_MAX + 16]; /* dev: DIR/audit.vkey */
     char *cert, *key, *ca;
+    json_t *guard_json;          /* dev: --guard-config, or {} */
+    struct guard_config *dev_gc; /* dev: parsed, to plant while loading */
 };
 
 /* Principals of the development mode: every role, plus an office
@@ -79,6 +84,9 @@ usage(FILE *f)
             "                     [--demo-persons N] [--dev-shares]\n"
             "       coffre server --list-routes\n"
             "options: --vetting-deadline SECS --threads N --tls12 --user U\n"
+            "dev only: --guard-config FILE (the \"guard\" object, "
+            "docs/guard.md)\n"
+            "          --no-guard (benchmarks only: bench/guard.sh)\n"
             "dev only: --approval-ttl SECS --retention SECS "
             "--retention-sweep SECS\n"
             "\n"
@@ -121,6 +129,8 @@ parse_opts(int argc, char **argv, struct opts *o)
         {"tls12", no_argument, NULL, '2'},
         {"user", required_argument, NULL, 'u'},
         {"list-routes", no_argument, NULL, 'L'},
+        {"guard-config", required_argument, NULL, 'g'},
+        {"no-guard", no_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -174,6 +184,12 @@ parse_opts(int argc, char **argv, struct opts *o)
         case 'L':
             o->list_routes = 1;
             break;
+        case 'g':
+            o->guard_config = optarg;
+            break;
+        case 'G':
+            o->no_guard = 1;
+            break;
         case 'h':
             o->help = 1;
             break;
@@ -187,6 +203,9 @@ parse_opts(int argc, char **argv, struct opts *o)
     }
     if (optind != argc || (!o->list_routes && o->dev == (o->config != NULL))) {
         bad = 1;
+    }
+    if ((o->no_guard || o->guard_config) && !o->dev) {
+        bad = 1; /* a real server always runs its configured guard */
     }
     return bad ? -1 : 0;
 }
@@ -272,6 +291,17 @@ write_dev_config(struct run *run, const char *data_dir,
         return COFFRE_ERR_ARG;
     }
     json_object_set_new(cfg, "audit_dir", json_string(audit));
+    /* The custodians' poison file beside the shares and certificates. */
+    char poison[PATH_MAX + 32];
+    json_t *pz = json_object_get(run->guard_json, "poison");
+    snprintf(poison, sizeof(poison), "%s/poison-custodians.txt", d);
+    if (pz == NULL) {
+        json_object_set_new(run->guard_json, "poison", pz = json_object());
+    }
+    if (json_object_get(pz, "custodian_file") == NULL) {
+        json_object_set_new(pz, "custodian_file", json_string(poison));
+    }
+    json_object_set(cfg, "guard", run->guard_json);
     /* No background retention sweep in dev unless asked for: the demo
      * persons' validity is long past, the sweep would erase them all. */
     json_object_set_new(cfg, "retention_sweep_seconds",
@@ -294,9 +324,13 @@ write_dev_config(struct run *run, const char *data_dir,
     return rc;
 }
 
+/* Demo persons, with the poison records the guard asks for planted
+ * among them as they come (guard_poison_due), as in a growing file. */
 static int
-load_persons(struct coffre_vault *v, long count)
+load_persons(struct coffre_vault *v, long count,
+             const struct guard_config *gc)
 {
+    unsigned planted = 0, now = 0;
     struct coffre_gen_opts go = {.seed = 2024, .photos = 1};
     struct coffre_gen *g = NULL;
     struct coffre_person *batch[500];
@@ -315,6 +349,12 @@ load_persons(struct coffre_vault *v, long count)
             coffre_person_free(batch[i]);
         }
         done += (long)n;
+        unsigned due =
+            gc->enabled ? guard_poison_due(gc, (uint64_t)done, planted) : 0;
+        if (rc == COFFRE_OK && due > 0) {
+            rc = coffre_vault_poison_plant(v, gc->poison_seed, due, &now);
+            planted += now;
+        }
     }
     coffre_gen_free(g);
     return rc;
@@ -346,12 +386,38 @@ open_dev_vault(struct run *run, char *data_dir, size_t cap)
     if (rc == COFFRE_OK && run->o.persons > 0) {
         fprintf(stderr, "coffre server: loading %ld generated persons\n",
                 run->o.persons);
-        rc = load_persons(run->vault, run->o.persons);
+        rc = load_persons(run->vault, run->o.persons, run->dev_gc);
     }
     if (rc == COFFRE_OK && run->o.dev_shares) {
         rc = coffre_vault_seal(run->vault);
     }
     return rc;
+}
+
+/* The guard object of --guard-config (or {}), checked now: the demo
+ * persons are loaded with its poison settings. */
+static int
+dev_guard(struct run *run)
+{
+    char err[256];
+    json_error_t jerr;
+    run->guard_json = run->o.guard_config
+                          ? json_load_file(run->o.guard_config,
+                                           JSON_REJECT_DUPLICATES, &jerr)
+                          : json_object();
+    run->dev_gc = malloc(sizeof(*run->dev_gc));
+    if (run->guard_json == NULL || run->dev_gc == NULL) {
+        fprintf(stderr, "coffre server: %s: not a JSON file\n",
+                run->o.guard_config);
+        return -1;
+    }
+    guard_config_defaults(run->dev_gc);
+    if (guard_config_parse(run->dev_gc, run->guard_json, err, sizeof(err)) !=
+        COFFRE_OK) {
+        fprintf(stderr, "coffre server: %s: %s\n", run->o.guard_config, err);
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -374,6 +440,9 @@ setup_dev(struct run *run)
     }
     for (size_t i = 0; i < NDEV; i++) {
         names[i] = dev_principals[i].name;
+    }
+    if (dev_guard(run) != 0) {
+        return -1;
     }
     int rc = srv_pki_dev(run->dev_dir, names, NDEV, fps);
     if (rc == COFFRE_OK) {
@@ -521,6 +590,8 @@ cleanup(struct run *run)
     free_secret_text(run->key);
     free(run->cert);
     free(run->ca);
+    json_decref(run->guard_json);
+    free(run->dev_gc);
     srv_config_free(&run->cfg);
 }
 
@@ -536,6 +607,8 @@ serve_loop(struct srv_ctx *ctx, const sigset_t *set)
             return;
         }
         srv_sweep(ctx, (int64_t)time(NULL));
+        guard_tick(ctx->guard);
+        guard_poison_sync(ctx);
         srv_retention_tick(ctx, (int64_t)time(NULL));
     }
 }
@@ -557,6 +630,13 @@ serve(struct run *run)
         return 1;
     }
     coffre_vault_set_vetting_deadline(run->vault, run->cfg.vetting_deadline);
+    if (run->o.no_guard) {
+        fprintf(stderr, "coffre server: --no-guard: NO rate limits, NO bulk "
+                        "detection, NO poison records (benchmark only)\n");
+        guard_free(ctx.guard);
+        ctx.guard = NULL;
+    }
+    guard_poison_sync(&ctx);
     coffre_vault_set_retention(run->vault, run->cfg.retention);
     char err[512];
     if (run->o.dev) {

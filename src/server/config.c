@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "guard.h"
 #include "server.h"
 
 static const char *const role_names[SRV_ROLE_COUNT] = {
@@ -289,6 +290,15 @@ parse_key(struct srv_config *c, const char *key, json_t *v, char *err,
             return bad(err, errlen, "principals: duplicate key");
         }
         return parse_principals(c, v, err, errlen);
+    } else if (strcmp(key, "guard") == 0) {
+        /* docs/guard.md */
+        if (c->guard != NULL ||
+            (c->guard = malloc(sizeof(*c->guard))) == NULL) {
+            return c->guard ? bad(err, errlen, "guard: duplicate key")
+                            : COFFRE_ERR_NOMEM;
+        }
+        guard_config_defaults(c->guard);
+        return guard_config_parse(c->guard, v, err, errlen);
     }
     return parse_number_key(c, key, v, err, errlen);
 }
@@ -375,6 +385,8 @@ srv_config_free(struct srv_config *c)
 {
     free(c->principals);
     c->principals = NULL;
+    free(c->guard);
+    c->guard = NULL;
     c->nprincipals = 0;
 }
 

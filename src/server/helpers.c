@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "guard.h"
 
 int
 api_body(const struct srv_req *req, struct srv_resp *r, json_t **pobj)
@@ -70,6 +71,7 @@ api_resolve(struct srv_ctx *ctx, const struct srv_req *req, const char *param,
         srv_error(r, 404, "not_found", "no such person");
         return -1;
     }
+    guard_disclose(r, *pid); /* touched: the guard counts it */
     return 0;
 }
 

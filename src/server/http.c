@@ -164,6 +164,11 @@ queue(struct MHD_Connection *c, struct srv_resp *r)
     if (r->allow != NULL) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     }
+    if (r->retry_after != 0) { /* the guard's 429 (guard.c) */
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%u", r->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
     MHD_destroy_response(resp);
     return ret;

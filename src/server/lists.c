@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "guard.h"
 
 #define FIND_MAX 100 /* matches of one exact search */
 
@@ -63,6 +64,7 @@ search(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     for (size_t i = 0; i < n && i < FIND_MAX; i++) {
         json_array_append_new(
             items, pseudonym_item(ctx, req->who->audience, ids[i], p));
+        guard_disclose(r, ids[i]);
     }
     srv_json(r, 200, json_pack("{s:o}", "items", items));
 }
@@ -158,6 +160,7 @@ worklist(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
         json_t *it = worklist_item(ctx, req, &w, ids[i], &scratch);
         if (it != NULL) {
             json_array_append_new(items, it);
+            guard_disclose(r, ids[i]);
         }
     }
     srv_resp_free(&scratch);
@@ -227,7 +230,7 @@ has_verdict(json_t *person)
 /* Add up to ${room} pending items after id ${*pafter}; 0 at the end. */
 static size_t
 pending_batch(struct srv_ctx *ctx, const struct srv_req *req, json_t *items,
-              size_t room, uint64_t *pafter)
+              size_t room, uint64_t *pafter, struct srv_resp *r)
 {
     uint64_t ids[64];
     size_t n = 0, added = 0;
@@ -251,6 +254,7 @@ pending_batch(struct srv_ctx *ctx, const struct srv_req *req, json_t *items,
         if (!has_verdict(person) &&
             (pi = pseudonym_item(ctx, req->who->audience, ids[i], p))) {
             json_array_append_new(items, pending_item(person, req->who, p));
+            guard_disclose(r, ids[i]);
             added++;
         }
         json_decref(pi);
@@ -270,10 +274,11 @@ api_vetting_pending(struct srv_ctx *ctx, const struct srv_req *req,
         return;
     }
     srv_sweep(ctx, (int64_t)time(NULL));
+    r->disclosed_personal = 1; /* identity and contact */
     json_t *items = json_array();
     while (json_array_size(items) < limit &&
            pending_batch(ctx, req, items, limit - json_array_size(items),
-                         &after) > 0) {
+                         &after, r) > 0) {
     }
     json_t *cursor = json_null();
     if (json_array_size(items) == limit) {

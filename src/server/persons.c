@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "guard.h"
 #include "approval.h"
 
 static const char *const class_keys[COFFRE_CLASS_COUNT] = {
@@ -217,6 +218,9 @@ api_person_get(struct srv_ctx *ctx, const struct srv_req *req,
         api_resolve(ctx, req, param, r, &id) != 0) {
         goto out;
     }
+    /* Classes beyond public are personal data: the guard's bulk window
+     * and quotas count this person. */
+    r->disclosed_personal = (want & ~COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC)) != 0;
     if (who->role == SRV_ROLE_OFFICE &&
         (want & COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC))) {
         office_fast_path(ctx, who, param, id, want, r);

@@ -36,6 +36,8 @@ const struct srv_route srv_routes[R__COUNT] = {
     [R_RECEIPT_GET] = {"GET", "/v1/receipts/{id}"},
     [R_RECEIPT_KEY] = {"GET", "/v1/receipts/key"},
     [R_SUBJECT_ACCESS] = {"GET", "/v1/persons/{pseudonym}/subject-access"},
+    [R_GUARD_STATUS] = {"GET", "/v1/guard/status"},
+    [R_GUARD_REINSTATE] = {"POST", "/v1/guard/reinstate"},
 };
 
 const char *const srv_route_labels[R__COUNT] = {
@@ -65,6 +67,8 @@ const char *const srv_route_labels[R__COUNT] = {
     [R_RECEIPT_GET] = "GET /v1/receipts/{id}",
     [R_RECEIPT_KEY] = "GET /v1/receipts/key",
     [R_SUBJECT_ACCESS] = "GET /v1/persons/{pseudonym}/subject-access",
+    [R_GUARD_STATUS] = "GET /v1/guard/status",
+    [R_GUARD_REINSTATE] = "POST /v1/guard/reinstate",
 };
 
 /* A pseudonym segment: exactly 43 base64url characters. Anything else in

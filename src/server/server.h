@@ -48,6 +48,9 @@ enum srv_role {
 #define SRV_PURPOSE_MAX 200 /* bytes of a stated purpose */
 #define SRV_PAGE_MAX 1000   /* items in one list answer */
 
+struct guard;
+struct guard_config;
+
 struct srv_principal {
     char name[SRV_NAME_MAX + 1];
     int role;                        /* enum srv_role */
@@ -78,6 +81,7 @@ struct srv_config {
     char audit_origin[SRV_NAME_MAX * 4 + 1]; /* "" = coffre.vault/<id> */
     struct srv_principal *principals;
     size_t nprincipals;
+    struct guard_config *guard; /* NULL: the defaults (guard.h) */
 };
 
 /* ---- config.c ---------------------------------------------------- */
@@ -195,6 +199,8 @@ enum srv_route_id {
     R_RECEIPT_GET,
     R_RECEIPT_KEY,
     R_SUBJECT_ACCESS,
+    R_GUARD_STATUS,
+    R_GUARD_REINSTATE,
     R__COUNT
 };
 
@@ -238,6 +244,12 @@ struct srv_resp {
     char pseudonym[COFFRE_PSEUDONYM_LEN + 1];  /* caller's, or "" */
     unsigned classes;                          /* disclosed (or written) */
     const char *purpose;                       /* stated, not owned */
+    /* Persons the answer discloses or the request touched, for the guard
+     * (guard_disclose); personal: classes beyond public were disclosed. */
+    uint64_t disclosed[SRV_PAGE_MAX];
+    size_t ndisclosed;
+    int disclosed_over, disclosed_personal;
+    unsigned retry_after; /* seconds, for 429 */
     const char *action; /* overrides the route's action (static) */
 };
 
@@ -284,6 +296,7 @@ struct srv_ctx {
      * with srv_audit_get(). NULL: audited routes answer 503. */
     struct coffre_audit *audit;
     pthread_mutex_t audit_lock;
+    struct guard *guard; /* NULL: no guard (bench --no-guard) */
     const char *audit_vkey_path; /* write the verifier key there, or NULL */
     struct srv_approvals *approvals; /* approval.c */
 };

@@ -8,7 +8,11 @@
 trap 'finish; exit $?' EXIT
 PORT=$(free_port)
 DEV=$WORK/dev
-start_dev "$DEV" "$PORT" --demo-persons 200
+# office-restricted may be shown one person an hour: the guard section
+# below suspends it on purpose (docs/guard.md).
+echo '{"principals": {"office-restricted": {"list_threshold": 1}}}' \
+    >"$WORK/guard.json"
+start_dev "$DEV" "$PORT" --demo-persons 200 --guard-config "$WORK/guard.json"
 P='purpose=it%20test'
 
 # --- every role reaches health and seal status ----------------------------
@@ -312,6 +316,18 @@ expect 403 admin POST /v1/guard/reinstate '{"principal":"office"}'
 expect 404 custodian POST /v1/guard/reinstate '{"principal":"office"}'
 expect 200 office-restricted GET "/v1/persons?state=vetting&limit=1"
 expect 403 office-restricted GET "/v1/persons?state=vetting&limit=5"
+check "suspended" '.error.code == "suspended"'
+expect 403 office-restricted GET /v1/sys/health
+expect 200 custodian POST /v1/guard/reinstate '{"principal":"office-restricted"}'
+expect 200 office-restricted GET /v1/sys/health
+
+# --- the guard (guard_drill.sh goes deeper) ---------------------------------
+expect 200 admin GET /v1/guard/status
+check "guard on" '.enabled == true and (.principals | length > 0)'
+expect 403 office GET /v1/guard/status
+expect 403 admin POST /v1/guard/reinstate '{"principal":"office"}'
+expect 404 custodian POST /v1/guard/reinstate '{"principal":"office"}'
+expect 403 office-restricted GET "/v1/persons?limit=5"
 check "suspended" '.error.code == "suspended"'
 expect 403 office-restricted GET /v1/sys/health
 expect 200 custodian POST /v1/guard/reinstate '{"principal":"office-restricted"}'
