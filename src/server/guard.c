@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -254,8 +253,12 @@ bucket_fill(struct bucket *b, double rate, double cap, double now)
 static unsigned
 bucket_wait(const struct bucket *b, double rate, double need)
 {
-    double s = rate > 0 ? ceil((need - b->tokens) / rate) : 86400;
-    return s < 1 ? 1 : s > 86400 ? 86400 : (unsigned)s;
+    double s = rate > 0 ? (need - b->tokens) / rate : 86400;
+    if (s >= 86400) {
+        return 86400;
+    }
+    unsigned u = s < 1 ? 1 : (unsigned)s;
+    return (double)u < s ? u + 1 : u; /* rounded up, without libm */
 }
 
 /* ---- life --------------------------------------------------------- */
@@ -682,6 +685,7 @@ guard_observe(struct guard *g, const struct srv_principal *who,
     if (already || v.why >= 0) {
         answer_suspended(r, s);
         if (!already) {
+            r->action = "guard.suspend"; /* the audit entry (audit.c) */
             raise_alert(g, s, v.why, v.seen, v.threshold, s->lim.window);
         }
     } else if (v.wait) {
