@@ -394,6 +394,7 @@ static void
 answer_suspended(struct srv_resp *r, const struct gslot *s)
 {
     srv_resp_free(r);
+    r->classes = 0; /* the audit entry: nothing was disclosed */
     srv_error(r, 403, "suspended",
               "principal %s is suspended by the guard (%s); a custodian "
               "reinstates it",
@@ -690,6 +691,7 @@ guard_observe(struct guard *g, const struct srv_principal *who,
         }
     } else if (v.wait) {
         srv_resp_free(r);
+        r->classes = 0;
         r->retry_after = v.wait;
         srv_error(r, 429, "quota_exceeded",
                   "persons quota of %s exhausted; retry after %u s", who->name,
