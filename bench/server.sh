@@ -15,7 +15,7 @@ work=$(mktemp -d /tmp/coffre-bench-XXXXXX)
 chmod 755 "$work"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$coffre" server --dev --listen "127.0.0.1:$port" --dev-dir "$work/dev" \
-    --demo-persons "$persons" --threads "${THREADS:-1}" >"$work/server.log" 2>&1 &
+    --demo-persons "$persons" --threads "${THREADS:-0}" >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 d=$work/dev
@@ -37,7 +37,7 @@ health=$("${lg[@]}" "$base/v1/sys/health")
 person=$("${lg[@]}" "${urls[@]}")
 h_rps=$(field "$health" rps)
 p_rps=$(field "$person" rps)
-echo "coffre server (${THREADS:-1} worker thread(s)), $(nproc) cores, $conns keep-alive mTLS connections, ${secs}s each, $persons persons, load generator on the same machine"
+echo "coffre server (${THREADS:-0} worker threads; 0 = one per connection), $(nproc) cores, $conns keep-alive mTLS connections, ${secs}s each, $persons persons, load generator on the same machine"
 echo
 echo "| route | req/s | p50 ms | p99 ms | errors | ratio to health |"
 echo "|---|---:|---:|---:|---:|---:|"

@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "approval.h"
+#include "badges.h"
 #include "guard.h"
 
 #define ROLE(r) (1u << (r))
@@ -85,6 +86,15 @@ static const struct route_rule rules[R__COUNT] = {
                             ROLE(SRV_ROLE_AUDITOR),
                         1, 0, no_args},
     [R_GUARD_REINSTATE] = {ROLE(SRV_ROLE_CUSTODIAN), 1, 1, no_args},
+    /* Badges (docs/badge.md): issuing discloses names, so the office
+     * states a purpose; the lists are for gates; the list key is public
+     * (provisioning); rotating a signing key is a custodian's act. */
+    [R_BADGE_ISSUE] = {ROLE(SRV_ROLE_OFFICE) | ROLE(SRV_ROLE_PRINTER), 0, 0,
+                       purpose_args},
+    [R_BADGE_TRUST] = {ROLE(SRV_ROLE_GATE), 0, 0, no_args},
+    [R_BADGE_REVOCATIONS] = {ROLE(SRV_ROLE_GATE), 0, 0, no_args},
+    [R_BADGE_LIST_KEY] = {ANY_ROLE, 0, 0, no_args},
+    [R_BADGE_ROTATE] = {ROLE(SRV_ROLE_CUSTODIAN), 0, 0, no_args},
 };
 
 int
@@ -365,6 +375,13 @@ dispatch(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
         break;
     case R_GUARD_REINSTATE:
         guard_api_reinstate(ctx, req, r);
+        break;
+    case R_BADGE_ISSUE:
+    case R_BADGE_TRUST:
+    case R_BADGE_REVOCATIONS:
+    case R_BADGE_LIST_KEY:
+    case R_BADGE_ROTATE:
+        srv_badges_dispatch(ctx, route, req, param, r);
         break;
     default:
         srv_error(r, 404, "not_found", "no such route");

@@ -41,6 +41,8 @@ static const char *const actions[R__COUNT] = {
     [R_RETENTION_SWEEP] = "retention.sweep",
     [R_EPOCH_DESTROY] = "retention.epoch_destroy",
     [R_SUBJECT_ACCESS] = "person.subject_access",
+    [R_BADGE_ISSUE] = "badge.issue",
+    [R_BADGE_ROTATE] = "badge.rotate",
     [R_GUARD_REINSTATE] = "guard.reinstate",
 };
 

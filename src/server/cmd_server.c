@@ -24,6 +24,7 @@
 
 #include "../cmd.h"
 #include "approval.h"
+#include "badges.h"
 #include "guard.h"
 #include "server.h"
 
@@ -173,7 +174,7 @@ parse_opts(int argc, char **argv, struct opts *o)
             bad |= parse_long(optarg, 0, 7 * 86400, &o->retention_sweep);
             break;
         case 't':
-            bad |= parse_long(optarg, 1, 64, &o->threads);
+            bad |= parse_long(optarg, 0, 64, &o->threads);
             break;
         case '2':
             o->tls12 = 1;
@@ -279,7 +280,7 @@ write_dev_config(struct run *run, const char *data_dir,
         "data_dir", data_dir, "tls_cert", cert, "tls_key", key, "client_ca", ca,
         "tls12", run->o.tls12, "vetting_deadline_seconds",
         (json_int_t)(run->o.deadline ? run->o.deadline : 61 * 86400), "threads",
-        (json_int_t)(run->o.threads ? run->o.threads : 2), "principals",
+        (json_int_t)run->o.threads, "principals",
         principals);
     /* The audit log lives beside the certificates; with shares, in the
      * vault's data directory, where a later --config run finds it. */
@@ -451,6 +452,10 @@ setup_dev(struct run *run)
     if (rc == COFFRE_OK) {
         rc = write_dev_config(run, data_dir, fps);
     }
+    if (rc == COFFRE_OK && !run->o.dev_shares) {
+        /* Before privileges drop; sealed (--dev-shares): none yet. */
+        (void)srv_badges_dev_files(run->vault, run->dev_dir);
+    }
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/server.json", run->dev_dir);
     if (rc == COFFRE_OK &&
@@ -542,6 +547,26 @@ drop_privileges(struct run *run)
     return 0;
 }
 
+/* A gate provisioned from the dev dir (badges.c writes the list key). */
+static void
+print_dev_badges(const struct run *run)
+{
+    const char *d = run->dev_dir;
+    /* Written by setup_dev only when unsealed at start (not --dev-shares);
+     * the dev dir may no longer be readable once privileges dropped. */
+    if (run->o.dev_shares) {
+        printf("badges: the list key is at GET /v1/badges/list-key\n");
+        return;
+    }
+    printf("badges: POST /v1/badges/{pseudonym}?purpose=P as office or "
+           "printer gives the payload, then, with G a gate directory:\n"
+           "coffre-gate --dir G init $(cat %s/badge-list.pub)\n"
+           "coffre-gate --dir G sync --cacert %s/ca.pem --cert %s/gate.pem "
+           "--key %s/gate.key https://%s\n"
+           "coffre-gate --dir G verify --zone Z PAYLOAD\n",
+           d, d, d, d, run->cfg.listen);
+}
+
 static void
 print_dev_help(const struct run *run)
 {
@@ -569,6 +594,7 @@ print_dev_help(const struct run *run)
         printf("sealed: unseal with 3 of %s/shares/share-K.txt as custodian\n",
                d);
     }
+    print_dev_badges(run);
 }
 
 static int

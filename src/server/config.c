@@ -42,7 +42,7 @@ srv_config_defaults(struct srv_config *c)
     snprintf(c->user, sizeof(c->user), "nobody");
     c->vetting_deadline = 61 * 86400; /* two months */
     c->body_max = 1024 * 1024;
-    c->threads = 2;
+    c->threads = 0; /* one thread per connection */
     c->approvals_required = 2;
     c->approval_ttl = 15 * 60;
     c->retention = 365 * 86400;
@@ -238,7 +238,7 @@ parse_number_key(struct srv_config *c, const char *key, json_t *v, char *err,
         rc = get_int(v, key, 1024, 16 * 1024 * 1024, &x, err, errlen);
         c->body_max = (size_t)x;
     } else if (strcmp(key, "threads") == 0) {
-        rc = get_int(v, key, 1, 64, &x, err, errlen);
+        rc = get_int(v, key, 0, 64, &x, err, errlen);
         c->threads = (unsigned)x;
     } else if (strcmp(key, "approvals_required") == 0) {
         rc = get_int(v, key, 1, 16, &x, err, errlen);

@@ -148,7 +148,9 @@ free_body(void *p)
 static enum MHD_Result
 queue(struct MHD_Connection *c, struct srv_resp *r)
 {
-    size_t len = r->body ? strlen(r->body) : 0;
+    size_t len = r->body == NULL ? 0
+                 : r->body_len ? r->body_len
+                               : strlen(r->body);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer_with_free_callback(
             len, r->body ? r->body : (char *)"", r->body ? free_body : NULL);
@@ -293,13 +295,22 @@ srv_http_start(struct srv_ctx *ctx, const char *cert_pem, const char *key_pem,
     const char *prio = ctx->cfg->tls12
                            ? "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
                            : "NORMAL:-VERS-ALL:+VERS-TLS1.3";
-    unsigned flags =
-        MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | v6;
+    /* threads == 0: one thread per connection. A request that touches
+     * personal data waits for its audit entry to be durable; a waiting
+     * thread then holds up only its own connection, and the entries of
+     * all connections share one sync (group commit). A pool of N threads
+     * caps the requests in flight, hence the entries per sync, at N. */
+    unsigned flags = MHD_USE_TLS | MHD_USE_ERROR_LOG | v6 |
+                     (ctx->cfg->threads == 0
+                          ? MHD_USE_THREAD_PER_CONNECTION |
+                                MHD_USE_INTERNAL_POLLING_THREAD
+                          : MHD_USE_EPOLL_INTERNAL_THREAD);
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
         MHD_OPTION_HTTPS_MEM_TRUST, ca_pem, MHD_OPTION_HTTPS_PRIORITIES, prio,
-        MHD_OPTION_THREAD_POOL_SIZE, ctx->cfg->threads,
+        MHD_OPTION_THREAD_POOL_SIZE,
+        ctx->cfg->threads,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
         MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
         MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,

@@ -3,8 +3,9 @@
 #include <string.h>
 
 #include "api.h"
-#include "guard.h"
 #include "approval.h"
+#include "badges.h"
+#include "guard.h"
 
 static const char *const class_keys[COFFRE_CLASS_COUNT] = {
     "public", "identity", "contact", "document", "photo", "vetting",
@@ -393,6 +394,11 @@ api_person_state(struct srv_ctx *ctx, const struct srv_req *req,
         goto out;
     }
     if (to == COFFRE_STATE_APPROVED && check_approval(ctx, id, r) != 0) {
+        goto out;
+    }
+    /* Badges first (badges.c): a revoked person whose badges still
+     * opened gates would be the worse failure. */
+    if (to == COFFRE_STATE_REVOKED && srv_badges_revoke(ctx, id, r) != 0) {
         goto out;
     }
     int rc = coffre_vault_set_state(ctx->vault, id, to);

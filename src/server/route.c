@@ -38,6 +38,11 @@ const struct srv_route srv_routes[R__COUNT] = {
     [R_SUBJECT_ACCESS] = {"GET", "/v1/persons/{pseudonym}/subject-access"},
     [R_GUARD_STATUS] = {"GET", "/v1/guard/status"},
     [R_GUARD_REINSTATE] = {"POST", "/v1/guard/reinstate"},
+    [R_BADGE_ISSUE] = {"POST", "/v1/badges/{pseudonym}"},
+    [R_BADGE_TRUST] = {"GET", "/v1/badges/trust-list"},
+    [R_BADGE_REVOCATIONS] = {"GET", "/v1/badges/revocations"},
+    [R_BADGE_LIST_KEY] = {"GET", "/v1/badges/list-key"},
+    [R_BADGE_ROTATE] = {"POST", "/v1/badges/keys/rotate"},
 };
 
 const char *const srv_route_labels[R__COUNT] = {
@@ -69,6 +74,11 @@ const char *const srv_route_labels[R__COUNT] = {
     [R_SUBJECT_ACCESS] = "GET /v1/persons/{pseudonym}/subject-access",
     [R_GUARD_STATUS] = "GET /v1/guard/status",
     [R_GUARD_REINSTATE] = "POST /v1/guard/reinstate",
+    [R_BADGE_ISSUE] = "POST /v1/badges/{pseudonym}",
+    [R_BADGE_TRUST] = "GET /v1/badges/trust-list",
+    [R_BADGE_REVOCATIONS] = "GET /v1/badges/revocations",
+    [R_BADGE_LIST_KEY] = "GET /v1/badges/list-key",
+    [R_BADGE_ROTATE] = "POST /v1/badges/keys/rotate",
 };
 
 /* A pseudonym segment: exactly 43 base64url characters. Anything else in
@@ -186,6 +196,7 @@ srv_resp_free(struct srv_resp *r)
         sodium_memzero(r->body, strlen(r->body));
         free(r->body);
         r->body = NULL;
+        r->body_len = 0;
     }
 }
 

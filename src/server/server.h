@@ -201,6 +201,11 @@ enum srv_route_id {
     R_SUBJECT_ACCESS,
     R_GUARD_STATUS,
     R_GUARD_REINSTATE,
+    R_BADGE_ISSUE,
+    R_BADGE_TRUST,
+    R_BADGE_REVOCATIONS,
+    R_BADGE_LIST_KEY,
+    R_BADGE_ROTATE,
     R__COUNT
 };
 
@@ -235,6 +240,7 @@ struct srv_req {
 struct srv_resp {
     unsigned status;
     char *body; /* malloc'd, NUL-terminated */
+    size_t body_len; /* binary body (badges.c): its length; 0: strlen */
     const char *ctype;
     const char *allow; /* for 405 */
     size_t route;      /* metrics label index */

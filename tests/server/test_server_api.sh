@@ -278,6 +278,31 @@ check "entries page" '.entries | length == 3'
 expect 403 admin GET "/v1/audit/entries?start=0&end=3"
 expect 403 office GET /v1/audit/checkpoint
 
+# --- badges (tests/server/badges.sh goes deeper, with coffre-gate) -------
+BAPP=$(echo "$APP" | jq -c --arg f "$(date -u -d yesterday +%F)" \
+    --arg u "$(date -u -d '+30 days' +%F)" \
+    '.document.number = "ITB\(.document.number)" |
+     .contact.email = "badge.\(.contact.email)" |
+     .identity.surname = "Badgeholder" | .public.venues = ["STF"] |
+     .public.zones = ["1"] | .public.valid_from = $f | .public.valid_until = $u')
+expect 201 office POST /v1/persons "$BAPP"
+OB=$(echo "$BODY" | jq -r .pseudonym)
+expect 409 office POST "/v1/badges/$OB?$P"
+expect 200 office POST "/v1/persons/$OB/state" '{"state":"vetting"}'
+expect 200 vetting GET "/v1/vetting/pending?limit=1000"
+VB=$(echo "$BODY" | jq -r '.items[] | select(.identity.surname == "Badgeholder") | .pseudonym' | head -1)
+expect 200 vetting POST "/v1/vetting/$VB/verdict" '{"verdict":"favourable"}'
+expect 200 office POST "/v1/persons/$OB/state" '{"state":"approved"}'
+expect 201 office POST "/v1/badges/$OB?$P"
+check "badge issued" '(.payload | startswith("CB1:")) and .png_base64 and .svg'
+expect 403 platform POST "/v1/badges/$PL"
+expect 200 gate GET /v1/badges/trust-list
+expect 200 gate GET /v1/badges/revocations
+expect 403 office GET /v1/badges/revocations
+expect 200 gate GET /v1/badges/list-key
+expect 403 office POST /v1/badges/keys/rotate
+expect 200 custodian POST /v1/badges/keys/rotate
+
 # --- approvals, retention, receipts, subject access (approval_server.sh
 # goes deeper) ----------------------------------------------------------------
 expect 200 office GET "/v1/persons?state=submitted&limit=1"
@@ -307,19 +332,6 @@ expect 200 custodian POST "/v1/retention/epochs/$EP/destroy" '{"approval":"'$AP'
 RC=$(echo "$BODY" | jq -r .receipt)
 expect 200 auditor GET "/v1/receipts/$RC"
 expect 200 auditor GET /v1/receipts/key
-
-# --- the guard (guard_drill.sh goes deeper) ---------------------------------
-expect 200 admin GET /v1/guard/status
-check "guard on" '.enabled == true and (.principals | length > 0)'
-expect 403 office GET /v1/guard/status
-expect 403 admin POST /v1/guard/reinstate '{"principal":"office"}'
-expect 404 custodian POST /v1/guard/reinstate '{"principal":"office"}'
-expect 200 office-restricted GET "/v1/persons?state=vetting&limit=1"
-expect 403 office-restricted GET "/v1/persons?state=vetting&limit=5"
-check "suspended" '.error.code == "suspended"'
-expect 403 office-restricted GET /v1/sys/health
-expect 200 custodian POST /v1/guard/reinstate '{"principal":"office-restricted"}'
-expect 200 office-restricted GET /v1/sys/health
 
 # --- the guard (guard_drill.sh goes deeper) ---------------------------------
 expect 200 admin GET /v1/guard/status

@@ -103,7 +103,7 @@ test_config_bad(void)
              "\"fingerprint\":\"abcd\"}]}",
              base);
     CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
-    snprintf(buf, sizeof(buf), "{%s,\"threads\":0}", base);
+    snprintf(buf, sizeof(buf), "{%s,\"threads\":65}", base);
     CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
     snprintf(buf, sizeof(buf), "{%s,\"listen\":\"nocolon\"}", base);
     CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
