@@ -14,8 +14,16 @@ loadgen=$build/bench/server/loadgen
 work=$(mktemp -d /tmp/coffre-bench-XXXXXX)
 chmod 755 "$work"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# The guard stays on, with the office's limits raised so that the load is
+# served rather than refused (bench/guard.sh measures the guard's cost).
+cat >"$work/guard.json" <<'JSON'
+{"principals": {"office": {"rate": 1000000000, "burst": 1000000000,
+                           "persons_per_hour": 0, "persons_per_day": 0,
+                           "bulk_threshold": 100000, "list_threshold": 100000}}}
+JSON
 "$coffre" server --dev --listen "127.0.0.1:$port" --dev-dir "$work/dev" \
-    --demo-persons "$persons" --threads "${THREADS:-0}" >"$work/server.log" 2>&1 &
+    --demo-persons "$persons" --threads "${THREADS:-0}" \
+    --guard-config "$work/guard.json" >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 d=$work/dev
