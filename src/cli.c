@@ -156,3 +156,14 @@ cli_parse_id(const char *s, uint64_t *pid)
 {
     return cli_parse_u64(s, UINT64_MAX, pid) != 0 || *pid == 0 ? -1 : 0;
 }
+
+int
+cli_help(int argc, char **argv, const char *text)
+{
+    if (argc == 2 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(text, stdout);
+        return 1;
+    }
+    return 0;
+}

@@ -40,6 +40,10 @@ int cli_parse_u64(const char *s, uint64_t max, uint64_t *pv);
  * cap bytes, NUL-terminated; NULL on failure (errno set; EFBIG if over). */
 char *cli_read_file(const char *path, size_t cap, size_t *plen);
 
+/** cli_help(argc, argv, text): if the only argument after the subcommand
+ * is --help or -h, print ${text} to standard output and return 1. */
+int cli_help(int argc, char **argv, const char *text);
+
 /* Long options shared by vault subcommands. */
 #define CLI_OPT_DATA 'd'
 #define CLI_OPT_SHARE 's'

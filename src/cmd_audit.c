@@ -704,6 +704,11 @@ cmd_audit(int argc, char **argv)
     char *vkey;
     int rc;
 
+    if (argc == 2 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
     if (argc < 2 || parse_opts(argc - 1, argv + 1, &o) != 0) {
         usage(stderr);
         return 2;

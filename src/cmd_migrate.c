@@ -164,6 +164,13 @@ cmd_manifest(int argc, char **argv)
 int
 cmd_bundle_key(int argc, char **argv)
 {
+    if (cli_help(argc, argv,
+                 "usage: coffre bundle-key --data DIR --share FILE...\n\n"
+                 "Print this vault's public key for receiving sealed bundles "
+                 "(give it\n"
+                 "to the vault that will export to this one).\n")) {
+        return 0;
+    }
     static const struct option lo[] = {
         {"data", required_argument, NULL, CLI_OPT_DATA},
         {"share", required_argument, NULL, CLI_OPT_SHARE},
@@ -238,6 +245,17 @@ export_run(const struct export_args *a)
 int
 cmd_export(int argc, char **argv)
 {
+    if (cli_help(
+            argc, argv,
+            "usage: coffre export --data DIR --share FILE... --to BUNDLE_KEY "
+            "--out "
+            "BUNDLE\n                     [--category CATEGORY]\n\n"
+            "Write every person (or one category) as a sealed bundle that "
+            "only\n"
+            "the vault owning BUNDLE_KEY can open, with its manifest root\n"
+            "(docs/migration.md).\n")) {
+        return 0;
+    }
     static const struct option lo[] = {
         {"data", required_argument, NULL, CLI_OPT_DATA},
         {"share", required_argument, NULL, CLI_OPT_SHARE},
@@ -327,6 +345,16 @@ shred_run(const struct shred_args *a, const unsigned char root[32])
 int
 cmd_shred(int argc, char **argv)
 {
+    if (cli_help(
+            argc, argv,
+            "usage: coffre shred --data DIR --share FILE... --manifest ROOT\n"
+            "                    (--from FILE | --all) [--receipt OUT]\n\n"
+            "Erase the persons of a selection (a file or bundle that was "
+            "moved, or\n"
+            "all) if and only if they give exactly manifest ROOT, and write a\n"
+            "signed erasure receipt.\n")) {
+        return 0;
+    }
     static const struct option lo[] = {
         {"data", required_argument, NULL, CLI_OPT_DATA},
         {"share", required_argument, NULL, CLI_OPT_SHARE},
@@ -421,6 +449,14 @@ receipt_key(int argc, char **argv)
 int
 cmd_receipt(int argc, char **argv)
 {
+    if (cli_help(argc, argv,
+                 "usage: coffre receipt key --data DIR --share FILE...\n"
+                 "       coffre receipt verify --key VKEY RECEIPT\n\n"
+                 "Print the key that verifies this vault's erasure receipts, "
+                 "or verify\n"
+                 "a receipt with such a key.\n")) {
+        return 0;
+    }
     if (argc >= 2 && strcmp(argv[1], "key") == 0) {
         return receipt_key(argc - 1, argv + 1);
     }

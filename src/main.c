@@ -37,7 +37,7 @@ usage(FILE *f)
 {
     fprintf(f, "usage: coffre COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     }
     fprintf(f, "\n'coffre COMMAND --help' describes each command.\n");
 }

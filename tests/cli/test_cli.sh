@@ -78,7 +78,8 @@ check_exit 2 "bad id" "$COFFRE" get $SH abc
 check_exit 2 "unknown option" "$COFFRE" get $SH --frobnicate 1
 check_exit 2 "unknown command" "$COFFRE" frobnicate
 
-for c in init status gen import put get find erase keys server; do
+for c in init status gen import put get find erase keys manifest bundle-key \
+    export shred receipt audit badge server; do
     "$COFFRE" "$c" --help >"$T/help" 2>&1 && grep -q "usage: coffre $c" \
         "$T/help" && pass || fail "$c --help"
 done
