@@ -39,7 +39,7 @@ run_one() {
     rm -rf "$d"
     if [ "$1" = guard ]; then extra=(--guard-config "$work/guard.json"); else extra=(--no-guard); fi
     "$coffre" server --dev --listen "127.0.0.1:$port" --dev-dir "$d" \
-        --demo-persons "$persons" --threads "${THREADS:-0}" "${extra[@]}" \
+        --demo-persons "$persons" --threads "${THREADS:-1}" "${extra[@]}" \
         >"$work/server-$1.log" 2>&1 &
     pid=$!
     tls=(--cacert "$d/ca.pem" --cert "$d/office.pem" --key "$d/office.key")
@@ -69,7 +69,7 @@ rps() { local x; for x in "$@"; do field "$x" rps; done; }
 err() { local x s=0; for x in "$@"; do s=$((s + $(field "$x" errors))); done; echo $s; }
 off_rps=$(median $(rps "${off[@]}"))
 on_rps=$(median $(rps "${on[@]}"))
-echo "coffre server (${THREADS:-0} worker threads; 0 = one per connection), $(nproc) cores, $conns keep-alive mTLS connections, ${secs}s x $rounds rounds each, alternated, $persons persons, load generator on the same machine"
+echo "coffre server (${THREADS:-1} worker thread(s); 0 = one per connection), $(nproc) cores, $conns keep-alive mTLS connections, ${secs}s x $rounds rounds each, alternated, $persons persons, load generator on the same machine"
 echo
 echo "| server | req/s (median) | rounds | errors | ratio |"
 echo "|---|---:|---|---:|---:|"

@@ -22,7 +22,7 @@ cat >"$work/guard.json" <<'JSON'
                            "bulk_threshold": 100000, "list_threshold": 100000}}}
 JSON
 "$coffre" server --dev --listen "127.0.0.1:$port" --dev-dir "$work/dev" \
-    --demo-persons "$persons" --threads "${THREADS:-0}" \
+    --demo-persons "$persons" --threads "${THREADS:-1}" \
     --guard-config "$work/guard.json" >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
@@ -45,7 +45,7 @@ health=$("${lg[@]}" "$base/v1/sys/health")
 person=$("${lg[@]}" "${urls[@]}")
 h_rps=$(field "$health" rps)
 p_rps=$(field "$person" rps)
-echo "coffre server (${THREADS:-0} worker threads; 0 = one per connection), $(nproc) cores, $conns keep-alive mTLS connections, ${secs}s each, $persons persons, load generator on the same machine"
+echo "coffre server (${THREADS:-1} worker thread(s); 0 = one per connection), $(nproc) cores, $conns keep-alive mTLS connections, ${secs}s each, $persons persons, load generator on the same machine"
 echo
 echo "| route | req/s | p50 ms | p99 ms | errors | ratio to health |"
 echo "|---|---:|---:|---:|---:|---:|"

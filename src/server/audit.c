@@ -156,8 +156,8 @@ build_entry(const char *action, const struct srv_req *req, const char *param,
     snprintf(e->outcome, sizeof(e->outcome), "%s", outcome_of(r));
 }
 
-static void
-refuse(struct srv_resp *r)
+void
+srv_audit_refuse(struct srv_resp *r)
 {
     srv_resp_free(r);
     r->allow = NULL;
@@ -189,14 +189,20 @@ srv_audit_after(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
          * (unseal steps before the threshold). Unsealed without a log:
          * fail closed. */
         if (!coffre_vault_is_sealed(ctx->vault)) {
-            refuse(r);
+            srv_audit_refuse(r);
         }
         return;
     }
     struct coffre_audit_entry e;
     build_entry(actions[route], req, param, r, &e);
-    if (coffre_audit_record(a, &e, NULL) != COFFRE_OK) {
-        refuse(r);
+    if (!req->audit_async) {
+        if (coffre_audit_record(a, &e, NULL) != COFFRE_OK) {
+            srv_audit_refuse(r);
+        }
+    } else if (coffre_audit_append(a, &e, &r->audit_index) == COFFRE_OK) {
+        r->audit_pending = 1; /* http.c waits before the answer leaves */
+    } else {
+        srv_audit_refuse(r);
     }
 }
 

@@ -138,6 +138,7 @@ parse_opts(int argc, char **argv, struct opts *o)
     int ch, bad = 0;
     memset(o, 0, sizeof(*o));
     o->persons = 10000;
+    o->threads = -1; /* not given: the configuration's default */
     o->approval_ttl = o->retention = o->retention_sweep = -1;
     o->dev_dir = "dev-vault";
     optind = 1;
@@ -280,7 +281,7 @@ write_dev_config(struct run *run, const char *data_dir,
         "data_dir", data_dir, "tls_cert", cert, "tls_key", key, "client_ca", ca,
         "tls12", run->o.tls12, "vetting_deadline_seconds",
         (json_int_t)(run->o.deadline ? run->o.deadline : 61 * 86400), "threads",
-        (json_int_t)run->o.threads, "principals",
+        (json_int_t)(run->o.threads >= 0 ? run->o.threads : 1), "principals",
         principals);
     /* The audit log lives beside the certificates; with shares, in the
      * vault's data directory, where a later --config run finds it. */
@@ -726,7 +727,7 @@ cmd_server(int argc, char **argv)
     if ((run.o.dev ? setup_dev(&run) : setup_config(&run)) != 0) {
         goto out;
     }
-    if (run.o.threads) {
+    if (run.o.threads >= 0) {
         run.cfg.threads = (unsigned)run.o.threads;
     }
     if (run.o.deadline) {

@@ -42,7 +42,7 @@ srv_config_defaults(struct srv_config *c)
     snprintf(c->user, sizeof(c->user), "nobody");
     c->vetting_deadline = 61 * 86400; /* two months */
     c->body_max = 1024 * 1024;
-    c->threads = 0; /* one thread per connection */
+    c->threads = 1; /* one epoll thread; answers wait suspended */
     c->approvals_required = 2;
     c->approval_ttl = 15 * 60;
     c->retention = 365 * 86400;

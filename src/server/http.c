@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,32 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "coffre/audit.h"
 #include "server.h"
+
+struct req_state;
+
+/*
+ * Answers waiting for their audit entry to become durable. Their
+ * connections are suspended, so the worker threads go on serving other
+ * connections meanwhile; the resumer thread waits for the newest entry of
+ * the list (entries become durable in order, so that covers all of them),
+ * then resumes every connection it covered. Many answers per sync, few
+ * threads, few context switches.
+ */
+struct waiters {
+    pthread_mutex_t lock;
+    pthread_cond_t more;
+    struct req_state *head;
+    int stop;
+    pthread_t thread;
+    int started;
+};
 
 struct srv_http {
     struct MHD_Daemon *d;
     struct srv_ctx *ctx;
+    struct waiters w;
 };
 
 /* Per connection (MHD socket context). */
@@ -34,6 +56,12 @@ struct req_state {
     char *body;
     size_t len, cap;
     int too_big;
+    /* An answer held while its audit entry becomes durable. */
+    struct srv_resp resp;
+    int held;
+    int audit_rc;
+    struct MHD_Connection *conn;
+    struct req_state *next;
 };
 
 static void
@@ -59,6 +87,9 @@ request_done(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     struct req_state *rs = *con_cls;
     if (rs != NULL) {
+        if (rs->held) {
+            srv_resp_free(&rs->resp);
+        }
         if (rs->body != NULL) {
             sodium_memzero(rs->body, rs->cap);
             free(rs->body);
@@ -149,8 +180,8 @@ static enum MHD_Result
 queue(struct MHD_Connection *c, struct srv_resp *r)
 {
     size_t len = r->body == NULL ? 0
-                 : r->body_len ? r->body_len
-                               : strlen(r->body);
+                 : r->body_len   ? r->body_len
+                                 : strlen(r->body);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer_with_free_callback(
             len, r->body ? r->body : (char *)"", r->body ? free_body : NULL);
@@ -190,6 +221,75 @@ declared_too_big(struct MHD_Connection *c, size_t max)
     return end != cl && (n > max || n == ULLONG_MAX);
 }
 
+/* Take the whole list of held answers; NULL when stopping with none. */
+static struct req_state *
+waiters_take(struct waiters *w)
+{
+    struct req_state *list;
+
+    pthread_mutex_lock(&w->lock);
+    while (w->head == NULL && !w->stop) {
+        pthread_cond_wait(&w->more, &w->lock);
+    }
+    list = w->head;
+    w->head = NULL;
+    pthread_mutex_unlock(&w->lock);
+    return list;
+}
+
+static void *
+resumer_main(void *arg)
+{
+    struct srv_http *h = arg;
+    struct req_state *list, *rs, *next;
+    uint64_t newest;
+    int rc;
+
+    while ((list = waiters_take(&h->w)) != NULL) {
+        newest = 0;
+        for (rs = list; rs != NULL; rs = rs->next) {
+            newest =
+                rs->resp.audit_index > newest ? rs->resp.audit_index : newest;
+        }
+        struct coffre_audit *a = srv_audit_get(h->ctx);
+        rc = a != NULL ? coffre_audit_wait(a, newest) : COFFRE_ERR_UNAVAILABLE;
+        for (rs = list; rs != NULL; rs = next) {
+            next = rs->next;
+            rs->audit_rc = rc;
+            MHD_resume_connection(rs->conn);
+        }
+    }
+    return NULL;
+}
+
+/* Hold ${r} on a suspended connection until its entry is durable. */
+static enum MHD_Result
+hold(struct srv_http *h, struct MHD_Connection *c, struct req_state *rs,
+     struct srv_resp *r)
+{
+    rs->resp = *r;
+    rs->held = 1;
+    rs->conn = c;
+    MHD_suspend_connection(c);
+    pthread_mutex_lock(&h->w.lock);
+    rs->next = h->w.head;
+    h->w.head = rs;
+    pthread_cond_signal(&h->w.more);
+    pthread_mutex_unlock(&h->w.lock);
+    return MHD_YES;
+}
+
+/* A resumed connection: its entry is durable (or the log failed). */
+static enum MHD_Result
+release(struct MHD_Connection *c, struct req_state *rs)
+{
+    rs->held = 0;
+    if (rs->audit_rc != COFFRE_OK) {
+        srv_audit_refuse(&rs->resp);
+    }
+    return queue(c, &rs->resp);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
            const char *method, const char *version, const char *upload_data,
@@ -198,6 +298,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     struct srv_http *h = cls;
     struct req_state *rs = *con_cls;
     (void)version;
+    if (rs != NULL && rs->held) {
+        return release(c, rs);
+    }
     if (rs == NULL) {
         /* Answering on the first call makes MHD close the connection:
          * wait for the next one (NOTES.md, keep-alive). */
@@ -235,7 +338,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     req.body = rs->body ? rs->body : "";
     req.body_len = rs->len;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &req);
+    req.audit_async = h->w.started;
     srv_handle(h->ctx, &req, &r);
+    if (r.audit_pending) {
+        return hold(h, c, rs, &r);
+    }
     return queue(c, &r);
 }
 
@@ -300,11 +407,12 @@ srv_http_start(struct srv_ctx *ctx, const char *cert_pem, const char *key_pem,
      * thread then holds up only its own connection, and the entries of
      * all connections share one sync (group commit). A pool of N threads
      * caps the requests in flight, hence the entries per sync, at N. */
-    unsigned flags = MHD_USE_TLS | MHD_USE_ERROR_LOG | v6 |
-                     (ctx->cfg->threads == 0
-                          ? MHD_USE_THREAD_PER_CONNECTION |
-                                MHD_USE_INTERNAL_POLLING_THREAD
-                          : MHD_USE_EPOLL_INTERNAL_THREAD);
+    unsigned flags =
+        MHD_USE_TLS | MHD_USE_ERROR_LOG | v6 |
+        (ctx->cfg->threads != 0 ? MHD_ALLOW_SUSPEND_RESUME : 0) |
+        (ctx->cfg->threads == 0
+             ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
+             : MHD_USE_EPOLL_INTERNAL_THREAD);
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
@@ -322,6 +430,12 @@ srv_http_start(struct srv_ctx *ctx, const char *cert_pem, const char *key_pem,
         free(h);
         return COFFRE_ERR_IO;
     }
+    pthread_mutex_init(&h->w.lock, NULL);
+    pthread_cond_init(&h->w.more, NULL);
+    /* Without the resumer, requests wait for their entries in place: so
+     * in thread-per-connection mode, where libmicrohttpd cannot suspend. */
+    h->w.started = ctx->cfg->threads != 0 &&
+                   pthread_create(&h->w.thread, NULL, resumer_main, h) == 0;
     *phttp = h;
     return COFFRE_OK;
 }
@@ -333,7 +447,20 @@ srv_http_stop(struct srv_http *h)
         return;
     }
     /* Stops accepting, lets requests in flight finish: a write that was
-     * acknowledged was committed before its answer was queued. */
+     * acknowledged was committed before its answer was queued. The
+     * resumer first releases every held answer (it drains the list before
+     * it sees the stop), since MHD cannot stop with suspended
+     * connections. */
+    if (h->w.started) {
+        pthread_mutex_lock(&h->w.lock);
+        h->w.stop = 1;
+        pthread_cond_signal(&h->w.more);
+        pthread_mutex_unlock(&h->w.lock);
+        pthread_join(h->w.thread, NULL);
+        h->w.started = 0;
+    }
     MHD_stop_daemon(h->d);
+    pthread_cond_destroy(&h->w.more);
+    pthread_mutex_destroy(&h->w.lock);
     free(h);
 }

@@ -235,6 +235,10 @@ struct srv_req {
     size_t body_len;
     const struct srv_principal *who; /* NULL: not authenticated */
     const char *auth_why;            /* why who is NULL (static text) */
+    /* Nonzero: the caller waits for the audit entry itself (http.c
+     * suspends the connection): srv_handle only queues the entry and sets
+     * resp->audit_pending. Zero: srv_handle blocks until it is durable. */
+    int audit_async;
 };
 
 struct srv_resp {
@@ -257,6 +261,9 @@ struct srv_resp {
     int disclosed_over, disclosed_personal;
     unsigned retry_after; /* seconds, for 429 */
     const char *action; /* overrides the route's action (static) */
+    /* req->audit_async: the entry to wait for before the answer leaves. */
+    int audit_pending;
+    uint64_t audit_index;
 };
 
 /**
@@ -348,6 +355,10 @@ struct coffre_audit *srv_audit_get(struct srv_ctx *ctx);
 void srv_audit_after(struct srv_ctx *ctx, size_t route,
                      const struct srv_req *req, const char *param,
                      struct srv_resp *r);
+
+/** srv_audit_refuse(r): replace ${r} by the 503 of an entry that could not
+ * be made durable (nothing of the prepared answer leaves). */
+void srv_audit_refuse(struct srv_resp *r);
 
 /** srv_audit_metrics(ctx, f): the audit log's Prometheus lines. */
 void srv_audit_metrics(struct srv_ctx *ctx, FILE *f);
