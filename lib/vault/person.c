@@ -310,10 +310,9 @@ coffre_vault_put(struct coffre_vault *v, const struct coffre_person *p,
     return rc;
 }
 
-/* Unwrap a stored data key into sc->dk. */
-static int
-open_dkey(struct coffre_vault *v, const struct coffre_store_dkey *dk,
-          struct vault_scratch *sc)
+int
+vault_open_dkey(struct coffre_vault *v, const struct coffre_store_dkey *dk,
+                struct vault_scratch *sc)
 {
     unsigned char ad[COFFRE_AD_MAX];
     const struct coffre_key *wrap;
@@ -414,7 +413,7 @@ get_locked(struct coffre_vault *v, uint64_t id, unsigned classes,
         return rc;
     }
     p = coffre_person_new();
-    rc = p == NULL ? COFFRE_ERR_NOMEM : open_dkey(v, &dk, v->scratch);
+    rc = p == NULL ? COFFRE_ERR_NOMEM : vault_open_dkey(v, &dk, v->scratch);
     for (int c = 0; c < COFFRE_CLASS_COUNT && rc == COFFRE_OK; c++) {
         if ((classes & COFFRE_CLASS_BIT(c)) && row.ct[c] != NULL) {
             rc = open_class(v, &row, c, v->scratch, p);

@@ -47,34 +47,25 @@ static int
 rewrap_one(struct coffre_vault *v, struct coffre_store_dkey *dk)
 {
     unsigned char ad[COFFRE_AD_MAX];
-    const struct coffre_key *from, *to;
+    const struct coffre_key *to;
     struct vault_epoch *e;
     size_t adlen;
     int rc;
 
-    rc = vault_epoch(v, dk->epoch, 0, &e);
+    rc = vault_open_dkey(v, dk, v->scratch);
     if (rc == COFFRE_OK) {
-        rc = vault_dkwrap(v, dk->kek_version, e, &from);
+        rc = vault_epoch(v, dk->epoch, 0, &e);
     }
     if (rc == COFFRE_OK) {
         rc = vault_dkwrap(v, v->kek_current, e, &to);
     }
-    if (rc != COFFRE_OK) {
-        return rc;
+    if (rc == COFFRE_OK) {
+        dk->kek_version = v->kek_current;
+        dk->len = COFFRE_WRAPPED_LEN;
+        adlen = coffre_ad_dkey(ad, v->id, dk->id, dk->kek_version, dk->epoch);
+        rc = coffre_key_wrap(to, ad, adlen, v->scratch->dk, dk->wrapped);
     }
-    adlen = coffre_ad_dkey(ad, v->id, dk->id, dk->kek_version, dk->epoch);
-    rc = coffre_aead_open(from, ad, adlen, dk->wrapped, dk->len,
-                          v->scratch->dk->b);
-    if (rc != COFFRE_OK) {
-        return vault_fail(v, COFFRE_ERR_CRYPTO,
-                          "data key of person %llu does not authenticate",
-                          (unsigned long long)dk->id);
-    }
-    dk->kek_version = v->kek_current;
-    adlen = coffre_ad_dkey(ad, v->id, dk->id, dk->kek_version, dk->epoch);
-    rc = coffre_key_wrap(to, ad, adlen, v->scratch->dk, dk->wrapped);
     sodium_memzero(v->scratch->dk->b, sizeof(v->scratch->dk->b));
-    dk->len = COFFRE_WRAPPED_LEN;
     if (rc == COFFRE_OK) {
         rc = v->store->ops->dkey_update(v->store, dk);
     }

@@ -129,6 +129,11 @@ int vault_person_seal(struct coffre_vault *v, const struct coffre_person *p,
 int vault_check_unsealed(struct coffre_vault *v);
 int64_t vault_now(void);
 void vault_sealed_clear(struct vault_sealed *s);
+/** vault_open_dkey(v, dk, sc): unwrap a stored data key into sc->dk;
+ * COFFRE_ERR_ERASED if its epoch key is gone, COFFRE_ERR_CRYPTO if it does
+ * not authenticate. */
+int vault_open_dkey(struct coffre_vault *v, const struct coffre_store_dkey *dk,
+                    struct vault_scratch *sc);
 
 /* auditkey.c: the audit log's Ed25519 seed (made on first use), for
  * lib/audit/log.c; takes v->lock. COFFRE_ERR_SEALED while sealed. */
