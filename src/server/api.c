@@ -61,8 +61,8 @@ static const struct route_rule rules[R__COUNT] = {
      * proofs say who read which pseudonym: auditors only. */
     [R_AUDIT_KEY] = {ROLE(SRV_ROLE_AUDITOR) | ROLE(SRV_ROLE_ADMIN), 0, 0,
                      no_args},
-    [R_AUDIT_CHECKPOINT] = {ROLE(SRV_ROLE_AUDITOR) | ROLE(SRV_ROLE_ADMIN), 0,
-                            0, no_args},
+    [R_AUDIT_CHECKPOINT] = {ROLE(SRV_ROLE_AUDITOR) | ROLE(SRV_ROLE_ADMIN), 0, 0,
+                            no_args},
     [R_AUDIT_INCLUSION] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, inclusion_args},
     [R_AUDIT_CONSISTENCY] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, consistency_args},
     [R_AUDIT_ENTRIES] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, entries_args},
@@ -97,6 +97,13 @@ static const struct route_rule rules[R__COUNT] = {
     [R_BADGE_ROTATE] = {ROLE(SRV_ROLE_CUSTODIAN), 0, 0, no_args},
 };
 
+/* The guard's view of the bulk_read approvals (guard_set_bonus). */
+static uint64_t
+quota_bonus(void *arg, const char *name)
+{
+    return srv_approval_quota_bonus(arg, name);
+}
+
 int
 srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
              struct srv_config *cfg)
@@ -116,6 +123,7 @@ srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
         srv_ctx_destroy(ctx);
         return COFFRE_ERR_NOMEM;
     }
+    guard_set_bonus(ctx->guard, quota_bonus, ctx);
     return COFFRE_OK;
 }
 

@@ -50,6 +50,10 @@ struct gslot {
     int64_t since; /* unix time */
     char reason[32];
     uint64_t limited; /* 429 answers */
+    /* Approved extra persons (guard_set_bonus): how many of the current
+     * bonus were spent, and the last bonus seen with when it was seen. */
+    uint64_t bonus_used, bonus_last;
+    double bonus_at;
 };
 
 struct alert_child {
@@ -63,6 +67,8 @@ struct guard {
     struct gslot *slots;
     size_t n;
     double (*now)(void);
+    uint64_t (*bonus)(void *arg, const char *name);
+    void *bonus_arg;
     pthread_rwlock_t poison_lock;
     uint64_t *poison;
     size_t npoison;
@@ -333,6 +339,16 @@ guard_free(struct guard *g)
     free(g->poison);
     json_decref(g->alerts);
     free(g);
+}
+
+void
+guard_set_bonus(struct guard *g, uint64_t (*fn)(void *arg, const char *name),
+                void *arg)
+{
+    if (g != NULL) {
+        g->bonus = fn;
+        g->bonus_arg = arg;
+    }
 }
 
 void
@@ -611,13 +627,68 @@ cap_of(uint32_t threshold)
     return threshold ? threshold : 1000000u; /* bounded memory even so */
 }
 
-/* The thresholds and quotas, with the slot locked. */
+/* The extra persons of the bulk threshold, with the slot locked: the
+ * approved ${bonus}, and for one window after it is gone the last one, so
+ * that the persons read under an approval leave the window before the
+ * threshold falls back (rather than suspend the principal at once). */
+static uint64_t
+bulk_extra(struct gslot *s, uint64_t bonus, double now)
+{
+    if (bonus > 0) {
+        s->bonus_last = bonus;
+        s->bonus_at = now;
+        return bonus;
+    }
+    s->bonus_used = 0; /* the next approval starts afresh */
+    return now - s->bonus_at < s->lim.window ? s->bonus_last : 0;
+}
+
+/* The person quotas with ${bonus} approved extra persons: 0 if ${np} may
+ * be disclosed now (tokens taken), else the seconds to wait. */
+static unsigned
+take_quota(struct gslot *s, uint32_t np, uint64_t bonus)
+{
+    const struct guard_limits *l = &s->lim;
+    double hs = l->persons_hour > 0 ? (double)np - s->hour.tokens : 0;
+    double ds = l->persons_day > 0 ? (double)np - s->day.tokens : 0;
+    double shortage = hs > ds ? hs : ds;
+    uint64_t left = bonus > s->bonus_used ? bonus - s->bonus_used : 0;
+    unsigned wait = 0;
+    if (np == 0) {
+        return 0;
+    }
+    if (shortage > 0 && (double)left < shortage) {
+        if (hs > 0) {
+            wait = bucket_wait(&s->hour, l->persons_hour / 3600, np);
+        }
+        if (ds > 0) {
+            unsigned w = bucket_wait(&s->day, l->persons_day / 86400, np);
+            wait = w > wait ? w : wait;
+        }
+        return wait;
+    }
+    if (shortage > 0) { /* the approval pays what the buckets lack */
+        uint64_t paid = (uint64_t)shortage;
+        s->bonus_used += (double)paid < shortage ? paid + 1 : paid;
+    }
+    s->hour.tokens -= l->persons_hour > 0 ? np : 0;
+    s->day.tokens -= l->persons_day > 0 ? np : 0;
+    s->hour.tokens = s->hour.tokens < 0 ? 0 : s->hour.tokens;
+    s->day.tokens = s->day.tokens < 0 ? 0 : s->day.tokens;
+    return 0;
+}
+
+/* The thresholds and quotas, with the slot locked; ${bonus}: persons a
+ * granted bulk_read approval adds to both. */
 static void
 judge(struct guard *g, struct gslot *s, const struct srv_resp *r,
-      struct verdict *v)
+      uint64_t bonus, struct verdict *v)
 {
     const struct guard_limits *l = &s->lim;
     double now = g->now();
+    uint64_t bulk = l->bulk_threshold;
+    bulk += bulk ? bulk_extra(s, bonus, now) : 0;
+    bulk = bulk > UINT32_MAX ? UINT32_MAX : bulk;
     win_expire(&s->listed, now, l->window);
     win_expire(&s->personal, now, l->window);
     uint32_t nl = count_new(&s->listed, r);
@@ -626,32 +697,23 @@ judge(struct guard *g, struct gslot *s, const struct srv_resp *r,
         *v = (struct verdict){WHY_LIST, 0, s->listed.n + nl, l->list_threshold};
         return;
     }
-    if (l->bulk_threshold && s->personal.n + np > l->bulk_threshold) {
-        *v = (struct verdict){WHY_BULK, 0, s->personal.n + np,
-                              l->bulk_threshold};
+    if (bulk && s->personal.n + np > bulk) {
+        *v = (struct verdict){WHY_BULK, 0, s->personal.n + np, (uint32_t)bulk};
         return;
     }
     bucket_fill(&s->hour, l->persons_hour / 3600, l->persons_hour, now);
     bucket_fill(&s->day, l->persons_day / 86400, l->persons_day, now);
-    if (np > 0 && l->persons_hour > 0 && s->hour.tokens < np) {
-        v->wait = bucket_wait(&s->hour, l->persons_hour / 3600, np);
-    }
-    if (np > 0 && l->persons_day > 0 && s->day.tokens < np) {
-        unsigned w = bucket_wait(&s->day, l->persons_day / 86400, np);
-        v->wait = w > v->wait ? w : v->wait;
-    }
+    v->wait = take_quota(s, np, bonus);
     if (v->wait) {
         s->limited++;
         return;
     }
-    s->hour.tokens -= l->persons_hour > 0 ? np : 0;
-    s->day.tokens -= l->persons_day > 0 ? np : 0;
     for (size_t i = 0; i < r->ndisclosed && v->why < 0; i++) {
         if (win_touch(&s->listed, r->disclosed[i], now,
                       cap_of(l->list_threshold)) != 0 ||
             (r->disclosed_personal &&
              win_touch(&s->personal, r->disclosed[i], now,
-                       cap_of(l->bulk_threshold)) != 0)) {
+                       cap_of((uint32_t)bulk)) != 0)) {
             *v = (struct verdict){WHY_FULL, 0, s->listed.n, 0};
         }
     }
@@ -672,10 +734,12 @@ guard_observe(struct guard *g, const struct srv_principal *who,
         }
     }
     v.why = v.why < 0 && r->disclosed_over ? WHY_FULL : v.why;
+    /* Asked before the slot lock: the callback takes its own. */
+    uint64_t bonus = g->bonus ? g->bonus(g->bonus_arg, who->name) : 0;
     pthread_mutex_lock(&s->lock);
     int already = s->suspended;
     if (!already && v.why < 0) {
-        judge(g, s, r, &v);
+        judge(g, s, r, bonus, &v);
     }
     if (!already && v.why >= 0) {
         s->suspended = 1;

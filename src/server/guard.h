@@ -106,6 +106,15 @@ int guard_new(const struct srv_config *cfg, const struct guard_config *gc,
               struct guard **pg);
 void guard_free(struct guard *g);
 
+/**
+ * guard_set_bonus(g, fn, arg): ${fn}(${arg}, name) gives the persons a
+ * granted bulk_read approval adds to the quotas and bulk threshold of the
+ * principal ${name} (0: none); asked on every disclosure, outside the
+ * guard's locks. NULL: no bonus. No-op if ${g} is NULL.
+ */
+void guard_set_bonus(struct guard *g,
+                     uint64_t (*fn)(void *arg, const char *name), void *arg);
+
 /** guard_set_clock(g, now): a clock in seconds for tests (NULL: real). */
 void guard_set_clock(struct guard *g, double (*now)(void));
 
