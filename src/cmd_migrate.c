@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "cmd.h"
+#include "coffre/approval.h"
 #include "coffre/migrate.h"
 
 #define RECEIPT_MAX (1u << 20)
@@ -204,8 +206,53 @@ cmd_bundle_key(int argc, char **argv)
 
 struct export_args {
     struct cli_vault_opts vo;
-    const char *to, *out, *category;
+    const char *to, *out, *category, *approval;
 };
+
+/* The used_by of the approvals the CLI consumes: the custodians granted
+ * them to whoever holds the shares and runs the export. */
+#define EXPORT_BY "coffre-export"
+
+/* Use the bulk_export approval of the export's selection ("all" or
+ * "category=CAT", docs/approvals.md), once; 0, or 1 with a message. */
+static int
+export_approval(struct coffre_vault *v, const struct export_args *a)
+{
+    static const char *const whys[] = {
+        [COFFRE_APPROVAL_WHY_UNKNOWN] = "no such approval",
+        [COFFRE_APPROVAL_WHY_WRONG_SCOPE] =
+            "the approval is for another operation or scope",
+        [COFFRE_APPROVAL_WHY_TOO_FEW] = "not enough custodians approved it",
+        [COFFRE_APPROVAL_WHY_EXPIRED] = "the approval expired",
+        [COFFRE_APPROVAL_WHY_USED] = "the approval was used already",
+    };
+    char scope[COFFRE_APPROVAL_SCOPE_MAX + 1];
+    int why = 0, n;
+    if (a->category != NULL) {
+        n = snprintf(scope, sizeof(scope), "category=%s", a->category);
+    } else {
+        n = snprintf(scope, sizeof(scope), "all");
+    }
+    if (n < 0 || (size_t)n >= sizeof(scope)) {
+        cli_error("export", "category too long for an approval scope");
+        return 1;
+    }
+    int r = coffre_vault_approval_consume(v, a->approval, "bulk_export", scope,
+                                          EXPORT_BY, (int64_t)time(NULL), NULL,
+                                          &why);
+    if (r == COFFRE_ERR_DENIED && why > 0 && why <= COFFRE_APPROVAL_WHY_USED) {
+        cli_error("export",
+                  "approval refused: %s (a bulk_export approval of "
+                  "scope \"%s\" is needed)",
+                  whys[why], scope);
+        return 1;
+    }
+    if (r != COFFRE_OK) {
+        cli_error("export", "approval: %s", coffre_vault_errmsg(v));
+        return 1;
+    }
+    return 0;
+}
 
 static int
 export_run(const struct export_args *a)
@@ -222,6 +269,14 @@ export_run(const struct export_args *a)
     f = fopen(a->out, "wbx");
     if (f == NULL) {
         cli_error("export", "cannot create %s: %s", a->out, strerror(errno));
+        coffre_vault_close(v);
+        return 1;
+    }
+    /* After the output is created (a refused output spends nothing),
+     * before a byte of it is written. */
+    if (export_approval(v, a) != 0) {
+        fclose(f);
+        remove(a->out);
         coffre_vault_close(v);
         return 1;
     }
@@ -248,12 +303,17 @@ cmd_export(int argc, char **argv)
     if (cli_help(
             argc, argv,
             "usage: coffre export --data DIR --share FILE... --to BUNDLE_KEY "
-            "--out "
-            "BUNDLE\n                     [--category CATEGORY]\n\n"
+            "--out BUNDLE\n"
+            "                     --approval ID [--category CATEGORY]\n\n"
             "Write every person (or one category) as a sealed bundle that "
             "only\n"
             "the vault owning BUNDLE_KEY can open, with its manifest root\n"
-            "(docs/migration.md).\n")) {
+            "(docs/migration.md). ID: a bulk_export approval of scope "
+            "\"all\"\n"
+            "(or \"category=CATEGORY\") granted by the custodians through "
+            "the\n"
+            "server on this data directory, used once "
+            "(docs/approvals.md).\n")) {
         return 0;
     }
     static const struct option lo[] = {
@@ -262,6 +322,7 @@ cmd_export(int argc, char **argv)
         {"to", required_argument, NULL, 't'},
         {"out", required_argument, NULL, 'o'},
         {"category", required_argument, NULL, 'c'},
+        {"approval", required_argument, NULL, 'a'},
         {NULL, 0, NULL, 0}};
     struct export_args a;
     int c;
@@ -278,6 +339,8 @@ cmd_export(int argc, char **argv)
             a.out = optarg;
         } else if (c == 'c') {
             a.category = optarg;
+        } else if (c == 'a') {
+            a.approval = optarg;
         } else {
             a.to = NULL;
             break;
@@ -286,8 +349,15 @@ cmd_export(int argc, char **argv)
     if (a.to == NULL || a.out == NULL || optind != argc) {
         fprintf(stderr, "usage: coffre export --data DIR --share FILE... "
                         "--to BUNDLE_KEY --out BUNDLE\n"
-                        "                     [--category CATEGORY]\n");
+                        "                     --approval ID "
+                        "[--category CATEGORY]\n");
         return 2;
+    }
+    if (a.approval == NULL) {
+        cli_error("export", "--approval ID is required: a bulk export needs "
+                            "a bulk_export approval granted by the custodians "
+                            "(docs/approvals.md)");
+        return 1;
     }
     return export_run(&a);
 }

@@ -3,6 +3,7 @@
 # numbers, idempotence, updates, manifest roots, bundles (round trip,
 # flipped byte, truncation, another vault), shred and erasure receipts.
 . "$(dirname "$0")/../cli/lib.sh"
+. "$(dirname "$0")/approval_lib.sh"
 
 init_vault() { # init_vault NAME: a vault in $T/NAME, its options in $SH_NAME
     "$COFFRE" init --data "$T/$1" --shares-dir "$T/$1-s" >/dev/null
@@ -91,15 +92,51 @@ check_exit 1 "stop on reject" "$COFFRE" import $A --stop-on-reject \
     --rejects "$T/r2" "$T/rej.csv"
 check_stderr "line 3" "stop on reject names the line"
 
-# Bundles: A -> B.
+# Bundles: A -> B. A bulk export needs a bulk_export approval of its
+# selection, granted by two custodians through the server on A's data
+# directory (docs/approvals.md), used once.
 KB=$("$COFFRE" bundle-key $B) && pass || fail "bundle key"
-"$COFFRE" export $A --to "$KB" --out "$T/a.bundle" >"$T/exp" && pass || fail export
 ra=$("$COFFRE" manifest --vault $A | root_of)
+check_exit 1 "export without --approval" "$COFFRE" export $A --to "$KB" \
+    --out "$T/a.bundle"
+check_stderr "--approval ID is required" "export needs an approval"
+[ ! -e "$T/a.bundle" ] && pass || fail "nothing written without an approval"
+grant_export "$T/a" "$T/a-s" 900 all category=media && pass ||
+    fail "custodians grant bulk_export"
+AALL=${APPROVALS[0]-none} AMEDIA=${APPROVALS[1]-none}
+[ "$("$COFFRE" manifest --vault $A | root_of)" = "$ra" ] && pass ||
+    fail "the server changed no person of A"
+check_exit 1 "export: unknown approval" "$COFFRE" export $A --to "$KB" \
+    --out "$T/x.bundle" --approval BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB
+check_stderr "approval refused: no such approval" "unknown approval named"
+check_exit 1 "export: approval of another scope" "$COFFRE" export $A \
+    --to "$KB" --out "$T/x.bundle" --approval "$AMEDIA"
+check_stderr "another operation or scope.*\"all\"" "wrong scope named"
+check_exit 1 "export: category with the approval of all" "$COFFRE" export $A \
+    --to "$KB" --out "$T/x.bundle" --approval "$AALL" --category athlete
+[ ! -e "$T/x.bundle" ] && pass || fail "nothing written when refused"
+"$COFFRE" export $A --to "$KB" --out "$T/a.bundle" --approval "$AALL" \
+    >"$T/exp" && pass || fail export
 [ "$(root_of <"$T/exp")" = "$ra" ] && pass || fail "export prints the vault root"
+check_exit 1 "export: approval reused" "$COFFRE" export $A --to "$KB" \
+    --out "$T/x.bundle" --approval "$AALL"
+check_stderr "approval refused: the approval was used already" "reuse named"
+[ ! -e "$T/x.bundle" ] && pass || fail "nothing written on reuse"
+"$COFFRE" export $A --to "$KB" --out "$T/media.bundle" --approval "$AMEDIA" \
+    --category media >"$T/exp2" && pass || fail "export of one category"
+grep -q "^exported 5 persons" "$T/exp2" && pass ||
+    fail "5 media persons: $(cat "$T/exp2")"
 check_exit 2 "export without --to" "$COFFRE" export $A --out "$T/x.bundle"
 KA=$("$COFFRE" bundle-key $A)
-"$COFFRE" export $B --to "$KA" --out "$T/b-empty.bundle" >/dev/null && pass ||
-    fail "export of an empty vault"
+grant_export "$T/b" "$T/b-s" 1 all && pass || fail "grant on B"
+sleep 2
+check_exit 1 "export: approval expired" "$COFFRE" export $B --to "$KA" \
+    --out "$T/x.bundle" --approval "$APPROVAL"
+check_stderr "approval refused: the approval expired" "expiry named"
+[ ! -e "$T/x.bundle" ] && pass || fail "nothing written once expired"
+grant_export "$T/b" "$T/b-s" 900 all && pass || fail "grant on B again"
+"$COFFRE" export $B --to "$KA" --out "$T/b-empty.bundle" \
+    --approval "$APPROVAL" >/dev/null && pass || fail "export of an empty vault"
 check_exit 1 "a bundle for another vault" "$COFFRE" import $A --bundle "$T/a.bundle"
 check_stderr "bundle is for vault [0-9a-f]{32}, this vault is [0-9a-f]{32}" \
     "another vault named"
