@@ -306,10 +306,9 @@ write_dev_config(struct run *run, const char *data_dir,
     json_object_set(cfg, "guard", run->guard_json);
     /* No background retention sweep in dev unless asked for: the demo
      * persons' validity is long past, the sweep would erase them all. */
-    json_object_set_new(cfg, "retention_sweep_seconds",
-                        json_integer(run->o.retention_sweep > 0
-                                         ? run->o.retention_sweep
-                                         : 0));
+    json_object_set_new(
+        cfg, "retention_sweep_seconds",
+        json_integer(run->o.retention_sweep > 0 ? run->o.retention_sweep : 0));
     if (run->o.approval_ttl > 0) {
         json_object_set_new(cfg, "approval_ttl_seconds",
                             json_integer(run->o.approval_ttl));
@@ -329,8 +328,7 @@ write_dev_config(struct run *run, const char *data_dir,
 /* Demo persons, with the poison records the guard asks for planted
  * among them as they come (guard_poison_due), as in a growing file. */
 static int
-load_persons(struct coffre_vault *v, long count,
-             const struct guard_config *gc)
+load_persons(struct coffre_vault *v, long count, const struct guard_config *gc)
 {
     unsigned planted = 0, now = 0;
     struct coffre_gen_opts go = {.seed = 2024, .photos = 1};
@@ -403,10 +401,10 @@ dev_guard(struct run *run)
 {
     char err[256];
     json_error_t jerr;
-    run->guard_json = run->o.guard_config
-                          ? json_load_file(run->o.guard_config,
-                                           JSON_REJECT_DUPLICATES, &jerr)
-                          : json_object();
+    run->guard_json =
+        run->o.guard_config
+            ? json_load_file(run->o.guard_config, JSON_REJECT_DUPLICATES, &jerr)
+            : json_object();
     run->dev_gc = malloc(sizeof(*run->dev_gc));
     if (run->guard_json == NULL || run->dev_gc == NULL) {
         fprintf(stderr, "coffre server: %s: not a JSON file\n",

@@ -221,7 +221,8 @@ api_person_get(struct srv_ctx *ctx, const struct srv_req *req,
     }
     /* Classes beyond public are personal data: the guard's bulk window
      * and quotas count this person. */
-    r->disclosed_personal = (want & ~COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC)) != 0;
+    r->disclosed_personal =
+        (want & ~COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC)) != 0;
     if (who->role == SRV_ROLE_OFFICE &&
         (want & COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC))) {
         office_fast_path(ctx, who, param, id, want, r);

@@ -67,16 +67,16 @@ struct srv_config {
     char tls_cert[SRV_PATH_MAX];
     char tls_key[SRV_PATH_MAX];
     char client_ca[SRV_PATH_MAX];
-    char user[SRV_NAME_MAX + 1]; /* drop to this user when root */
-    int tls12;                   /* allow TLS 1.2 besides 1.3 */
-    int mlock;                   /* mlockall when permitted */
-    int64_t vetting_deadline;    /* seconds */
-    size_t body_max;             /* bytes of a request body */
-    unsigned threads;            /* MHD worker threads */
-    unsigned approvals_required; /* m of the custodian principals */
-    int64_t approval_ttl;        /* seconds an approval request lives */
-    int64_t retention;           /* seconds kept after validity ends */
-    int64_t retention_sweep;     /* seconds between sweeps, 0: none */
+    char user[SRV_NAME_MAX + 1];  /* drop to this user when root */
+    int tls12;                    /* allow TLS 1.2 besides 1.3 */
+    int mlock;                    /* mlockall when permitted */
+    int64_t vetting_deadline;     /* seconds */
+    size_t body_max;              /* bytes of a request body */
+    unsigned threads;             /* MHD worker threads */
+    unsigned approvals_required;  /* m of the custodian principals */
+    int64_t approval_ttl;         /* seconds an approval request lives */
+    int64_t retention;            /* seconds kept after validity ends */
+    int64_t retention_sweep;      /* seconds between sweeps, 0: none */
     char audit_dir[SRV_PATH_MAX]; /* "" = DATA_DIR/audit */
     char audit_origin[SRV_NAME_MAX * 4 + 1]; /* "" = coffre.vault/<id> */
     struct srv_principal *principals;
@@ -243,24 +243,24 @@ struct srv_req {
 
 struct srv_resp {
     unsigned status;
-    char *body; /* malloc'd, NUL-terminated */
+    char *body;      /* malloc'd, NUL-terminated */
     size_t body_len; /* binary body (badges.c): its length; 0: strlen */
     const char *ctype;
     const char *allow; /* for 405 */
     size_t route;      /* metrics label index */
     /* What the audit entry of this request says (src/server/audit.c);
      * handlers fill them, never with a personal value. */
-    const char *code;                          /* error code (static) */
-    char pseudonym[COFFRE_PSEUDONYM_LEN + 1];  /* caller's, or "" */
-    unsigned classes;                          /* disclosed (or written) */
-    const char *purpose;                       /* stated, not owned */
+    const char *code;                         /* error code (static) */
+    char pseudonym[COFFRE_PSEUDONYM_LEN + 1]; /* caller's, or "" */
+    unsigned classes;                         /* disclosed (or written) */
+    const char *purpose;                      /* stated, not owned */
     /* Persons the answer discloses or the request touched, for the guard
      * (guard_disclose); personal: classes beyond public were disclosed. */
     uint64_t disclosed[SRV_PAGE_MAX];
     size_t ndisclosed;
     int disclosed_over, disclosed_personal;
     unsigned retry_after; /* seconds, for 429 */
-    const char *action; /* overrides the route's action (static) */
+    const char *action;   /* overrides the route's action (static) */
     /* req->audit_async: the entry to wait for before the answer leaves. */
     int audit_pending;
     uint64_t audit_index;
@@ -309,8 +309,8 @@ struct srv_ctx {
      * with srv_audit_get(). NULL: audited routes answer 503. */
     struct coffre_audit *audit;
     pthread_mutex_t audit_lock;
-    struct guard *guard; /* NULL: no guard (bench --no-guard) */
-    const char *audit_vkey_path; /* write the verifier key there, or NULL */
+    struct guard *guard;             /* NULL: no guard (bench --no-guard) */
+    const char *audit_vkey_path;     /* write the verifier key there, or NULL */
     struct srv_approvals *approvals; /* approval.c */
 };
 
