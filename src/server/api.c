@@ -99,9 +99,9 @@ static const struct route_rule rules[R__COUNT] = {
 
 /* The guard's view of the bulk_read approvals (guard_set_bonus). */
 static uint64_t
-quota_bonus(void *arg, const char *name)
+quota_bonus(void *arg, const char *name, int64_t *pexpires)
 {
-    return srv_approval_quota_bonus(arg, name);
+    return srv_approval_quota_bonus(arg, name, pexpires);
 }
 
 int

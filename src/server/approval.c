@@ -110,11 +110,15 @@ bonus_load(struct srv_ctx *ctx)
 }
 
 uint64_t
-srv_approval_quota_bonus(struct srv_ctx *ctx, const char *principal)
+srv_approval_quota_bonus(struct srv_ctx *ctx, const char *principal,
+                         int64_t *pexpires)
 {
     struct srv_approvals *s = ctx->approvals;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = (int64_t)time(NULL), last = 0;
     uint64_t extra = 0;
+    if (pexpires != NULL) {
+        *pexpires = 0;
+    }
     if (s == NULL || principal == NULL) {
         return 0;
     }
@@ -124,9 +128,13 @@ srv_approval_quota_bonus(struct srv_ctx *ctx, const char *principal)
         if (s->bonus[i].expires > now &&
             strcmp(s->bonus[i].principal, principal) == 0) {
             extra += s->bonus[i].extra;
+            last = s->bonus[i].expires > last ? s->bonus[i].expires : last;
         }
     }
     pthread_mutex_unlock(&s->lock);
+    if (pexpires != NULL) {
+        *pexpires = last;
+    }
     return extra;
 }
 

@@ -37,11 +37,13 @@ int srv_approvals_new(struct srv_ctx *ctx);
 void srv_approvals_free(struct srv_ctx *ctx);
 
 /**
- * srv_approval_quota_bonus(ctx, principal): persons a granted bulk_read
- * approval adds to the quota of the principal named ${principal}, until
- * it expires; 0 if none. For guard part A's quotas; cheap (no vault).
+ * srv_approval_quota_bonus(ctx, principal, pexpires): persons the granted
+ * bulk_read approvals in force add to the quota of the principal named
+ * ${principal}; 0 if none. The latest of their expiries in *${pexpires}
+ * (0 if none; may be NULL). For guard part A's quotas; cheap (no vault).
  */
-uint64_t srv_approval_quota_bonus(struct srv_ctx *ctx, const char *principal);
+uint64_t srv_approval_quota_bonus(struct srv_ctx *ctx, const char *principal,
+                                  int64_t *pexpires);
 
 /**
  * srv_approval_use(ctx, req, id, op, scope, r): consume approval ${id}

@@ -50,9 +50,11 @@ struct gslot {
     int64_t since; /* unix time */
     char reason[32];
     uint64_t limited; /* 429 answers */
-    /* Approved extra persons (guard_set_bonus): how many of the current
-     * bonus were spent, and the last bonus seen with when it was seen. */
-    uint64_t bonus_used, bonus_last;
+    /* Approved extra persons (guard_set_bonus, bonus_update): spent of
+     * the bonus in force, the bonus last seen and until when (unix), the
+     * part of ended ones held for the bulk threshold, since when. */
+    uint64_t bonus_used, bonus_last, bonus_held;
+    int64_t bonus_until;
     double bonus_at;
 };
 
@@ -67,7 +69,7 @@ struct guard {
     struct gslot *slots;
     size_t n;
     double (*now)(void);
-    uint64_t (*bonus)(void *arg, const char *name);
+    uint64_t (*bonus)(void *arg, const char *name, int64_t *pexpires);
     void *bonus_arg;
     pthread_rwlock_t poison_lock;
     uint64_t *poison;
@@ -342,7 +344,8 @@ guard_free(struct guard *g)
 }
 
 void
-guard_set_bonus(struct guard *g, uint64_t (*fn)(void *arg, const char *name),
+guard_set_bonus(struct guard *g,
+                uint64_t (*fn)(void *arg, const char *name, int64_t *pexpires),
                 void *arg)
 {
     if (g != NULL) {
@@ -627,20 +630,35 @@ cap_of(uint32_t threshold)
     return threshold ? threshold : 1000000u; /* bounded memory even so */
 }
 
-/* The extra persons of the bulk threshold, with the slot locked: the
- * approved ${bonus}, and for one window after it is gone the last one, so
- * that the persons read under an approval leave the window before the
- * threshold falls back (rather than suspend the principal at once). */
-static uint64_t
-bulk_extra(struct gslot *s, uint64_t bonus, double now)
+/* Account the bonus in force, ${bonus} until ${until} (unix), with the
+ * slot locked: what an approval paid ends with it; what it allowed past
+ * the bulk threshold is held for one more window, so that the persons
+ * read under it leave the window rather than suspend the principal. */
+static void
+bonus_update(struct gslot *s, uint64_t bonus, int64_t until, double now)
 {
-    if (bonus > 0) {
-        s->bonus_last = bonus;
-        s->bonus_at = now;
-        return bonus;
+    int ended = s->bonus_until <= (int64_t)time(NULL);
+    uint64_t gone = ended                   ? s->bonus_last
+                    : bonus < s->bonus_last ? s->bonus_last - bonus
+                                            : 0;
+    if (ended) {
+        s->bonus_used = 0;
     }
-    s->bonus_used = 0; /* the next approval starts afresh */
-    return now - s->bonus_at < s->lim.window ? s->bonus_last : 0;
+    if (gone > 0) {
+        s->bonus_held =
+            gone + (now - s->bonus_at < s->lim.window ? s->bonus_held : 0);
+        s->bonus_at = now;
+    }
+    s->bonus_last = bonus;
+    s->bonus_until = bonus > 0 ? until : s->bonus_until;
+}
+
+/* The extra persons of the bulk threshold: the bonus in force and what
+ * is held of the ended ones. */
+static uint64_t
+bulk_extra(const struct gslot *s, uint64_t bonus, double now)
+{
+    return bonus + (now - s->bonus_at < s->lim.window ? s->bonus_held : 0);
 }
 
 /* The person quotas with ${bonus} approved extra persons: 0 if ${np} may
@@ -678,14 +696,15 @@ take_quota(struct gslot *s, uint32_t np, uint64_t bonus)
     return 0;
 }
 
-/* The thresholds and quotas, with the slot locked; ${bonus}: persons a
- * granted bulk_read approval adds to both. */
+/* The thresholds and quotas, with the slot locked; ${bonus}: persons the
+ * granted bulk_read approvals add to both, until ${until}. */
 static void
 judge(struct guard *g, struct gslot *s, const struct srv_resp *r,
-      uint64_t bonus, struct verdict *v)
+      uint64_t bonus, int64_t until, struct verdict *v)
 {
     const struct guard_limits *l = &s->lim;
     double now = g->now();
+    bonus_update(s, bonus, until, now);
     uint64_t bulk = l->bulk_threshold;
     bulk += bulk ? bulk_extra(s, bonus, now) : 0;
     bulk = bulk > UINT32_MAX ? UINT32_MAX : bulk;
@@ -735,11 +754,12 @@ guard_observe(struct guard *g, const struct srv_principal *who,
     }
     v.why = v.why < 0 && r->disclosed_over ? WHY_FULL : v.why;
     /* Asked before the slot lock: the callback takes its own. */
-    uint64_t bonus = g->bonus ? g->bonus(g->bonus_arg, who->name) : 0;
+    int64_t until = 0;
+    uint64_t bonus = g->bonus ? g->bonus(g->bonus_arg, who->name, &until) : 0;
     pthread_mutex_lock(&s->lock);
     int already = s->suspended;
     if (!already && v.why < 0) {
-        judge(g, s, r, bonus, &v);
+        judge(g, s, r, bonus, until, &v);
     }
     if (!already && v.why >= 0) {
         s->suspended = 1;

@@ -107,13 +107,16 @@ int guard_new(const struct srv_config *cfg, const struct guard_config *gc,
 void guard_free(struct guard *g);
 
 /**
- * guard_set_bonus(g, fn, arg): ${fn}(${arg}, name) gives the persons a
- * granted bulk_read approval adds to the quotas and bulk threshold of the
- * principal ${name} (0: none); asked on every disclosure, outside the
+ * guard_set_bonus(g, fn, arg): ${fn}(${arg}, name, &expires) gives the
+ * persons the granted bulk_read approvals in force add to the quotas and
+ * bulk threshold of the principal ${name} (0: none), and the latest of
+ * their expiries (unix seconds); asked on every disclosure, outside the
  * guard's locks. NULL: no bonus. No-op if ${g} is NULL.
  */
 void guard_set_bonus(struct guard *g,
-                     uint64_t (*fn)(void *arg, const char *name), void *arg);
+                     uint64_t (*fn)(void *arg, const char *name,
+                                    int64_t *pexpires),
+                     void *arg);
 
 /** guard_set_clock(g, now): a clock in seconds for tests (NULL: real). */
 void guard_set_clock(struct guard *g, double (*now)(void));

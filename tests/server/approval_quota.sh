@@ -4,7 +4,7 @@
 # bulk_read approval "office:3"; it reads 3 persons more (and its bulk
 # threshold is 3 higher), then 429 again; once the approval expires the
 # quota is the configured one again, and the persons read under the
-# approval do not suspend it.
+# approval do not suspend it; a later approval starts afresh.
 . "$(dirname "$0")/lib.sh"
 trap 'finish; exit $?' EXIT
 PORT=$(free_port)
@@ -74,6 +74,14 @@ read_person 429 6
 check "expired: quota back" '.error.code == "quota_exceeded"'
 read_person 429 7
 check "not suspended" '.error.code == "quota_exceeded"'
+# a later approval starts afresh: what the first one paid is not counted
+expect 201 office POST /v1/approvals '{"operation":"bulk_read","scope":"office:1"}'
+A2=$(echo "$BODY" | jq -r .id)
+expect 200 custodian POST "/v1/approvals/$A2/approve"
+expect 200 custodian3 POST "/v1/approvals/$A2/approve"
+read_person 200 6
+read_person 429 7
+check "one more only" '.error.code == "quota_exceeded"'
 
 expect 200 auditor GET "/v1/audit/entries?start=0&end=1000"
 check "approval audited" "[.entries[] | select(.action == \"approval.approve\"
