@@ -1,4 +1,6 @@
-/* The csv reader over a memory FILE: every record, never a crash. */
+/* A person reader over a memory FILE: every record, never a crash. Built
+ * twice (meson.build): FUZZ_FORMAT is COFFRE_FORMAT_CSV for fuzz_csv and
+ * COFFRE_FORMAT_JSONL for fuzz_jsonl. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0 || (f = fmemopen((void *)data, size, "r")) == NULL) {
         return 0;
     }
-    if (coffre_reader_open(f, COFFRE_FORMAT_CSV, &r) == COFFRE_OK) {
+    if (coffre_reader_open(f, FUZZ_FORMAT, &r) == COFFRE_OK) {
         while ((rc = coffre_reader_next(r, &p, &d)) != COFFRE_ERR_IO) {
             if (rc == COFFRE_OK && p == NULL) {
                 break;
