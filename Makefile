@@ -14,6 +14,8 @@ PERSONS    ?= 10000
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+	@# The command where the README says it is: build/coffre.
+	ln -sf src/coffre $(BUILD)/coffre
 
 $(BUILD)/build.ninja:
 	@scripts/deps.sh build
