@@ -121,6 +121,47 @@ COFFRE_API int coffre_vault_approval_list(struct coffre_vault *v,
                                           size_t cap, size_t *pn);
 
 /* ------------------------------------------------------------------ */
+/* The pinned policy (docs/approvals.md section 6).                   */
+
+#define COFFRE_POLICY_DIGEST_LEN 32 /* SHA-256 of the canonical policy */
+#define COFFRE_APPROVAL_OP_POLICY_CHANGE "policy_change"
+
+/**
+ * coffre_vault_policy_get(v, digest, ppresent): the policy digest pinned
+ * in ${v} into ${digest}, *${ppresent} 1; *${ppresent} 0 (and ${digest}
+ * zero) when none is pinned yet. The pin is authenticated by a named key
+ * of the vault: COFFRE_ERR_CRYPTO if the stored value was not written by
+ * it, COFFRE_ERR_SEALED while sealed.
+ */
+COFFRE_API int
+coffre_vault_policy_get(struct coffre_vault *v,
+                        unsigned char digest[COFFRE_POLICY_DIGEST_LEN],
+                        int *ppresent);
+
+/**
+ * coffre_vault_policy_pin(v, digest): pin ${digest} on first use, in one
+ * store transaction; COFFRE_ERR_EXISTS (nothing written) if a policy is
+ * pinned already: changing it takes coffre_vault_policy_change().
+ */
+COFFRE_API int
+coffre_vault_policy_pin(struct coffre_vault *v,
+                        const unsigned char digest[COFFRE_POLICY_DIGEST_LEN]);
+
+/**
+ * coffre_vault_policy_change(v, digest, id, by, now, out, pwhy): pin
+ * ${digest} in place of the pinned policy, consuming approval ${id}
+ * (operation "policy_change", scope the lowercase hex of ${digest}) by
+ * ${by} in the same store transaction: both happen or neither. Refusals
+ * as coffre_vault_approval_consume() (COFFRE_ERR_DENIED, *${pwhy}); the
+ * approval in ${out} (may be NULL).
+ */
+COFFRE_API int
+coffre_vault_policy_change(struct coffre_vault *v,
+                           const unsigned char digest[COFFRE_POLICY_DIGEST_LEN],
+                           const char *id, const char *by, int64_t now,
+                           struct coffre_approval *out, int *pwhy);
+
+/* ------------------------------------------------------------------ */
 /* Retention and erasure receipts.                                    */
 
 /** coffre_vault_set_retention(v, secs): the retention period added to the

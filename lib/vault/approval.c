@@ -465,3 +465,160 @@ coffre_vault_approval_list(struct coffre_vault *v, struct coffre_approval *out,
     *pn = 0;
     return with_list(v, list_all, &l, 0);
 }
+
+/* ------------------------------------------------------------------ */
+/* The pinned policy (docs/approvals.md section 6): store meta "policy" =
+ * HMAC-SHA256(K, D) || D, D the 32-byte policy digest, K the named key
+ * "policy". Changed only with a policy_change approval, consumed in the
+ * same store transaction. */
+
+#define POLICY_META "policy"
+#define POLICY_KEY "policy"
+#define POLICY_LEN COFFRE_POLICY_DIGEST_LEN
+
+/* Read and authenticate the pin; lock held, in a transaction. */
+static int
+policy_load(struct coffre_vault *v, unsigned char d[POLICY_LEN], int *ppresent)
+{
+    struct coffre_key *k = NULL;
+    struct coffre_buf b;
+    unsigned char mac[MAC_LEN];
+    int rc;
+    *ppresent = 0;
+    coffre_buf_init(&b, MAC_LEN + POLICY_LEN);
+    rc = v->store->ops->meta_get(v->store, POLICY_META, &b);
+    if (rc == COFFRE_ERR_NOTFOUND) {
+        rc = COFFRE_OK; /* nothing pinned yet */
+    } else if (rc != COFFRE_OK) {
+        rc = vault_store_fail(v, rc, "policy pin");
+    } else if (b.len != MAC_LEN + POLICY_LEN) {
+        rc = vault_fail(v, COFFRE_ERR_CRYPTO, "policy pin: malformed");
+    } else if ((rc = vault_named_key(v, POLICY_KEY, &k)) != COFFRE_OK) {
+        rc = vault_store_fail(v, rc, "policy key");
+    } else {
+        crypto_auth_hmacsha256(mac, b.p + MAC_LEN, POLICY_LEN, k->b);
+        if (sodium_memcmp(mac, b.p, MAC_LEN) != 0) {
+            rc = vault_fail(v, COFFRE_ERR_CRYPTO,
+                            "policy pin: not written by this vault");
+        } else {
+            memcpy(d, b.p + MAC_LEN, POLICY_LEN);
+            *ppresent = 1;
+        }
+    }
+    coffre_key_destroy(k);
+    coffre_buf_free(&b);
+    return rc;
+}
+
+/* Write the pin; lock held, in a transaction. */
+static int
+policy_store(struct coffre_vault *v, const unsigned char d[POLICY_LEN])
+{
+    struct coffre_key *k = NULL;
+    unsigned char out[MAC_LEN + POLICY_LEN];
+    int rc = vault_named_key(v, POLICY_KEY, &k);
+    if (rc != COFFRE_OK) {
+        return vault_store_fail(v, rc, "policy key");
+    }
+    memcpy(out + MAC_LEN, d, POLICY_LEN);
+    crypto_auth_hmacsha256(out, d, POLICY_LEN, k->b);
+    coffre_key_destroy(k);
+    rc = v->store->ops->meta_put(v->store, POLICY_META, out, sizeof(out));
+    return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "policy pin");
+}
+
+struct pin_arg {
+    unsigned char *out;      /* get: the pin read */
+    const unsigned char *in; /* pin: the digest to write */
+    int present;
+};
+
+/* First use: pin ${in} only if nothing is pinned. */
+static int
+policy_first(struct coffre_vault *v, struct pin_arg *p)
+{
+    unsigned char cur[POLICY_LEN];
+    int rc = policy_load(v, cur, &p->present);
+    if (rc == COFFRE_OK && p->present) {
+        rc = vault_fail(v, COFFRE_ERR_EXISTS, "a policy is pinned already");
+    }
+    return rc == COFFRE_OK ? policy_store(v, p->in) : rc;
+}
+
+/* ${p}->in NULL: read the pin into ${p}->out; else pin ${p}->in if none
+ * is. One store transaction under the lock. */
+static int
+policy_tx(struct coffre_vault *v, struct pin_arg *p)
+{
+    struct coffre_store *st = v->store;
+    pthread_mutex_lock(&v->lock);
+    int rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK && (rc = st->ops->begin(st)) == COFFRE_OK) {
+        rc = p->in == NULL ? policy_load(v, p->out, &p->present)
+                           : policy_first(v, p);
+        int crc = rc == COFFRE_OK ? st->ops->commit(st) : st->ops->rollback(st);
+        rc = rc == COFFRE_OK ? crc : rc;
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int
+coffre_vault_policy_get(struct coffre_vault *v,
+                        unsigned char digest[COFFRE_POLICY_DIGEST_LEN],
+                        int *ppresent)
+{
+    struct pin_arg p = {digest, NULL, 0};
+    memset(digest, 0, POLICY_LEN);
+    int rc = policy_tx(v, &p);
+    *ppresent = rc == COFFRE_OK && p.present;
+    return rc;
+}
+
+int
+coffre_vault_policy_pin(struct coffre_vault *v,
+                        const unsigned char digest[COFFRE_POLICY_DIGEST_LEN])
+{
+    struct pin_arg p = {NULL, digest, 0};
+    return policy_tx(v, &p);
+}
+
+struct change_arg {
+    struct coffre_vault *v;
+    const unsigned char *digest;
+    struct consume_arg c;
+};
+
+static int
+change_policy(struct approvals *all, void *arg)
+{
+    struct change_arg *p = arg;
+    int rc = consume_one(all, &p->c);
+    return rc == COFFRE_OK ? policy_store(p->v, p->digest) : rc;
+}
+
+int
+coffre_vault_policy_change(struct coffre_vault *v,
+                           const unsigned char digest[COFFRE_POLICY_DIGEST_LEN],
+                           const char *id, const char *by, int64_t now,
+                           struct coffre_approval *out, int *pwhy)
+{
+    char scope[2 * POLICY_LEN + 1];
+    struct coffre_approval tmp;
+    struct change_arg p = {v,
+                           digest,
+                           {id, COFFRE_APPROVAL_OP_POLICY_CHANGE, scope, by,
+                            now, &tmp, COFFRE_APPROVAL_WHY_NONE}};
+    memset(&tmp, 0, sizeof(tmp));
+    *pwhy = COFFRE_APPROVAL_WHY_NONE;
+    if (id == NULL || !text_ok(by, COFFRE_APPROVAL_NAME_MAX, 0)) {
+        return COFFRE_ERR_ARG;
+    }
+    sodium_bin2hex(scope, sizeof(scope), digest, POLICY_LEN);
+    int rc = with_list(v, change_policy, &p, 1);
+    *pwhy = p.c.why;
+    if (out != NULL) {
+        *out = tmp;
+    }
+    return rc;
+}

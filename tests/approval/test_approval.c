@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "check.h"
 #include "coffre/approval.h"
 #include "coffre/migrate.h"
@@ -305,6 +307,61 @@ test_retention_period(void)
     coffre_vault_close(v);
 }
 
+/* The policy pin: first use only once, a change only with a granted
+ * policy_change approval of that digest, consumed in the same
+ * transaction; a pin written without the vault's key counts for nothing. */
+static void
+test_policy_pin(void)
+{
+    struct coffre_vault *v = new_vault("pin");
+    struct coffre_approval a, b;
+    unsigned char d0[32], d1[32], got[32];
+    char hex[65];
+    int present = -1, why = -1;
+    memset(d0, 0xa0, sizeof(d0));
+    memset(d1, 0xb1, sizeof(d1));
+    CHECK_RC(coffre_vault_policy_get(v, got, &present), COFFRE_OK);
+    CHECK(present == 0);
+    CHECK_RC(coffre_vault_policy_pin(v, d0), COFFRE_OK);
+    CHECK_RC(coffre_vault_policy_pin(v, d1), COFFRE_ERR_EXISTS);
+    CHECK_RC(coffre_vault_policy_get(v, got, &present), COFFRE_OK);
+    CHECK(present == 1 && memcmp(got, d0, 32) == 0);
+    sodium_bin2hex(hex, sizeof(hex), d1, 32);
+    CHECK_RC(coffre_vault_approval_request(v, "policy_change", hex, "admin", 2,
+                                           900, T0, &a),
+             COFFRE_OK);
+    CHECK_RC(coffre_vault_approval_approve(v, a.id, "c1", T0, &b), COFFRE_OK);
+    CHECK_RC(coffre_vault_policy_change(v, d1, a.id, "c1", T0, NULL, &why),
+             COFFRE_ERR_DENIED);
+    CHECK(why == COFFRE_APPROVAL_WHY_TOO_FEW);
+    CHECK_RC(coffre_vault_approval_approve(v, a.id, "c2", T0, &b), COFFRE_OK);
+    /* granted, but for d1: another digest is the wrong scope */
+    CHECK_RC(coffre_vault_policy_change(v, d0, a.id, "c1", T0, NULL, &why),
+             COFFRE_ERR_DENIED);
+    CHECK(why == COFFRE_APPROVAL_WHY_WRONG_SCOPE);
+    CHECK_RC(coffre_vault_policy_get(v, got, &present), COFFRE_OK);
+    CHECK(memcmp(got, d0, 32) == 0);
+    CHECK_RC(coffre_vault_policy_change(v, d1, a.id, "c1", T0 + 1, &b, &why),
+             COFFRE_OK);
+    CHECK(b.used_at == T0 + 1);
+    CHECK_RC(coffre_vault_policy_get(v, got, &present), COFFRE_OK);
+    CHECK(present == 1 && memcmp(got, d1, 32) == 0);
+    CHECK_RC(coffre_vault_policy_change(v, d1, a.id, "c1", T0 + 2, NULL, &why),
+             COFFRE_ERR_DENIED);
+    CHECK(why == COFFRE_APPROVAL_WHY_USED);
+    /* a pin written straight into the store */
+    unsigned char forged[64];
+    memset(forged, 0, sizeof(forged));
+    memcpy(forged + 32, d0, 32);
+    CHECK_RC(v->store->ops->meta_put(v->store, "policy", forged, 64),
+             COFFRE_OK);
+    CHECK_RC(coffre_vault_policy_get(v, got, &present), COFFRE_ERR_CRYPTO);
+    CHECK(present == 0);
+    coffre_vault_seal(v);
+    CHECK_RC(coffre_vault_policy_get(v, got, &present), COFFRE_ERR_SEALED);
+    coffre_vault_close(v);
+}
+
 int
 main(void)
 {
@@ -318,5 +375,6 @@ main(void)
     RUN(test_keep_cap);
     RUN(test_receipts);
     RUN(test_retention_period);
+    RUN(test_policy_pin);
     return check_done();
 }
