@@ -267,6 +267,25 @@ COFFRE_API int coffre_vault_put_many(struct coffre_vault *v,
                                      struct coffre_person *const *ps, size_t n,
                                      uint64_t *ids);
 
+/* Modes of coffre_vault_bulk_load. */
+enum coffre_bulk {
+    COFFRE_BULK_OFF = 0,    /* every index maintained row by row */
+    COFFRE_BULK_IMPORT = 1, /* all but the source-key index deferred */
+    COFFRE_BULK_NEW = 2     /* every secondary index deferred */
+};
+
+/**
+ * coffre_vault_bulk_load(v, mode): before writing many persons, typically
+ * into a new or small vault, COFFRE_BULK_IMPORT (an import, which looks
+ * every record up by its source key) or COFFRE_BULK_NEW (persons known to
+ * be new); after, COFFRE_BULK_OFF. In between, the store defers the
+ * indexes the mode names: searches, lists and rewraps still answer, by
+ * scanning. COFFRE_BULK_OFF builds them from sorted scans, far cheaper than
+ * maintaining them row by row. If the process dies in between, the next
+ * open of the vault rebuilds them. A no-op on a store that gains nothing.
+ */
+COFFRE_API int coffre_vault_bulk_load(struct coffre_vault *v, int mode);
+
 /**
  * coffre_vault_get(v, id, classes, pp): decrypt the classes of ${classes}
  * that the person carries. COFFRE_ERR_NOTFOUND if no such id,

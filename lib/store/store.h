@@ -174,6 +174,16 @@ struct coffre_store_ops {
     int (*dkey_count)(struct coffre_store *s, uint32_t version, uint64_t *pn);
 
     int (*stats)(struct coffre_store *s, uint64_t *plive, uint64_t *perased);
+
+    /* Bulk loading, outside any transaction (mode: enum coffre_bulk).
+     * COFFRE_BULK_IMPORT defers every secondary index but the source-key
+     * one, COFFRE_BULK_NEW that one too: searches, lists and rewraps stay
+     * correct, scanning instead. COFFRE_BULK_OFF builds them again from
+     * sorted scans, far cheaper than maintaining them row by row. Opening
+     * a store rebuilds any index missing, so a crash while loading loses
+     * nothing. NULL when the backend gains nothing from it. ARG inside a
+     * transaction or for an unknown mode. */
+    int (*bulk_load)(struct coffre_store *s, int mode);
 };
 
 struct coffre_store {

@@ -307,3 +307,22 @@ coffre_vault_put_many(struct coffre_vault *v, struct coffre_person *const *ps,
     pthread_mutex_unlock(&v->lock);
     return rc;
 }
+
+int
+coffre_vault_bulk_load(struct coffre_vault *v, int mode)
+{
+    int rc = COFFRE_OK;
+
+    if (v == NULL || mode < COFFRE_BULK_OFF || mode > COFFRE_BULK_NEW) {
+        return COFFRE_ERR_ARG;
+    }
+    pthread_mutex_lock(&v->lock);
+    if (v->store->ops->bulk_load != NULL) {
+        rc = v->store->ops->bulk_load(v->store, mode);
+        if (rc != COFFRE_OK) {
+            rc = vault_store_fail(v, rc, mode ? "bulk load" : "index build");
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}

@@ -695,6 +695,62 @@ case_large(void)
     coffre_store_close(st);
 }
 
+/* Bulk loading (optional): every answer the same while indexes are
+ * deferred and after they are built again. */
+static void
+bulk_check(struct coffre_store *st, uint64_t first, unsigned last_seed)
+{
+    unsigned char t[COFFRE_TAG_LEN];
+    uint64_t ids[4];
+    size_t got = 0;
+    struct coffre_store_dkey out[4];
+
+    for (int k = 0; k < COFFRE_TAG_COUNT; k++) {
+        tag_of(t, k, last_seed); /* the last one written */
+        CHECK_RC(S->person_find(st, (enum coffre_tag_kind)k, t, ids, 4, &got),
+                 COFFRE_OK);
+        CHECK(got == 1 && ids[0] == first + 19);
+    }
+    CHECK_RC(
+        S->person_list(st, COFFRE_STATE_SUBMITTED, NULL, first, ids, 4, &got),
+        COFFRE_OK);
+    CHECK(got == 4 && ids[0] == first + 1 && ids[3] == first + 4);
+    CHECK_RC(S->dkey_list_below(st, 2, out, 4, &got), COFFRE_OK);
+    CHECK(got == 4 && out[0].id < out[1].id && out[0].kek_version == 1);
+}
+
+static void
+case_bulk_load(void)
+{
+    struct coffre_store *st = fresh();
+    uint64_t first = 0, id = 0;
+    struct fix f;
+
+    if (S->bulk_load == NULL) { /* the backend has nothing to defer */
+        coffre_store_close(st);
+        return;
+    }
+    CHECK_RC(S->bulk_load(st, 3), COFFRE_ERR_ARG);
+    CHECK_RC(S->begin(st), COFFRE_OK);
+    CHECK_RC(S->bulk_load(st, COFFRE_BULK_NEW), COFFRE_ERR_ARG);
+    CHECK_RC(S->rollback(st), COFFRE_OK);
+    for (int mode = COFFRE_BULK_IMPORT; mode <= COFFRE_BULK_NEW; mode++) {
+        CHECK_RC(S->bulk_load(st, mode), COFFRE_OK);
+        CHECK_RC(S->begin(st), COFFRE_OK);
+        for (unsigned i = 0; i < 20; i++) {
+            CHECK_RC(S->id_reserve(st, 1, &id), COFFRE_OK);
+            first = i == 0 ? id : first;
+            fix_make(&f, id, i + (unsigned)mode * 100);
+            CHECK_RC(S->person_insert(st, &f.row, &f.dk), COFFRE_OK);
+        }
+        CHECK_RC(S->commit(st), COFFRE_OK);
+        bulk_check(st, first, (unsigned)mode * 100 + 19);
+        CHECK_RC(S->bulk_load(st, COFFRE_BULK_OFF), COFFRE_OK);
+        bulk_check(st, first, (unsigned)mode * 100 + 19);
+    }
+    coffre_store_close(st);
+}
+
 void
 store_conformance(int (*open_fresh)(struct coffre_store **ps, void *ctx),
                   void *ctx)
@@ -718,4 +774,5 @@ store_conformance(int (*open_fresh)(struct coffre_store **ps, void *ctx),
     RUN(case_rewrap);
     RUN(case_transactions);
     RUN(case_large);
+    RUN(case_bulk_load);
 }

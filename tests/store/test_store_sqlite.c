@@ -260,6 +260,45 @@ bench_insert(void)
     coffre_store_close(st);
 }
 
+/* Indexes of the schema present in the file. */
+static int
+index_count(sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL;
+    int n = -1;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*) FROM sqlite_master WHERE type = "
+                           "'index' AND sql IS NOT NULL",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        n = sqlite3_column_int(q, 0);
+    }
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* A process that dies while bulk loading leaves indexes missing: the next
+ * open builds them again. */
+static void
+test_bulk_reopen(void)
+{
+    struct coffre_store *st = NULL;
+    int all;
+
+    CHECK_RC(coffre_store_open_sqlite(db_path("bulk.db"), &st), COFFRE_OK);
+    all = index_count(coffre_store_sqlite_handle(st));
+    CHECK(all == 7);
+    CHECK_RC(st->ops->bulk_load(st, COFFRE_BULK_IMPORT), COFFRE_OK);
+    CHECK(index_count(coffre_store_sqlite_handle(st)) == 1);
+    CHECK_RC(st->ops->bulk_load(st, COFFRE_BULK_NEW), COFFRE_OK);
+    CHECK(index_count(coffre_store_sqlite_handle(st)) == 0);
+    coffre_store_close(st); /* as if killed: never turned off */
+    CHECK_RC(coffre_store_open_sqlite(db_path("bulk.db"), &st), COFFRE_OK);
+    CHECK(index_count(coffre_store_sqlite_handle(st)) == all);
+    coffre_store_close(st);
+}
+
 int
 main(void)
 {
@@ -267,6 +306,7 @@ main(void)
     RUN(test_pragmas);
     RUN(test_ids_across_reopen);
     RUN(test_no_residue);
+    RUN(test_bulk_reopen);
     if (getenv("COFFRE_NO_BENCH") == NULL) {
         RUN(bench_insert);
     }
