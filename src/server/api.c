@@ -117,6 +117,7 @@ srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
         return COFFRE_ERR_NOMEM;
     }
     pthread_mutex_init(&ctx->audit_lock, NULL);
+    pthread_mutex_init(&ctx->policy_lock, NULL);
     if (srv_approvals_new(ctx) != COFFRE_OK ||
         guard_new(cfg, cfg->guard ? cfg->guard : guard_config_default(),
                   &ctx->guard) != COFFRE_OK) {
@@ -135,6 +136,7 @@ srv_ctx_destroy(struct srv_ctx *ctx)
     guard_free(ctx->guard);
     ctx->guard = NULL;
     pthread_mutex_destroy(&ctx->audit_lock);
+    pthread_mutex_destroy(&ctx->policy_lock);
     srv_metrics_free(ctx->metrics);
     ctx->metrics = NULL;
 }
@@ -200,11 +202,12 @@ args_ok(const struct srv_req *req, const char *const *allowed,
     return 1;
 }
 
+/* Sealed, or unsealed under a policy not accepted yet (policy_pin.c):
+ * nothing personal is served either way. */
 static int
 is_sealed(struct srv_ctx *ctx)
 {
-    int sealed = coffre_vault_is_sealed(ctx->vault);
-    return sealed;
+    return !srv_policy_ready(ctx);
 }
 
 static void
@@ -220,10 +223,30 @@ sys_seal_status(struct srv_ctx *ctx, struct srv_resp *r)
     unsigned have = 0, need = 0;
     coffre_vault_unseal_progress(ctx->vault, &have, &need);
     srv_json(r, 200,
-             json_pack("{s:b,s:s,s:I,s:I}", "sealed",
-                       coffre_vault_is_sealed(ctx->vault), "vault_id",
-                       coffre_vault_id(ctx->vault), "have", (json_int_t)have,
-                       "need", (json_int_t)need));
+             json_pack("{s:b,s:s,s:I,s:I}", "sealed", is_sealed(ctx),
+                       "vault_id", coffre_vault_id(ctx->vault), "have",
+                       (json_int_t)have, "need", (json_int_t)need));
+}
+
+/* The unseal that completed the threshold: the running policy must be
+ * the pinned one or an approved change (policy_pin.c); 0 to answer. */
+static int
+unseal_policy(struct srv_ctx *ctx, const struct srv_req *req,
+              struct srv_resp *r)
+{
+    char msg[512];
+    int rc = srv_policy_verify(ctx, req->who, msg, sizeof(msg));
+    if (rc == COFFRE_ERR_DENIED) {
+        srv_error(r, 409, "policy_unapproved", "%s", msg);
+    } else if (rc == COFFRE_ERR_IO) {
+        srv_error(r, 503, "audit_unavailable", "%s", msg);
+    } else if (rc != COFFRE_OK && rc != COFFRE_ERR_SEALED) {
+        srv_error(r, 500, "internal", "the policy pin: %s",
+                  coffre_strerror(rc));
+    } else {
+        return 0;
+    }
+    return -1;
 }
 
 static void
@@ -239,7 +262,6 @@ sys_unseal(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     int rc = coffre_vault_is_sealed(ctx->vault)
                  ? coffre_vault_unseal(ctx->vault, share, &have, &need)
                  : COFFRE_OK;
-    int sealed = coffre_vault_is_sealed(ctx->vault);
     if (rc == COFFRE_ERR_SHARE || rc == COFFRE_ERR_PARSE) {
         srv_error(r, 400, "invalid_share",
                   "the share is not one of this "
@@ -250,9 +272,11 @@ sys_unseal(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
                   "vault; they were forgotten");
     } else if (rc != COFFRE_OK) {
         api_vault_error(r, ctx->vault, rc);
-    } else {
+    } else if (coffre_vault_is_sealed(ctx->vault) ||
+               unseal_policy(ctx, req, r) == 0) {
+        coffre_vault_unseal_progress(ctx->vault, &have, &need);
         srv_json(r, 200,
-                 json_pack("{s:b,s:I,s:I}", "sealed", sealed, "have",
+                 json_pack("{s:b,s:I,s:I}", "sealed", is_sealed(ctx), "have",
                            (json_int_t)have, "need", (json_int_t)need));
     }
 out:

@@ -90,6 +90,34 @@ void api_receipt_get(struct srv_ctx *ctx, const struct srv_req *req,
 /** api_receipt_key(ctx, r): {"key": the receipts' C2SP verifier key}. */
 void api_receipt_key(struct srv_ctx *ctx, struct srv_resp *r);
 
+/* ---- policy_pin.c ------------------------------------------------ */
+
+/**
+ * srv_policy_enforce(ctx, digest): the running policy is ${digest}
+ * (srv_policy_digest); from now on ${ctx} serves nothing but the routes
+ * allowed while sealed until srv_policy_verify() accepted it.
+ */
+void srv_policy_enforce(struct srv_ctx *ctx,
+                        const unsigned char digest[SRV_POLICY_LEN]);
+
+/** srv_policy_ready(ctx): 1 when the vault is unsealed and the running
+ * policy is accepted (or not enforced). Cheap, no lock. */
+int srv_policy_ready(struct srv_ctx *ctx);
+
+/**
+ * srv_policy_verify(ctx, who, msg, msglen): once the vault is unsealed
+ * (by ${who}, NULL at start), compare the running policy with the pin:
+ * none pinned: pin it (audit policy.pin); equal: accept; different: a
+ * granted policy_change approval whose scope is the running digest is
+ * consumed and the pin moved (audit policy.change), else the vault is
+ * sealed again (audit policy.refuse). COFFRE_OK when accepted;
+ * COFFRE_ERR_DENIED (policy unapproved) or COFFRE_ERR_IO (the audit log
+ * cannot record it) or another error, the vault sealed again, the reason
+ * in ${msg} and on stderr; COFFRE_ERR_SEALED if the vault is sealed.
+ */
+int srv_policy_verify(struct srv_ctx *ctx, const struct srv_principal *who,
+                      char *msg, size_t msglen);
+
 /* ---- subject.c --------------------------------------------------- */
 
 void api_subject_access(struct srv_ctx *ctx, const struct srv_req *req,

@@ -206,6 +206,31 @@ srv_audit_after(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     }
 }
 
+int
+srv_audit_note(struct srv_ctx *ctx, const struct srv_principal *who,
+               const char *action, const char *pseudonym, const char *purpose,
+               unsigned status, const char *outcome)
+{
+    struct coffre_audit *a = srv_audit_get(ctx);
+    struct coffre_audit_entry e;
+    if (a == NULL) {
+        return COFFRE_ERR_SEALED;
+    }
+    memset(&e, 0, sizeof(e));
+    e.time_ms = now_ms();
+    if (who != NULL && who->has_fingerprint) {
+        sodium_bin2hex(e.principal, sizeof(e.principal), who->fingerprint, 32);
+    }
+    snprintf(e.role, sizeof(e.role), "%s",
+             who != NULL ? srv_role_name(who->role) : "server");
+    snprintf(e.action, sizeof(e.action), "%s", action);
+    snprintf(e.pseudonym, sizeof(e.pseudonym), "%s", pseudonym);
+    e.status = status;
+    snprintf(e.outcome, sizeof(e.outcome), "%s", outcome);
+    int rc = coffre_audit_set_purpose(&e, purpose);
+    return rc == COFFRE_OK ? coffre_audit_record(a, &e, NULL) : rc;
+}
+
 /* ---- metrics ----------------------------------------------------- */
 
 /* The tree size of the latest checkpoint: its note's second line. */

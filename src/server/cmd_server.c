@@ -34,6 +34,7 @@ struct opts {
     const char *dev_dir;
     const char *user;
     int dev, dev_shares, tls12, list_routes, help;
+    int policy_hash; /* --policy-hash: print the digest, exit */
     long persons;
     long deadline;
     long threads;
@@ -52,6 +53,9 @@ struct run {
     char *cert, *key, *ca;
     json_t *guard_json;          /* dev: --guard-config, or {} */
     struct guard_config *dev_gc; /* dev: parsed, to plant while loading */
+    char *cfg_text;              /* the configuration file, as parsed */
+    size_t cfg_len;
+    unsigned char policy[SRV_POLICY_LEN]; /* its digest (policy_hash.c) */
 };
 
 /* Principals of the development mode: every role, plus an office
@@ -80,23 +84,25 @@ static void
 usage(FILE *f)
 {
     fprintf(f,
-            "usage: coffre server --config FILE\n"
+            "usage: coffre server --config FILE [--policy-hash]\n"
             "       coffre server --dev [--listen ADDR:PORT] [--dev-dir DIR]\n"
             "                     [--demo-persons N] [--dev-shares]\n"
             "       coffre server --list-routes\n"
-            "options: --vetting-deadline SECS --threads N --tls12 --user U\n"
+            "options: --threads N --tls12 --user U\n"
             "dev only: --guard-config FILE (the \"guard\" object, "
             "docs/guard.md)\n"
             "          --no-guard (benchmarks only: bench/guard.sh)\n"
             "dev only: --approval-ttl SECS --retention SECS "
             "--retention-sweep SECS\n"
+            "          --vetting-deadline SECS\n"
             "\n"
             "Serve the HTTPS API (docs/openapi.yaml) with client certificates\n"
             "required. --config names a JSON configuration (docs/server.md);\n"
             "--dev starts an unsealed vault on a fresh store in DIR (default\n"
             "dev-vault) with a generated CA, one client certificate per role\n"
             "and N synthetic persons (default 10000), and prints how to call\n"
-            "it.\n");
+            "it. --policy-hash prints the digest of the configuration's\n"
+            "policy (the scope of a policy_change approval) and exits.\n");
 }
 
 static int
@@ -110,6 +116,24 @@ parse_long(const char *s, long lo, long hi, long *out)
     }
     *out = v;
     return 0;
+}
+
+/* 1 if the options given go together. */
+static int
+opts_consistent(const struct opts *o)
+{
+    if (!o->list_routes && o->dev == (o->config != NULL)) {
+        return 0; /* exactly one of --dev, --config */
+    }
+    if ((o->no_guard || o->guard_config) && !o->dev) {
+        return 0; /* a real server always runs its configured guard */
+    }
+    if (o->policy_hash && o->config == NULL) {
+        return 0; /* the digest is a configuration file's */
+    }
+    /* Policy, not an option, outside --dev: the configuration file says
+     * (a command-line value would escape the policy pin). */
+    return !(o->deadline && !o->dev);
 }
 
 static int
@@ -132,6 +156,7 @@ parse_opts(int argc, char **argv, struct opts *o)
         {"list-routes", no_argument, NULL, 'L'},
         {"guard-config", required_argument, NULL, 'g'},
         {"no-guard", no_argument, NULL, 'G'},
+        {"policy-hash", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -192,6 +217,9 @@ parse_opts(int argc, char **argv, struct opts *o)
         case 'G':
             o->no_guard = 1;
             break;
+        case 'P':
+            o->policy_hash = 1;
+            break;
         case 'h':
             o->help = 1;
             break;
@@ -203,13 +231,7 @@ parse_opts(int argc, char **argv, struct opts *o)
     if (o->help) {
         return 0;
     }
-    if (optind != argc || (!o->list_routes && o->dev == (o->config != NULL))) {
-        bad = 1;
-    }
-    if ((o->no_guard || o->guard_config) && !o->dev) {
-        bad = 1; /* a real server always runs its configured guard */
-    }
-    return bad ? -1 : 0;
+    return bad || optind != argc || !opts_consistent(o) ? -1 : 0;
 }
 
 static void
@@ -248,6 +270,25 @@ free_secret_text(char *p)
         sodium_memzero(p, strlen(p));
         free(p);
     }
+}
+
+/* Read and parse the configuration file ${path}, keeping its text: the
+ * policy digest is of the very bytes parsed. */
+static int
+load_config(struct run *run, const char *path)
+{
+    char err[256];
+    int rc =
+        srv_config_read(path, &run->cfg_text, &run->cfg_len, err, sizeof(err));
+    if (rc == COFFRE_OK) {
+        rc = srv_config_parse(&run->cfg, run->cfg_text, run->cfg_len, err,
+                              sizeof(err));
+    }
+    if (rc != COFFRE_OK) {
+        fprintf(stderr, "coffre server: %s: %s\n", path, err);
+        return -1;
+    }
+    return 0;
 }
 
 /* The development configuration, as a file a later --config can use. */
@@ -425,7 +466,7 @@ setup_dev(struct run *run)
 {
     unsigned char fps[NDEV][32];
     const char *names[NDEV];
-    char data_dir[PATH_MAX + 16], err[256];
+    char data_dir[PATH_MAX + 16];
     if (run->o.listen == NULL) {
         run->o.listen = "127.0.0.1:8443";
     }
@@ -457,9 +498,7 @@ setup_dev(struct run *run)
     }
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/server.json", run->dev_dir);
-    if (rc == COFFRE_OK &&
-        (rc = srv_config_load(&run->cfg, path, err, sizeof(err))) != 0) {
-        fprintf(stderr, "coffre server: %s: %s\n", path, err);
+    if (rc == COFFRE_OK && load_config(run, path) != 0) {
         return -1;
     }
     if (rc != COFFRE_OK) {
@@ -474,16 +513,13 @@ setup_dev(struct run *run)
 static int
 setup_config(struct run *run)
 {
-    char err[256];
-    int rc = srv_config_load(&run->cfg, run->o.config, err, sizeof(err));
-    if (rc != COFFRE_OK) {
-        fprintf(stderr, "coffre server: %s: %s\n", run->o.config, err);
+    if (load_config(run, run->o.config) != 0) {
         return -1;
     }
     if (run->o.listen != NULL) {
         snprintf(run->cfg.listen, sizeof(run->cfg.listen), "%s", run->o.listen);
     }
-    rc = coffre_vault_open(run->cfg.data_dir, &run->vault);
+    int rc = coffre_vault_open(run->cfg.data_dir, &run->vault);
     if (rc != COFFRE_OK) {
         fprintf(stderr, "coffre server: %s: %s\n", run->cfg.data_dir,
                 coffre_strerror(rc));
@@ -617,6 +653,7 @@ cleanup(struct run *run)
     free(run->ca);
     json_decref(run->guard_json);
     free(run->dev_gc);
+    free(run->cfg_text);
     srv_config_free(&run->cfg);
 }
 
@@ -631,11 +668,54 @@ serve_loop(struct srv_ctx *ctx, const sigset_t *set)
             fprintf(stderr, "coffre server: signal %d, stopping\n", sig);
             return;
         }
-        srv_sweep(ctx, (int64_t)time(NULL));
         guard_tick(ctx->guard);
+        if (!srv_policy_ready(ctx)) {
+            continue; /* sealed, or a policy not accepted: touch nothing */
+        }
+        srv_sweep(ctx, (int64_t)time(NULL));
         guard_poison_sync(ctx);
         srv_retention_tick(ctx, (int64_t)time(NULL));
     }
+}
+
+/* Bind ${ctx} to the vault and configuration of ${run}; open the audit
+ * log and check the policy pin if the vault is unsealed already (--dev).
+ * 0, or -1 with the reason on stderr and ${ctx} destroyed. */
+static int
+serve_prepare(struct run *run, struct srv_ctx *ctx)
+{
+    char err[512];
+    if (srv_ctx_init(ctx, run->vault, &run->cfg) != COFFRE_OK) {
+        fprintf(stderr, "coffre server: out of memory\n");
+        return -1;
+    }
+    srv_policy_enforce(ctx, run->policy);
+    coffre_vault_set_vetting_deadline(run->vault, run->cfg.vetting_deadline);
+    if (run->o.no_guard) {
+        fprintf(stderr, "coffre server: --no-guard: NO rate limits, NO bulk "
+                        "detection, NO poison records (benchmark only)\n");
+        guard_free(ctx->guard);
+        ctx->guard = NULL;
+    }
+    coffre_vault_set_retention(run->vault, run->cfg.retention);
+    if (run->o.dev) {
+        snprintf(run->vkey_path, sizeof(run->vkey_path), "%s/audit.vkey",
+                 run->dev_dir);
+        ctx->audit_vkey_path = run->vkey_path;
+    }
+    /* Sealed: the log opens with the unseal that completes the threshold,
+     * and the pin is checked then. A log that fails its checks at open is
+     * not served around; nor is a policy the custodians did not approve
+     * (srv_policy_verify says why on stderr). */
+    if (srv_audit_start(ctx, err, sizeof(err)) != COFFRE_OK) {
+        fprintf(stderr, "coffre server: audit log: %s\n", err);
+    } else if (coffre_vault_is_sealed(run->vault) ||
+               srv_policy_verify(ctx, NULL, err, sizeof(err)) == COFFRE_OK) {
+        guard_poison_sync(ctx);
+        return 0;
+    }
+    srv_ctx_destroy(ctx);
+    return -1;
 }
 
 static int
@@ -651,31 +731,11 @@ serve(struct run *run)
     /* Blocked before MHD starts its threads, so they inherit the mask and
      * only serve_loop receives the signals. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    if (srv_ctx_init(&ctx, run->vault, &run->cfg) != COFFRE_OK) {
+    if (serve_prepare(run, &ctx) != 0) {
         return 1;
     }
-    coffre_vault_set_vetting_deadline(run->vault, run->cfg.vetting_deadline);
-    if (run->o.no_guard) {
-        fprintf(stderr, "coffre server: --no-guard: NO rate limits, NO bulk "
-                        "detection, NO poison records (benchmark only)\n");
-        guard_free(ctx.guard);
-        ctx.guard = NULL;
-    }
-    guard_poison_sync(&ctx);
-    coffre_vault_set_retention(run->vault, run->cfg.retention);
-    char err[512];
-    if (run->o.dev) {
-        snprintf(run->vkey_path, sizeof(run->vkey_path), "%s/audit.vkey",
-                 run->dev_dir);
-        ctx.audit_vkey_path = run->vkey_path;
-    }
-    /* Sealed: the log opens with the unseal that completes the threshold.
-     * A log that fails its checks at open is not served around. */
-    int rc = srv_audit_start(&ctx, err, sizeof(err));
+    int rc = srv_http_start(&ctx, run->cert, run->key, run->ca, &http);
     if (rc != COFFRE_OK) {
-        fprintf(stderr, "coffre server: audit log: %s\n", err);
-    } else if ((rc = srv_http_start(&ctx, run->cert, run->key, run->ca,
-                                    &http)) != COFFRE_OK) {
         fprintf(stderr, "coffre server: cannot listen on %s\n",
                 run->cfg.listen);
     } else if (drop_privileges(run) == 0 &&
@@ -693,6 +753,38 @@ serve(struct run *run)
     srv_http_stop(http);
     srv_ctx_destroy(&ctx);
     return rc == COFFRE_OK ? 0 : 1;
+}
+
+/* The digest of the policy ${run} serves under: its configuration's
+ * text and the client CA it verifies clients with. */
+static int
+policy_digest(struct run *run)
+{
+    char err[256];
+    if (srv_policy_digest(run->cfg_text, run->cfg_len, run->ca, strlen(run->ca),
+                          run->policy, err, sizeof(err)) != COFFRE_OK) {
+        fprintf(stderr, "coffre server: policy digest: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* --policy-hash: the scope of the policy_change approval that lets a
+ * vault serve under this configuration. No vault is opened. */
+static int
+print_policy_hash(struct run *run)
+{
+    char hex[2 * SRV_POLICY_LEN + 1];
+    int rc = 1;
+    if (load_config(run, run->o.config) == 0 &&
+        (run->ca = read_text(run->cfg.client_ca)) != NULL &&
+        policy_digest(run) == 0) {
+        sodium_bin2hex(hex, sizeof(hex), run->policy, SRV_POLICY_LEN);
+        printf("%s\n", hex);
+        rc = 0;
+    }
+    cleanup(run);
+    return rc;
 }
 
 static void
@@ -720,6 +812,9 @@ cmd_server(int argc, char **argv)
         list_routes();
         return 0;
     }
+    if (run.o.policy_hash) {
+        return print_policy_hash(&run);
+    }
     harden();
     int rc = 1;
     if ((run.o.dev ? setup_dev(&run) : setup_config(&run)) != 0) {
@@ -734,7 +829,7 @@ cmd_server(int argc, char **argv)
     run.cert = read_text(run.cfg.tls_cert);
     run.key = read_text(run.cfg.tls_key);
     run.ca = read_text(run.cfg.client_ca);
-    if (run.cert && run.key && run.ca) {
+    if (run.cert && run.key && run.ca && policy_digest(&run) == 0) {
         rc = serve(&run);
     }
 out:

@@ -356,27 +356,52 @@ srv_config_parse(struct srv_config *c, const char *text, size_t len, char *err,
 }
 
 int
-srv_config_load(struct srv_config *c, const char *path, char *err,
+srv_config_read(const char *path, char **ptext, size_t *plen, char *err,
                 size_t errlen)
 {
-    char *buf = malloc(SRV_CONFIG_MAX + 1);
+    char *buf = malloc(SRV_CONFIG_MAX + 2);
     FILE *f = fopen(path, "rb");
     int rc = COFFRE_ERR_IO;
+    *ptext = NULL;
+    *plen = 0;
     if (buf == NULL || f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s", strerror(errno));
         goto out;
     }
     size_t n = fread(buf, 1, SRV_CONFIG_MAX + 1, f);
     if (ferror(f)) {
-        snprintf(err, errlen, "%s: read error", path);
+        snprintf(err, errlen, "read error");
         goto out;
     }
-    rc = srv_config_parse(c, buf, n, err, errlen);
+    if (n > SRV_CONFIG_MAX) {
+        snprintf(err, errlen, "configuration over %d bytes", SRV_CONFIG_MAX);
+        rc = COFFRE_ERR_TOOBIG;
+        goto out;
+    }
+    buf[n] = '\0';
+    *ptext = buf;
+    *plen = n;
+    buf = NULL;
+    rc = COFFRE_OK;
 out:
     if (f != NULL) {
         fclose(f);
     }
     free(buf);
+    return rc;
+}
+
+int
+srv_config_load(struct srv_config *c, const char *path, char *err,
+                size_t errlen)
+{
+    char *text = NULL;
+    size_t n = 0;
+    int rc = srv_config_read(path, &text, &n, err, errlen);
+    if (rc == COFFRE_OK) {
+        rc = srv_config_parse(c, text, n, err, errlen);
+    }
+    free(text);
     return rc;
 }
 

@@ -105,6 +105,15 @@ void srv_config_defaults(struct srv_config *c);
 int srv_config_parse(struct srv_config *c, const char *text, size_t len,
                      char *err, size_t errlen);
 
+/**
+ * srv_config_read(path, ptext, plen, err, errlen): the bytes of the
+ * configuration file ${path} (at most SRV_CONFIG_MAX) in *${ptext}
+ * (malloc'd, NUL-terminated) and *${plen}; COFFRE_ERR_IO or
+ * COFFRE_ERR_TOOBIG with the reason in ${err}.
+ */
+int srv_config_read(const char *path, char **ptext, size_t *plen, char *err,
+                    size_t errlen);
+
 /** srv_config_load(c, path, err, errlen): read ${path} and parse it. */
 int srv_config_load(struct srv_config *c, const char *path, char *err,
                     size_t errlen);
@@ -122,6 +131,22 @@ const struct srv_principal *srv_principal_by_subject(const struct srv_config *c,
 
 /** srv_hex_decode(hex, out, n): exactly 2n hex digits (':' allowed). */
 int srv_hex_decode(const char *hex, unsigned char *out, size_t n);
+
+/* ---- policy_hash.c ----------------------------------------------- */
+
+#define SRV_POLICY_LEN 32 /* SHA-256 */
+
+/**
+ * srv_policy_digest(text, len, ca, ca_len, out, err, errlen): the policy
+ * digest of the configuration ${text} with the client CA file's bytes
+ * ${ca} (docs/approvals.md section 6): SHA-256 of the configuration
+ * object without its operational keys, client_ca replaced by the hex
+ * SHA-256 of ${ca}, dumped with sorted keys and no whitespace.
+ * COFFRE_ERR_PARSE (reason in ${err}) if ${text} is not a JSON object.
+ */
+int srv_policy_digest(const char *text, size_t len, const char *ca,
+                      size_t ca_len, unsigned char out[SRV_POLICY_LEN],
+                      char *err, size_t errlen);
 
 /* ---- policy.c ---------------------------------------------------- */
 
@@ -312,6 +337,13 @@ struct srv_ctx {
     struct guard *guard;             /* NULL: no guard (bench --no-guard) */
     const char *audit_vkey_path;     /* write the verifier key there, or NULL */
     struct srv_approvals *approvals; /* approval.c */
+    /* The policy pin (policy_pin.c): once enforced, nothing but the
+     * sealed-state routes is served until the running policy's digest
+     * matches the vault's pin. policy_ok is read without the lock. */
+    pthread_mutex_t policy_lock;
+    int policy_enforced;
+    int policy_ok;
+    unsigned char policy[SRV_POLICY_LEN];
 };
 
 /** srv_ctx_init(ctx, vault, cfg): bind a context (nothing owned). */
@@ -359,6 +391,16 @@ void srv_audit_after(struct srv_ctx *ctx, size_t route,
 /** srv_audit_refuse(r): replace ${r} by the 503 of an entry that could not
  * be made durable (nothing of the prepared answer leaves). */
 void srv_audit_refuse(struct srv_resp *r);
+
+/**
+ * srv_audit_note(ctx, who, action, pseudonym, purpose, status, outcome):
+ * record one entry that no route makes (the policy pin), and wait until
+ * it is durable. ${who} NULL: the server itself (role "server", no
+ * principal). COFFRE_ERR_SEALED if the log is not open.
+ */
+int srv_audit_note(struct srv_ctx *ctx, const struct srv_principal *who,
+                   const char *action, const char *pseudonym,
+                   const char *purpose, unsigned status, const char *outcome);
 
 /** srv_audit_metrics(ctx, f): the audit log's Prometheus lines. */
 void srv_audit_metrics(struct srv_ctx *ctx, FILE *f);

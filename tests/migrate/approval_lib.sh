@@ -8,7 +8,9 @@
 # records, approvals living TTL seconds), unseals it with three shares;
 # per SCOPE office asks for bulk_export, custodian and custodian2 approve;
 # the server stops. Sets $APPROVALS (the ids, in order) and $APPROVAL
-# (the first). SHARES_DIR must hold share-1.txt .. share-3.txt.
+# (the first). SHARES_DIR must hold share-1.txt .. share-3.txt. The TTL
+# is part of the policy the vault pins (docs/approvals.md section 6): use
+# one TTL per vault.
 
 # gx_port: a free loopback port
 gx_port() {

@@ -105,7 +105,7 @@ for v in "$SURNAME" "$DOCNO" "$MAIL" Auditsecretname AUDITDOC77 audit.secret Sec
         bad "personal value '$v' in the audit entries"
     fi
 done
-check "entries hold only known actions" '[.entries[].action] | all(test("^(person|vetting|seal)\\."))'
+check "entries hold only known actions" '[.entries[].action] | all(test("^(person|vetting|seal|policy)\\."))'
 
 # --- the auditor's tool over the network -------------------------------------
 sleep 1.2 # a checkpoint of everything so far

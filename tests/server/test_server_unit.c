@@ -368,6 +368,61 @@ test_pki(void)
     CHECK_RC(srv_cert_fingerprint("junk", 4, fp), COFFRE_ERR_PARSE);
 }
 
+/* The policy digest (docs/approvals.md section 6): the canonical text is
+ * the configuration without its operational keys, client_ca replaced by
+ * the hex SHA-256 of the CA's bytes, sorted keys, no whitespace. */
+static void
+test_policy_digest(void)
+{
+    static const char a[] =
+        "{\"listen\":\"127.0.0.1:1\",\"data_dir\":\"/d\",\"tls_cert\":\"c\","
+        "\"tls_key\":\"k\",\"client_ca\":\"ca.pem\",\"threads\":2,"
+        "\"principals\":[{\"role\":\"office\",\"name\":\"o\","
+        "\"subject\":\"CN=o\"}],\"approvals_required\":2}";
+    /* the same policy: other key order, whitespace, operational values */
+    static const char b[] =
+        "{ \"approvals_required\": 2, \"principals\": [ {\"subject\": "
+        "\"CN=o\", \"name\": \"o\", \"role\": \"office\"} ],\n"
+        "  \"client_ca\": \"/etc/other/ca.pem\", \"threads\": 8, "
+        "\"mlock\": true, \"user\": \"coffre\", \"body_max_bytes\": 4096,"
+        "  \"audit_dir\": \"/a\", \"audit_origin\": \"o\", "
+        "\"retention_sweep_seconds\": 5, \"listen\": \"0.0.0.0:2\", "
+        "\"data_dir\": \"/e\", \"tls_cert\": \"c2\", \"tls_key\": \"k2\"}";
+    unsigned char da[32], db[32], dc[32], want[32], h[32];
+    char err[256], hex[65], canon[512];
+    CHECK_RC(srv_policy_digest(a, strlen(a), "CA", 2, da, err, sizeof(err)),
+             COFFRE_OK);
+    CHECK_RC(srv_policy_digest(b, strlen(b), "CA", 2, db, err, sizeof(err)),
+             COFFRE_OK);
+    CHECK(memcmp(da, db, 32) == 0);
+    /* the vector: what an operator recomputes by hand */
+    crypto_hash_sha256(h, (const unsigned char *)"CA", 2);
+    sodium_bin2hex(hex, sizeof(hex), h, 32);
+    snprintf(canon, sizeof(canon),
+             "{\"approvals_required\":2,\"client_ca\":\"%s\",\"principals\":"
+             "[{\"name\":\"o\",\"role\":\"office\",\"subject\":\"CN=o\"}]}",
+             hex);
+    crypto_hash_sha256(want, (const unsigned char *)canon, strlen(canon));
+    CHECK(memcmp(da, want, 32) == 0);
+    /* the CA's content counts */
+    CHECK_RC(srv_policy_digest(a, strlen(a), "CA\n", 3, dc, err, sizeof(err)),
+             COFFRE_OK);
+    CHECK(memcmp(da, dc, 32) != 0);
+    /* so does a policy value */
+    static const char c[] = "{\"client_ca\":\"x\",\"approvals_required\":3}";
+    static const char d[] = "{\"client_ca\":\"x\",\"approvals_required\":2}";
+    CHECK_RC(srv_policy_digest(c, strlen(c), "CA", 2, dc, err, sizeof(err)),
+             COFFRE_OK);
+    CHECK_RC(srv_policy_digest(d, strlen(d), "CA", 2, db, err, sizeof(err)),
+             COFFRE_OK);
+    CHECK(memcmp(db, dc, 32) != 0);
+    CHECK_RC(srv_policy_digest("[1]", 3, "CA", 2, dc, err, sizeof(err)),
+             COFFRE_ERR_PARSE);
+    CHECK_RC(srv_policy_digest("{\"a\":1,\"a\":2}", 13, "CA", 2, dc, err,
+                               sizeof(err)),
+             COFFRE_ERR_PARSE);
+}
+
 int
 main(void)
 {
@@ -382,5 +437,6 @@ main(void)
     RUN(test_utf8_and_errors);
     RUN(test_metrics);
     RUN(test_pki);
+    RUN(test_policy_digest);
     return check_done();
 }
