@@ -327,6 +327,63 @@ sys_stats(struct srv_ctx *ctx, struct srv_resp *r)
                        (json_int_t)st.kek_versions));
 }
 
+/* The routes of the custodians' and auditors' operations (approvals,
+ * retention, receipts, subject access, guard, badges, audit log);
+ * 0 if ${route} is not one of them. */
+static int
+dispatch_ops(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
+             const char *param, struct srv_resp *r)
+{
+    switch (route) {
+    case R_AUDIT_KEY:
+    case R_AUDIT_CHECKPOINT:
+    case R_AUDIT_INCLUSION:
+    case R_AUDIT_CONSISTENCY:
+    case R_AUDIT_ENTRIES:
+        srv_audit_dispatch(ctx, route, req, r);
+        return 1;
+    case R_APPROVAL_CREATE:
+        api_approval_create(ctx, req, r);
+        return 1;
+    case R_APPROVAL_GET:
+        api_approval_get(ctx, req, param, r);
+        return 1;
+    case R_APPROVAL_APPROVE:
+        api_approval_approve(ctx, req, param, r);
+        return 1;
+    case R_RETENTION_SWEEP:
+        api_retention_sweep(ctx, req, r);
+        return 1;
+    case R_EPOCH_DESTROY:
+        api_epoch_destroy(ctx, req, param, r);
+        return 1;
+    case R_RECEIPT_GET:
+        api_receipt_get(ctx, req, param, r);
+        return 1;
+    case R_RECEIPT_KEY:
+        api_receipt_key(ctx, r);
+        return 1;
+    case R_SUBJECT_ACCESS:
+        api_subject_access(ctx, req, param, r);
+        return 1;
+    case R_GUARD_STATUS:
+        guard_api_status(ctx, r);
+        return 1;
+    case R_GUARD_REINSTATE:
+        guard_api_reinstate(ctx, req, r);
+        return 1;
+    case R_BADGE_ISSUE:
+    case R_BADGE_TRUST:
+    case R_BADGE_REVOCATIONS:
+    case R_BADGE_LIST_KEY:
+    case R_BADGE_ROTATE:
+        srv_badges_dispatch(ctx, route, req, param, r);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static void
 dispatch(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
          const char *param, struct srv_resp *r)
@@ -371,52 +428,10 @@ dispatch(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     case R_VETTING_VERDICT:
         api_vetting_verdict(ctx, req, param, r);
         break;
-    case R_AUDIT_KEY:
-    case R_AUDIT_CHECKPOINT:
-    case R_AUDIT_INCLUSION:
-    case R_AUDIT_CONSISTENCY:
-    case R_AUDIT_ENTRIES:
-        srv_audit_dispatch(ctx, route, req, r);
-        break;
-    case R_APPROVAL_CREATE:
-        api_approval_create(ctx, req, r);
-        break;
-    case R_APPROVAL_GET:
-        api_approval_get(ctx, req, param, r);
-        break;
-    case R_APPROVAL_APPROVE:
-        api_approval_approve(ctx, req, param, r);
-        break;
-    case R_RETENTION_SWEEP:
-        api_retention_sweep(ctx, req, r);
-        break;
-    case R_EPOCH_DESTROY:
-        api_epoch_destroy(ctx, req, param, r);
-        break;
-    case R_RECEIPT_GET:
-        api_receipt_get(ctx, req, param, r);
-        break;
-    case R_RECEIPT_KEY:
-        api_receipt_key(ctx, r);
-        break;
-    case R_SUBJECT_ACCESS:
-        api_subject_access(ctx, req, param, r);
-        break;
-    case R_GUARD_STATUS:
-        guard_api_status(ctx, r);
-        break;
-    case R_GUARD_REINSTATE:
-        guard_api_reinstate(ctx, req, r);
-        break;
-    case R_BADGE_ISSUE:
-    case R_BADGE_TRUST:
-    case R_BADGE_REVOCATIONS:
-    case R_BADGE_LIST_KEY:
-    case R_BADGE_ROTATE:
-        srv_badges_dispatch(ctx, route, req, param, r);
-        break;
     default:
-        srv_error(r, 404, "not_found", "no such route");
+        if (!dispatch_ops(ctx, route, req, param, r)) {
+            srv_error(r, 404, "not_found", "no such route");
+        }
         break;
     }
 }

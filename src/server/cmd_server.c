@@ -136,30 +136,99 @@ opts_consistent(const struct opts *o)
     return !(o->deadline && !o->dev);
 }
 
+static const struct option server_longs[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"dev", no_argument, NULL, 'd'},
+    {"listen", required_argument, NULL, 'l'},
+    {"dev-dir", required_argument, NULL, 'D'},
+    {"demo-persons", required_argument, NULL, 'n'},
+    {"dev-shares", no_argument, NULL, 's'},
+    {"vetting-deadline", required_argument, NULL, 'v'},
+    {"threads", required_argument, NULL, 't'},
+    {"approval-ttl", required_argument, NULL, 'A'},
+    {"retention", required_argument, NULL, 'R'},
+    {"retention-sweep", required_argument, NULL, 'S'},
+    {"tls12", no_argument, NULL, '2'},
+    {"user", required_argument, NULL, 'u'},
+    {"list-routes", no_argument, NULL, 'L'},
+    {"guard-config", required_argument, NULL, 'g'},
+    {"no-guard", no_argument, NULL, 'G'},
+    {"policy-hash", no_argument, NULL, 'P'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option of ${o}; nonzero if its value is bad. */
+static int
+apply_opt(int ch, struct opts *o)
+{
+    int bad = 0;
+
+    switch (ch) {
+    case 'c':
+        o->config = optarg;
+        break;
+    case 'd':
+        o->dev = 1;
+        break;
+    case 'l':
+        o->listen = optarg;
+        break;
+    case 'D':
+        o->dev_dir = optarg;
+        break;
+    case 'n':
+        bad = parse_long(optarg, 0, 10000000, &o->persons);
+        break;
+    case 's':
+        o->dev_shares = 1;
+        break;
+    case 'v':
+        bad = parse_long(optarg, 1, 1L << 30, &o->deadline);
+        break;
+    case 'A':
+        bad = parse_long(optarg, 1, 7 * 86400, &o->approval_ttl);
+        break;
+    case 'R':
+        bad = parse_long(optarg, 0, 10L * 366 * 86400, &o->retention);
+        break;
+    case 'S':
+        bad = parse_long(optarg, 0, 7 * 86400, &o->retention_sweep);
+        break;
+    case 't':
+        bad = parse_long(optarg, 0, 64, &o->threads);
+        break;
+    case '2':
+        o->tls12 = 1;
+        break;
+    case 'u':
+        o->user = optarg;
+        break;
+    case 'L':
+        o->list_routes = 1;
+        break;
+    case 'g':
+        o->guard_config = optarg;
+        break;
+    case 'G':
+        o->no_guard = 1;
+        break;
+    case 'P':
+        o->policy_hash = 1;
+        break;
+    case 'h':
+        o->help = 1;
+        break;
+    default:
+        bad = 1;
+        break;
+    }
+    return bad;
+}
+
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-    static const struct option longs[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"dev", no_argument, NULL, 'd'},
-        {"listen", required_argument, NULL, 'l'},
-        {"dev-dir", required_argument, NULL, 'D'},
-        {"demo-persons", required_argument, NULL, 'n'},
-        {"dev-shares", no_argument, NULL, 's'},
-        {"vetting-deadline", required_argument, NULL, 'v'},
-        {"threads", required_argument, NULL, 't'},
-        {"approval-ttl", required_argument, NULL, 'A'},
-        {"retention", required_argument, NULL, 'R'},
-        {"retention-sweep", required_argument, NULL, 'S'},
-        {"tls12", no_argument, NULL, '2'},
-        {"user", required_argument, NULL, 'u'},
-        {"list-routes", no_argument, NULL, 'L'},
-        {"guard-config", required_argument, NULL, 'g'},
-        {"no-guard", no_argument, NULL, 'G'},
-        {"policy-hash", no_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     int ch, bad = 0;
     memset(o, 0, sizeof(*o));
     o->persons = 10000;
@@ -167,66 +236,8 @@ parse_opts(int argc, char **argv, struct opts *o)
     o->approval_ttl = o->retention = o->retention_sweep = -1;
     o->dev_dir = "dev-vault";
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            o->config = optarg;
-            break;
-        case 'd':
-            o->dev = 1;
-            break;
-        case 'l':
-            o->listen = optarg;
-            break;
-        case 'D':
-            o->dev_dir = optarg;
-            break;
-        case 'n':
-            bad |= parse_long(optarg, 0, 10000000, &o->persons);
-            break;
-        case 's':
-            o->dev_shares = 1;
-            break;
-        case 'v':
-            bad |= parse_long(optarg, 1, 1L << 30, &o->deadline);
-            break;
-        case 'A':
-            bad |= parse_long(optarg, 1, 7 * 86400, &o->approval_ttl);
-            break;
-        case 'R':
-            bad |= parse_long(optarg, 0, 10L * 366 * 86400, &o->retention);
-            break;
-        case 'S':
-            bad |= parse_long(optarg, 0, 7 * 86400, &o->retention_sweep);
-            break;
-        case 't':
-            bad |= parse_long(optarg, 0, 64, &o->threads);
-            break;
-        case '2':
-            o->tls12 = 1;
-            break;
-        case 'u':
-            o->user = optarg;
-            break;
-        case 'L':
-            o->list_routes = 1;
-            break;
-        case 'g':
-            o->guard_config = optarg;
-            break;
-        case 'G':
-            o->no_guard = 1;
-            break;
-        case 'P':
-            o->policy_hash = 1;
-            break;
-        case 'h':
-            o->help = 1;
-            break;
-        default:
-            bad = 1;
-            break;
-        }
+    while ((ch = getopt_long(argc, argv, "", server_longs, NULL)) != -1) {
+        bad |= apply_opt(ch, o);
     }
     if (o->help) {
         return 0;

@@ -5,7 +5,7 @@
 # allowed; principals by subject and by fingerprint.
 . "$(dirname "$0")/lib.sh"
 trap 'finish; exit $?' EXIT
-command -v certtool >/dev/null || { echo "certtool missing (gnutls-bin)"; exit 77; }
+command -v certtool >/dev/null || { echo "certtool missing: install gnutls-bin (scripts/deps.sh does)" >&2; exit 1; }
 PORT=$(free_port)
 PKI=$WORK/pki
 mkdir -p "$PKI"
