@@ -170,6 +170,21 @@ COFFRE_API int coffre_reader_next(struct coffre_reader *r,
 /** coffre_reader_offset(r): byte offset of the end of the last record. */
 COFFRE_API uint64_t coffre_reader_offset(const struct coffre_reader *r);
 
+/** coffre_reader_lines(r): line feeds read up to coffre_reader_offset (after
+ * a record: the physical line the record ends on). */
+COFFRE_API uint64_t coffre_reader_lines(const struct coffre_reader *r);
+
+/**
+ * coffre_reader_seek(r, offset, lines): go on reading at byte ${offset},
+ * the end of a record as coffre_reader_offset gave it, where
+ * coffre_reader_lines gave ${lines} (so that line numbers in diagnostics
+ * stay those of the whole file). A CSV reader first reads the header row.
+ * The FILE must be seekable: COFFRE_ERR_IO otherwise; COFFRE_ERR_ARG for a
+ * point before what was read already; the header's error if it is bad.
+ */
+COFFRE_API int coffre_reader_seek(struct coffre_reader *r, uint64_t offset,
+                                  uint64_t lines);
+
 COFFRE_API void coffre_reader_free(struct coffre_reader *r);
 
 /** coffre_person_write(f, fmt, p, header): append ${p} as one record. For CSV

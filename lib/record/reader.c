@@ -5,7 +5,9 @@
  * row ended): that gives line numbers, byte offsets for resuming an import,
  * and the per-record cap; libcsv then parses the fields of each record.
  */
+#include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "record/csv_row.h"
 #include "record/field.h"
@@ -27,6 +29,7 @@ struct coffre_reader {
     struct coffre_buf rec;
     struct coffre_csv *csv;
     int header_done;
+    int header_only; /* next_csv stops after the header (seek) */
 };
 
 static int
@@ -135,6 +138,63 @@ uint64_t
 coffre_reader_offset(const struct coffre_reader *r)
 {
     return r != NULL ? r->offset : 0;
+}
+
+uint64_t
+coffre_reader_lines(const struct coffre_reader *r)
+{
+    return r != NULL ? r->line : 0;
+}
+
+static int next_csv(struct coffre_reader *r, struct coffre_person **pp,
+                    struct coffre_diag *d);
+
+/* A CSV row cannot be read without its columns: read the header row, and
+ * only it, unless it was read already. */
+static int
+csv_header_only(struct coffre_reader *r)
+{
+    struct coffre_person *p = NULL;
+    struct coffre_diag d;
+    int rc;
+
+    if (r->fmt != COFFRE_FORMAT_CSV || r->header_done) {
+        return COFFRE_OK;
+    }
+    memset(&d, 0, sizeof(d));
+    r->header_only = 1;
+    rc = next_csv(r, &p, &d);
+    r->header_only = 0;
+    coffre_person_free(p); /* NULL: nothing past the header was read */
+    if (rc != COFFRE_OK || !r->header_done || r->done) {
+        return rc != COFFRE_OK ? rc : COFFRE_ERR_PARSE;
+    }
+    return COFFRE_OK;
+}
+
+int
+coffre_reader_seek(struct coffre_reader *r, uint64_t offset, uint64_t lines)
+{
+    int rc;
+
+    if (r == NULL || offset > (uint64_t)INT64_MAX) {
+        return COFFRE_ERR_ARG;
+    }
+    if ((rc = csv_header_only(r)) != COFFRE_OK) {
+        return rc;
+    }
+    if (offset < r->offset || lines < r->line) {
+        return COFFRE_ERR_ARG; /* inside what was read already */
+    }
+    if (fseeko(r->f, (off_t)offset, SEEK_SET) != 0) {
+        r->ioerr = 1;
+        return COFFRE_ERR_IO;
+    }
+    r->pos = r->end = 0;
+    r->eof = 0;
+    r->consumed = r->offset = offset;
+    r->line = lines;
+    return COFFRE_OK;
 }
 
 /*
@@ -305,7 +365,7 @@ next_csv(struct coffre_reader *r, struct coffre_person **pp,
             r->done = 1; /* no row can be read without its columns */
             return rc;
         }
-        return next_csv(r, pp, d);
+        return r->header_only ? COFFRE_OK : next_csv(r, pp, d);
     }
     rc = coffre_csv_row(r->csv, (const char *)r->rec.p, r->rec.len, pp, d);
     if (rc == COFFRE_OK && (rc = coffre_person_validate_new(*pp, d)) != 0) {

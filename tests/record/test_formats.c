@@ -279,6 +279,51 @@ test_offset_resume(void)
     fclose(f);
 }
 
+/* Seek past two records of a CSV file (header read first): the same
+ * records and line numbers as a reader that read everything. */
+static void
+test_seek_csv(void)
+{
+    FILE *f = tmpfile();
+    struct coffre_reader *r = NULL;
+    struct coffre_person *p;
+    struct coffre_diag d;
+    uint64_t off = 0, lines = 0, line[6] = {0};
+    int n = 0;
+
+    for (int i = 0; i < 6; i++) {
+        p = awkward(i);
+        coffre_person_write(f, COFFRE_FORMAT_CSV, p, i == 0);
+        coffre_person_free(p);
+    }
+    rewind(f);
+    CHECK_RC(coffre_reader_open(f, COFFRE_FORMAT_CSV, &r), COFFRE_OK);
+    while (coffre_reader_next(r, &p, &d) == COFFRE_OK && p != NULL) {
+        line[n++] = d.line;
+        if (n == 2) {
+            off = coffre_reader_offset(r);
+            lines = coffre_reader_lines(r);
+        }
+        coffre_person_free(p);
+    }
+    CHECK(n == 6 && line[2] > lines);
+    coffre_reader_free(r);
+    rewind(f);
+    CHECK_RC(coffre_reader_open(f, COFFRE_FORMAT_CSV, &r), COFFRE_OK);
+    CHECK_RC(coffre_reader_seek(r, off, lines), COFFRE_OK);
+    CHECK_RC(coffre_reader_seek(r, 1, 0), COFFRE_ERR_ARG);
+    for (n = 2; coffre_reader_next(r, &p, &d) == COFFRE_OK && p != NULL; n++) {
+        CHECK(n < 6 && d.line == line[n]);
+        if (n == 2) {
+            CHECK(strcmp(p->surname, "Σωκράτης") == 0);
+        }
+        coffre_person_free(p);
+    }
+    CHECK(n == 6);
+    coffre_reader_free(r);
+    fclose(f);
+}
+
 static void
 test_stream_wiping(void)
 {
@@ -302,6 +347,7 @@ main(void)
     RUN(test_csv_header);
     RUN(test_csv_toobig);
     RUN(test_offset_resume);
+    RUN(test_seek_csv);
     RUN(test_stream_wiping);
     return check_done();
 }
