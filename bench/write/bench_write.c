@@ -6,7 +6,9 @@
  * machine, same run, same records. The pgcrypto baseline is measured by
  * bench/write.sh around this program.
  *
- * usage: bench_write N DIR    prints "name persons_per_s bytes_per_person"
+ * usage: bench_write N DIR [vault]
+ *        prints "name persons_per_s bytes_per_person" for each path
+ *        (only coffre's with "vault", for profiling)
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -241,16 +243,19 @@ main(int argc, char **argv)
     struct coffre_person **ps;
     size_t n;
 
-    if (argc != 3 || (n = strtoul(argv[1], NULL, 10)) == 0) {
-        fprintf(stderr, "usage: bench_write N DIR\n");
+    if (argc < 3 || argc > 4 || (n = strtoul(argv[1], NULL, 10)) == 0 ||
+        (argc == 4 && strcmp(argv[3], "vault") != 0)) {
+        fprintf(stderr, "usage: bench_write N DIR [vault]\n");
         return 2;
     }
     if (coffre_lib_init() != COFFRE_OK) {
         return 1;
     }
     ps = generate(n);
-    bench_clear(ps, n, argv[2], 0);
-    bench_clear(ps, n, argv[2], 1);
+    if (argc == 3) { /* "vault": coffre alone, for profiling */
+        bench_clear(ps, n, argv[2], 0);
+        bench_clear(ps, n, argv[2], 1);
+    }
     bench_vault(ps, n, argv[2]);
     for (size_t i = 0; i < n; i++) {
         coffre_person_free(ps[i]);
