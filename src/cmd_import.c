@@ -2,8 +2,9 @@
  * coffre import: stream a JSON Lines or CSV accreditation file (or a sealed
  * bundle) into the vault in batches; memory does not grow with the file
  * but for the manifest (72 bytes a person). Each batch is one transaction
- * that also records how far the file was read, so a run killed at any
- * moment resumes after the last committed batch; records are keyed by
+ * that also records how far the file was read and the batch's manifest
+ * entries, so a run killed at any moment resumes after the last committed
+ * batch without reading the file before it again; records are keyed by
  * their source key, so importing again adds nothing (docs/migration.md).
  */
 #include <errno.h>
@@ -22,6 +23,8 @@
 
 #define IMPORT_BATCH 8192
 #define MARKER_MAX 64
+/* Manifest entries in one meta value: 1024 * 64 bytes = the 64 KiB cap. */
+#define CHUNK_ENTRIES 1024
 
 struct import_args {
     struct cli_vault_opts vo;
@@ -38,7 +41,10 @@ struct import_run {
     FILE *rf;
     char rpath[4096];
     char marker[MARKER_MAX];
-    uint64_t resume_at, size, offset, rejected, read;
+    uint64_t resume_at, resume_lines, size, offset, lines, rejected, read;
+    uint64_t chunks; /* manifest chunks committed (meta MARKER.m<i>) */
+    size_t saved;    /* manifest entries committed in them */
+    int reread;      /* a v1 marker: read the prefix again for the manifest */
     struct coffre_import_counts c;
     struct coffre_manifest *m;
     struct coffre_person **batch;
@@ -178,35 +184,84 @@ file_marker(const char *path, FILE *in, char out[MARKER_MAX])
     snprintf(out, MARKER_MAX, "migrate.import.%016" PRIx64, h);
 }
 
-/* The marker: "v1 OFFSET REJECTS_BYTES REJECTED INSERTED UPDATED
- * UNCHANGED DUPLICATES". */
+/* The marker (docs/migration.md section 2): "v2 OFFSET LINES REJECTS_BYTES
+ * REJECTED INSERTED UPDATED UNCHANGED DUPLICATES CHUNKS". */
 static void
-marker_format(const struct import_run *st, long rejpos, char *out, size_t cap)
+marker_format(const struct import_run *st, const struct coffre_import_counts *c,
+              long rejpos, uint64_t chunks, char *out, size_t cap)
 {
     snprintf(out, cap,
-             "v1 %" PRIu64 " %ld %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-             " %" PRIu64,
-             st->offset, rejpos, st->rejected, st->c.inserted, st->c.updated,
-             st->c.unchanged, st->c.duplicates);
+             "v2 %" PRIu64 " %" PRIu64 " %ld %" PRIu64 " %" PRIu64 " %" PRIu64
+             " %" PRIu64 " %" PRIu64 " %" PRIu64,
+             st->offset, st->lines, rejpos, st->rejected, c->inserted,
+             c->updated, c->unchanged, c->duplicates, chunks);
+}
+
+static int
+marker_parse(struct import_run *st, const char *val, long *prejpos)
+{
+    if (sscanf(val,
+               "v2 %" SCNu64 " %" SCNu64 " %ld %" SCNu64 " %" SCNu64 " %" SCNu64
+               " %" SCNu64 " %" SCNu64 " %" SCNu64,
+               &st->resume_at, &st->resume_lines, prejpos, &st->rejected,
+               &st->c.inserted, &st->c.updated, &st->c.unchanged,
+               &st->c.duplicates, &st->chunks) == 9) {
+        return 1;
+    }
+    /* Written by an older coffre: no manifest entries were kept. */
+    st->reread = 1;
+    return sscanf(val,
+                  "v1 %" SCNu64 " %ld %" SCNu64 " %" SCNu64 " %" SCNu64
+                  " %" SCNu64 " %" SCNu64,
+                  &st->resume_at, prejpos, &st->rejected, &st->c.inserted,
+                  &st->c.updated, &st->c.unchanged, &st->c.duplicates) == 7;
+}
+
+static int
+chunk_name(const struct import_run *st, uint64_t i, char out[MARKER_MAX])
+{
+    int n = snprintf(out, MARKER_MAX, "%s.m%" PRIu64, st->marker, i);
+
+    return n > 0 && n < MARKER_MAX ? 0 : -1;
+}
+
+/* The manifest entries of the committed batches, from their chunks. */
+static int
+chunks_load(struct import_run *st)
+{
+    char name[MARKER_MAX], *val = NULL;
+    size_t len = 0;
+    int rc = COFFRE_OK;
+
+    for (uint64_t i = 0; i < st->chunks && rc == COFFRE_OK; i++) {
+        rc = chunk_name(st, i, name) == 0 ? COFFRE_OK : COFFRE_ERR_ARG;
+        if (rc == COFFRE_OK) {
+            rc = coffre_vault_meta_get(st->v, name, &val, &len);
+        }
+        if (rc == COFFRE_OK) {
+            rc = len > 0 ? coffre_manifest_unpack(
+                               st->m, (const unsigned char *)val, len)
+                         : COFFRE_ERR_PARSE;
+        }
+        coffre_free(val);
+        val = NULL;
+    }
+    st->saved = coffre_manifest_count(st->m);
+    return rc;
 }
 
 static int
 marker_load(struct import_run *st, long *prejpos)
 {
     char *val = NULL;
-    int rc = coffre_vault_meta_get(st->v, st->marker, &val), ok;
+    int rc = coffre_vault_meta_get(st->v, st->marker, &val, NULL), ok;
 
     *prejpos = 0;
     if (rc == COFFRE_ERR_NOTFOUND || (rc == COFFRE_OK && val[0] == '\0')) {
         coffre_free(val);
         return 0;
     }
-    ok = rc == COFFRE_OK &&
-         sscanf(val,
-                "v1 %" SCNu64 " %ld %" SCNu64 " %" SCNu64 " %" SCNu64
-                " %" SCNu64 " %" SCNu64,
-                &st->resume_at, prejpos, &st->rejected, &st->c.inserted,
-                &st->c.updated, &st->c.unchanged, &st->c.duplicates) == 7;
+    ok = rc == COFFRE_OK && marker_parse(st, val, prejpos);
     coffre_free(val);
     if (!ok || st->resume_at > st->size) {
         cli_error("import",
@@ -215,32 +270,135 @@ marker_load(struct import_run *st, long *prejpos)
                   st->marker);
         return 1;
     }
+    if (chunks_load(st) != COFFRE_OK) {
+        cli_error("import",
+                  "the manifest entries of the import marker %s are "
+                  "damaged or missing",
+                  st->marker);
+        return 1;
+    }
+    return 0;
+}
+
+/* The meta values a batch commits with: the chunks of its manifest
+ * entries, then the marker; at the end of the file, all of them cleared. */
+struct batch_meta {
+    const struct import_run *st;
+    int last;
+    long rejpos;
+    struct coffre_meta_value *mv;
+    char (*names)[MARKER_MAX];
+    unsigned char *packed;
+    size_t n, chunks; /* values; new chunks among them */
+    char state[256];  /* the marker's value */
+};
+
+static void
+batch_meta_free(struct batch_meta *bm)
+{
+    free(bm->mv);
+    free(bm->names);
+    free(bm->packed);
+}
+
+static int
+batch_meta_chunks(struct import_run *st, int last, struct batch_meta *bm)
+{
+    size_t fresh = last ? 0 : coffre_manifest_count(st->m) - st->saved;
+    size_t k =
+        last ? (size_t)st->chunks : (fresh + CHUNK_ENTRIES - 1) / CHUNK_ENTRIES;
+
+    bm->chunks = last ? 0 : k;
+    bm->n = k + 1;
+    bm->mv = calloc(bm->n, sizeof(*bm->mv));
+    bm->names = calloc(bm->n, sizeof(*bm->names));
+    bm->packed = fresh > 0 ? malloc(fresh * COFFRE_MANIFEST_PACKED_LEN) : NULL;
+    if (bm->mv == NULL || bm->names == NULL || (fresh > 0 && !bm->packed) ||
+        (fresh > 0 &&
+         coffre_manifest_pack(st->m, st->saved, fresh, bm->packed) != 0)) {
+        return 1;
+    }
+    for (size_t i = 0; i < k; i++) {
+        size_t from = i * CHUNK_ENTRIES, left = last ? 0 : fresh - from;
+
+        if (chunk_name(st, last ? i : st->chunks + i, bm->names[i]) != 0) {
+            return 1;
+        }
+        bm->mv[i].name = bm->names[i];
+        bm->mv[i].val = ""; /* at the end: cleared */
+        if (!last) {
+            bm->mv[i].val = bm->packed + from * COFFRE_MANIFEST_PACKED_LEN;
+            bm->mv[i].len = (left < CHUNK_ENTRIES ? left : CHUNK_ENTRIES) *
+                            COFFRE_MANIFEST_PACKED_LEN;
+        }
+    }
     return 0;
 }
 
 static int
-flush_batch(struct import_run *st)
+batch_meta_make(struct import_run *st, int last, struct batch_meta *bm)
 {
-    char state[256];
-    long rejpos;
-    int rc;
-
-    if (st->rf != NULL) {
+    memset(bm, 0, sizeof(*bm));
+    bm->st = st;
+    bm->last = last;
+    if (!last) {
         fflush(st->rf);
-        rejpos = ftell(st->rf);
-        marker_format(st, rejpos, state, sizeof(state));
-    } else {
-        state[0] = '\0'; /* bundles: no resume marker (two passes) */
+        bm->rejpos = ftell(st->rf);
     }
-    rc = coffre_vault_import(st->v, st->batch, st->n,
-                             st->rf != NULL ? st->marker : NULL, state,
-                             strlen(state), &st->c);
+    return batch_meta_chunks(st, last, bm);
+}
+
+/* coffre_import_meta_fn: the marker holds the counts with the batch's. */
+static int
+batch_meta_cb(void *ctx, const struct coffre_import_counts *total,
+              const struct coffre_meta_value **pmeta, size_t *pn)
+{
+    struct batch_meta *bm = ctx;
+    struct coffre_meta_value *mk = &bm->mv[bm->n - 1];
+
+    if (!bm->last) {
+        marker_format(bm->st, total, bm->rejpos, bm->st->chunks + bm->chunks,
+                      bm->state, sizeof(bm->state));
+    }
+    mk->name = bm->st->marker;
+    mk->val = bm->state;
+    mk->len = strlen(bm->state);
+    *pmeta = bm->mv;
+    *pn = bm->n;
+    return 0;
+}
+
+/* Store the batch; ${last}: the file is read to its end, so the marker and
+ * the manifest chunks are cleared in the same transaction. */
+static int
+flush_batch(struct import_run *st, int last)
+{
+    struct batch_meta bm;
+    int rc = COFFRE_OK;
+
+    memset(&bm, 0, sizeof(bm));
+    if (st->rf != NULL && batch_meta_make(st, last, &bm) != 0) {
+        rc = COFFRE_ERR_NOMEM;
+    }
+    if (rc == COFFRE_OK) {
+        /* bundles: no resume marker (two passes) */
+        rc = coffre_vault_import(st->v, st->batch, st->n,
+                                 st->rf != NULL ? batch_meta_cb : NULL, &bm,
+                                 &st->c);
+    }
     for (size_t i = 0; i < st->n; i++) {
         coffre_person_free(st->batch[i]);
     }
     st->n = 0;
+    if (rc == COFFRE_OK && st->rf != NULL && !last) {
+        st->chunks += bm.chunks;
+        st->saved = coffre_manifest_count(st->m);
+    }
+    batch_meta_free(&bm);
     if (rc != COFFRE_OK) {
-        cli_error("import", "%s", coffre_vault_errmsg(st->v));
+        cli_error("import", "%s",
+                  rc == COFFRE_ERR_NOMEM ? "out of memory"
+                                         : coffre_vault_errmsg(st->v));
         return 1;
     }
     return 0;
@@ -259,8 +417,8 @@ static int
 take(struct import_run *st, int rc, struct coffre_person *p,
      struct coffre_diag *d)
 {
-    if (st->offset <= st->resume_at) {
-        /* Committed before: only the manifest needs it again. */
+    if (st->reread && st->offset <= st->resume_at) {
+        /* Committed before a v1 marker: only the manifest needs it. */
         if (rc == COFFRE_OK && coffre_person_source_key(p) != NULL) {
             rc = coffre_manifest_add(st->m, p);
         }
@@ -293,7 +451,7 @@ take(struct import_run *st, int rc, struct coffre_person *p,
         return 1;
     }
     st->batch[st->n++] = p;
-    return st->n == IMPORT_BATCH ? flush_batch(st) : 0;
+    return st->n == IMPORT_BATCH ? flush_batch(st, 0) : 0;
 }
 
 /* Read the whole stream; returns an exit status. */
@@ -316,13 +474,14 @@ import_stream(struct import_run *st, struct coffre_reader *r)
             break;
         }
         st->offset = coffre_reader_offset(r);
+        st->lines = coffre_reader_lines(r);
         if ((status = take(st, rc, p, &d)) != 0) {
             break;
         }
         progress(st, 0);
     }
-    if (status == 0 && st->n > 0) {
-        status = flush_batch(st);
+    if (status == 0) {
+        status = flush_batch(st, 1);
     }
     for (size_t i = 0; i < st->n; i++) {
         coffre_person_free(st->batch[i]);
@@ -400,12 +559,15 @@ import_file(struct import_run *st, FILE *in)
         cli_error("import", "cannot start reading %s", a->file);
         return 1;
     }
+    if (st->resume_at > 0 && !st->reread &&
+        coffre_reader_seek(r, st->resume_at, st->resume_lines) != COFFRE_OK) {
+        cli_error("import", "cannot resume reading %s at byte %" PRIu64,
+                  a->file, st->resume_at);
+        coffre_reader_free(r);
+        return 1;
+    }
     status = import_stream(st, r);
     coffre_reader_free(r);
-    if (status == 0 && coffre_vault_meta_put(st->v, st->marker, "") != 0) {
-        cli_error("import", "cannot clear the import marker");
-        status = 1;
-    }
     summary(st, a->file);
     return status;
 }
@@ -435,7 +597,7 @@ bundle_pass(struct import_run *st, FILE *in, int store)
             break;
         }
         st->batch[st->n++] = p;
-        status = st->n == IMPORT_BATCH ? flush_batch(st) : 0;
+        status = st->n == IMPORT_BATCH ? flush_batch(st, 0) : 0;
         progress(st, 0);
     }
     if (rc != COFFRE_OK) {
@@ -446,7 +608,7 @@ bundle_pass(struct import_run *st, FILE *in, int store)
         status = 1;
     }
     if (status == 0 && st->n > 0) {
-        status = flush_batch(st);
+        status = flush_batch(st, 1);
     }
     coffre_bundle_close(b);
     return status;

@@ -65,6 +65,27 @@ coffre_manifest_contains(const struct coffre_manifest *m,
 
 COFFRE_API void coffre_manifest_free(struct coffre_manifest *m);
 
+/* One packed entry: key hash || leaf. */
+#define COFFRE_MANIFEST_PACKED_LEN (2 * COFFRE_MANIFEST_LEN)
+
+/** coffre_manifest_count(m): the entries added so far (replaced ones
+ * included until coffre_manifest_root drops them). */
+COFFRE_API size_t coffre_manifest_count(const struct coffre_manifest *m);
+
+/**
+ * coffre_manifest_pack(m, from, n, out): entries ${from} .. ${from}+${n}-1,
+ * in the order they were added, to ${out} (n * COFFRE_MANIFEST_PACKED_LEN
+ * bytes), so that coffre_manifest_unpack rebuilds them. Only before
+ * coffre_manifest_root (which reorders); COFFRE_ERR_ARG past the end.
+ */
+COFFRE_API int coffre_manifest_pack(const struct coffre_manifest *m,
+                                    size_t from, size_t n, unsigned char *out);
+
+/** coffre_manifest_unpack(m, p, len): add the packed entries of ${p}, in
+ * order; COFFRE_ERR_PARSE unless ${len} is a multiple of the entry size. */
+COFFRE_API int coffre_manifest_unpack(struct coffre_manifest *m,
+                                      const unsigned char *p, size_t len);
+
 /** coffre_hex(b, n, out): ${n} bytes as 2n lowercase hex digits + NUL. */
 COFFRE_API void coffre_hex(const unsigned char *b, size_t n, char *out);
 
@@ -82,28 +103,49 @@ struct coffre_import_counts {
     uint64_t duplicates; /* replaced by a later record of the same batch */
 };
 
+/* A migration meta value to write: ${name} starts with "migrate.". */
+struct coffre_meta_value {
+    const char *name;
+    const void *val;
+    size_t len; /* at most 64 KiB; 0 clears it */
+};
+
 /**
- * coffre_vault_import(v, ps, n, marker, state, state_len, c): in ONE store
- * transaction, store each of the ${n} persons by its source key: insert
- * when the key is new, replace when the stored record differs, skip when
- * it is the same; then write ${state_len} bytes of ${state} under the meta
- * name ${marker} (import progress; skipped when ${marker} is NULL). Counts
- * are added to ${c}. Every person must be valid and carry a source key
- * (COFFRE_ERR_INVALID / COFFRE_ERR_ARG, nothing written).
+ * coffre_import_meta_fn(ctx, total, pmeta, pn): called by
+ * coffre_vault_import inside its transaction, once the batch is stored and
+ * counted (${total}: the counts given to it plus the batch's): set *${pmeta}
+ * and *${pn} to the meta values to commit with the batch (import progress:
+ * they are written with it or not at all), valid until coffre_vault_import
+ * returns. Nonzero rolls the batch back (COFFRE_ERR_NOMEM).
+ */
+typedef int (*coffre_import_meta_fn)(void *ctx,
+                                     const struct coffre_import_counts *total,
+                                     const struct coffre_meta_value **pmeta,
+                                     size_t *pn);
+
+/**
+ * coffre_vault_import(v, ps, n, meta, ctx, c): in ONE store transaction,
+ * store each of the ${n} persons by its source key: insert when the key is
+ * new, replace when the stored record differs, skip when it is the same;
+ * then write the meta values that ${meta}(${ctx}, ...) gives (none when
+ * ${meta} is NULL). Counts are added to ${c} once committed. Every person
+ * must be valid and carry a source key (COFFRE_ERR_INVALID /
+ * COFFRE_ERR_ARG, nothing written); COFFRE_ERR_ARG for a meta name that
+ * does not start with "migrate." or a value over 64 KiB.
  */
 COFFRE_API int coffre_vault_import(struct coffre_vault *v,
                                    struct coffre_person *const *ps, size_t n,
-                                   const char *marker, const void *state,
-                                   size_t state_len,
+                                   coffre_import_meta_fn meta, void *ctx,
                                    struct coffre_import_counts *c);
 
 /**
- * coffre_vault_meta_get(v, name, pval): a migration meta value (an import
- * marker) in *${pval} (NUL-terminated, coffre_free), COFFRE_ERR_NOTFOUND if
- * absent. ${name} must start with "migrate.".
+ * coffre_vault_meta_get(v, name, pval, plen): a migration meta value (an
+ * import marker) in *${pval} (NUL-terminated, coffre_free), its length in
+ * *${plen} (may be NULL; a value may hold NUL bytes), COFFRE_ERR_NOTFOUND
+ * if absent. ${name} must start with "migrate.".
  */
 COFFRE_API int coffre_vault_meta_get(struct coffre_vault *v, const char *name,
-                                     char **pval);
+                                     char **pval, size_t *plen);
 /** coffre_vault_meta_put(v, name, val): set it ("" clears it). */
 COFFRE_API int coffre_vault_meta_put(struct coffre_vault *v, const char *name,
                                      const char *val);

@@ -200,6 +200,45 @@ coffre_manifest_contains(const struct coffre_manifest *m,
     return 0;
 }
 
+size_t
+coffre_manifest_count(const struct coffre_manifest *m)
+{
+    return m->n;
+}
+
+int
+coffre_manifest_pack(const struct coffre_manifest *m, size_t from, size_t n,
+                     unsigned char *out)
+{
+    if (from > m->n || n > m->n - from) {
+        return COFFRE_ERR_ARG;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *o = out + i * COFFRE_MANIFEST_PACKED_LEN;
+
+        memcpy(o, m->e[from + i].key_hash, COFFRE_MANIFEST_LEN);
+        memcpy(o + COFFRE_MANIFEST_LEN, m->e[from + i].leaf,
+               COFFRE_MANIFEST_LEN);
+    }
+    return COFFRE_OK;
+}
+
+int
+coffre_manifest_unpack(struct coffre_manifest *m, const unsigned char *p,
+                       size_t len)
+{
+    int rc = COFFRE_OK;
+
+    if (len % COFFRE_MANIFEST_PACKED_LEN != 0) {
+        return COFFRE_ERR_PARSE;
+    }
+    for (size_t i = 0; i < len && rc == COFFRE_OK;
+         i += COFFRE_MANIFEST_PACKED_LEN) {
+        rc = coffre_manifest_add_leaf(m, p + i, p + i + COFFRE_MANIFEST_LEN);
+    }
+    return rc;
+}
+
 const unsigned char *
 migrate_manifest_key(const struct coffre_manifest *m, size_t i)
 {
@@ -341,21 +380,59 @@ import_locked(struct coffre_vault *v, struct coffre_person *const *ps, size_t n,
 }
 
 static int
-import_tx(struct coffre_vault *v, struct coffre_person *const *ps, size_t n,
-          const char *marker, const void *state, size_t state_len,
-          struct coffre_import_counts *c)
+marker_name_ok(const char *name)
+{
+    return name != NULL && strncmp(name, "migrate.", 8) == 0 &&
+           strlen(name) < COFFRE_STORE_KEY_MAX;
+}
+
+/* The caller's progress values, counted with the batch: they commit with
+ * it or not at all. */
+static int
+import_meta(struct coffre_vault *v, coffre_import_meta_fn fn, void *ctx,
+            const struct coffre_import_counts *c,
+            const struct coffre_import_counts *add)
 {
     struct coffre_store *s = v->store;
-    struct import_slot *sl = calloc(n, sizeof(*sl));
-    unsigned char *dup = calloc(n, 1);
-    struct coffre_person **fresh = calloc(n, sizeof(*fresh));
+    struct coffre_import_counts total = *c;
+    const struct coffre_meta_value *mv = NULL;
+    size_t n = 0;
+    int rc = COFFRE_OK;
+
+    total.inserted += add->inserted;
+    total.updated += add->updated;
+    total.unchanged += add->unchanged;
+    total.duplicates += add->duplicates;
+    if (fn(ctx, &total, &mv, &n) != 0) {
+        return vault_fail(v, COFFRE_ERR_NOMEM, "import progress: no memory");
+    }
+    for (size_t i = 0; i < n && rc == COFFRE_OK; i++) {
+        if (!marker_name_ok(mv[i].name) || mv[i].len > COFFRE_STORE_META_MAX ||
+            (mv[i].val == NULL && mv[i].len > 0)) {
+            return vault_fail(v, COFFRE_ERR_ARG,
+                              "import meta value %zu: bad name or size", i);
+        }
+        rc = s->ops->meta_put(s, mv[i].name, mv[i].val, mv[i].len);
+    }
+    return rc;
+}
+
+static int
+import_tx(struct coffre_vault *v, struct coffre_person *const *ps, size_t n,
+          coffre_import_meta_fn meta, void *ctx, struct coffre_import_counts *c)
+{
+    struct coffre_store *s = v->store;
+    size_t cap = n > 0 ? n : 1; /* a batch of meta values only is fine */
+    struct import_slot *sl = calloc(cap, sizeof(*sl));
+    unsigned char *dup = calloc(cap, 1);
+    struct coffre_person **fresh = calloc(cap, sizeof(*fresh));
     struct coffre_import_counts add = {0};
     int rc = sl && dup && fresh ? s->ops->begin(s) : COFFRE_ERR_NOMEM;
 
     if (rc == COFFRE_OK) {
         rc = import_locked(v, ps, n, sl, dup, fresh, &add);
-        if (rc == COFFRE_OK && marker != NULL) {
-            rc = s->ops->meta_put(s, marker, state, state_len);
+        if (rc == COFFRE_OK && meta != NULL) {
+            rc = import_meta(v, meta, ctx, c, &add);
         }
         if (rc == COFFRE_OK) {
             rc = s->ops->commit(s);
@@ -377,40 +454,33 @@ import_tx(struct coffre_vault *v, struct coffre_person *const *ps, size_t n,
     return rc;
 }
 
-static int
-marker_name_ok(const char *name)
-{
-    return name != NULL && strncmp(name, "migrate.", 8) == 0 &&
-           strlen(name) < COFFRE_STORE_KEY_MAX;
-}
-
 int
 coffre_vault_import(struct coffre_vault *v, struct coffre_person *const *ps,
-                    size_t n, const char *marker, const void *state,
-                    size_t state_len, struct coffre_import_counts *c)
+                    size_t n, coffre_import_meta_fn meta, void *ctx,
+                    struct coffre_import_counts *c)
 {
     int rc;
 
-    if ((marker != NULL && !marker_name_ok(marker)) ||
-        state_len > COFFRE_STORE_META_MAX) {
-        return COFFRE_ERR_ARG;
-    }
     pthread_mutex_lock(&v->lock);
     rc = vault_check_unsealed(v);
     if (rc == COFFRE_OK) {
-        rc = import_tx(v, ps, n, marker, state, state_len, c);
+        rc = import_tx(v, ps, n, meta, ctx, c);
     }
     pthread_mutex_unlock(&v->lock);
     return rc;
 }
 
 int
-coffre_vault_meta_get(struct coffre_vault *v, const char *name, char **pval)
+coffre_vault_meta_get(struct coffre_vault *v, const char *name, char **pval,
+                      size_t *plen)
 {
     struct coffre_buf b;
     int rc;
 
     *pval = NULL;
+    if (plen != NULL) {
+        *plen = 0;
+    }
     if (!marker_name_ok(name)) {
         return COFFRE_ERR_ARG;
     }
@@ -419,6 +489,9 @@ coffre_vault_meta_get(struct coffre_vault *v, const char *name, char **pval)
     rc = v->store->ops->meta_get(v->store, name, &b);
     pthread_mutex_unlock(&v->lock);
     if (rc == COFFRE_OK) {
+        if (plen != NULL) {
+            *plen = b.len;
+        }
         *pval = coffre_buf_cstr(&b);
         rc = *pval != NULL ? COFFRE_OK : COFFRE_ERR_NOMEM;
         coffre_buf_detach(&b, NULL);
