@@ -49,7 +49,7 @@ $(CRASH_BUILD)/build.ninja:
 
 # Import CRASH_N persons, kill -9 the import 20 times mid-import, resume:
 # exactly CRASH_N persons, the file's manifest root. Too slow under ASan at
-# this size (the ASan suite runs it at 100,000); about 3.5 minutes on 2
+# this size (the ASan suite runs it at 100,000); 3.5 to 4 minutes on 2
 # cores, build included. The re-import of the complete file is checked by
 # the ASan run.
 test-crash: deps $(CRASH_BUILD)/build.ninja
