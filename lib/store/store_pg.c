@@ -1151,6 +1151,37 @@ pg_close(struct coffre_store *store)
     free(s);
 }
 
+/*
+ * Bulk loading (store.h): the same indexes as SQLite's are dropped, in one
+ * transaction; turning it off runs the schema again, whose CREATE INDEX IF
+ * NOT EXISTS builds them (as every open does, so a crash in between loses
+ * nothing). Prepared statements are planned again by the server.
+ */
+#define BULK_DROP                                                              \
+    "DROP INDEX IF EXISTS person_document;"                                    \
+    "DROP INDEX IF EXISTS person_email;"                                       \
+    "DROP INDEX IF EXISTS person_name_dob;"                                    \
+    "DROP INDEX IF EXISTS person_state;"                                       \
+    "DROP INDEX IF EXISTS person_vetting_due;"                                 \
+    "DROP INDEX IF EXISTS dkey_kek;"
+
+static int
+pg_bulk_load(struct coffre_store *store, int mode)
+{
+    struct pg *s = pg_of(store);
+
+    if (s->in_tx || mode < COFFRE_BULK_OFF || mode > COFFRE_BULK_NEW) {
+        return COFFRE_ERR_ARG;
+    }
+    if (mode == COFFRE_BULK_OFF) {
+        return pg_simple(s, schema_sql);
+    }
+    return pg_simple(s, mode == COFFRE_BULK_NEW
+                            ? "BEGIN;" BULK_DROP
+                              "DROP INDEX IF EXISTS person_source; COMMIT"
+                            : "BEGIN;" BULK_DROP "COMMIT");
+}
+
 static const struct coffre_store_ops pg_ops = {
     .name = "postgresql",
     .close = pg_close,
@@ -1179,6 +1210,7 @@ static const struct coffre_store_ops pg_ops = {
     .dkey_update = pg_dkey_update,
     .dkey_count = pg_dkey_count,
     .stats = pg_stats,
+    .bulk_load = pg_bulk_load,
 };
 
 /* The library never prints: PostgreSQL notices are dropped. */
