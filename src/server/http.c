@@ -417,11 +417,11 @@ srv_http_start(struct srv_ctx *ctx, const char *cert_pem, const char *key_pem,
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
         MHD_OPTION_HTTPS_MEM_TRUST, ca_pem, MHD_OPTION_HTTPS_PRIORITIES, prio,
-        /* A pool size of 0 makes libmicrohttpd warn: pass a harmless
-         * option in its place when there is no pool. */
-        ctx->cfg->threads != 0 ? MHD_OPTION_THREAD_POOL_SIZE
-                               : MHD_OPTION_CONNECTION_TIMEOUT,
-        ctx->cfg->threads != 0 ? ctx->cfg->threads : 30u,
+        /* A pool size of 0 or 1 makes libmicrohttpd warn (1 thread is
+         * its default): pass a harmless option in its place then. */
+        ctx->cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE
+                              : MHD_OPTION_CONNECTION_TIMEOUT,
+        ctx->cfg->threads > 1 ? ctx->cfg->threads : 30u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
         MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
         MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,
