@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@ struct import_args {
     const char *file;
 };
 
+struct import_pipe;
+
 struct import_run {
     struct coffre_vault *v;
     const struct import_args *a;
@@ -49,6 +52,7 @@ struct import_run {
     struct coffre_manifest *m;
     struct coffre_person **batch;
     size_t n;
+    struct import_pipe *pipe; /* NULL: batches stored in the reading thread */
     struct timespec t0;
     double last_draw;
     int tty;
@@ -184,16 +188,22 @@ file_marker(const char *path, FILE *in, char out[MARKER_MAX])
     snprintf(out, MARKER_MAX, "migrate.import.%016" PRIx64, h);
 }
 
+/* Where the reader stood after a batch's last record. */
+struct read_point {
+    uint64_t offset, lines, rejected;
+    long rejpos; /* bytes of the reject file */
+};
+
 /* The marker (docs/migration.md section 2): "v2 OFFSET LINES REJECTS_BYTES
  * REJECTED INSERTED UPDATED UNCHANGED DUPLICATES CHUNKS". */
 static void
-marker_format(const struct import_run *st, const struct coffre_import_counts *c,
-              long rejpos, uint64_t chunks, char *out, size_t cap)
+marker_format(const struct read_point *at, const struct coffre_import_counts *c,
+              uint64_t chunks, char *out, size_t cap)
 {
     snprintf(out, cap,
              "v2 %" PRIu64 " %" PRIu64 " %ld %" PRIu64 " %" PRIu64 " %" PRIu64
              " %" PRIu64 " %" PRIu64 " %" PRIu64,
-             st->offset, st->lines, rejpos, st->rejected, c->inserted,
+             at->offset, at->lines, at->rejpos, at->rejected, c->inserted,
              c->updated, c->unchanged, c->duplicates, chunks);
 }
 
@@ -285,7 +295,8 @@ marker_load(struct import_run *st, long *prejpos)
 struct batch_meta {
     const struct import_run *st;
     int last;
-    long rejpos;
+    struct read_point at; /* taken when the batch was cut */
+    uint64_t chunks0;     /* chunks committed before the batch */
     struct coffre_meta_value *mv;
     char (*names)[MARKER_MAX];
     unsigned char *packed;
@@ -341,9 +352,13 @@ batch_meta_make(struct import_run *st, int last, struct batch_meta *bm)
     memset(bm, 0, sizeof(*bm));
     bm->st = st;
     bm->last = last;
+    bm->chunks0 = st->chunks;
     if (!last) {
         fflush(st->rf);
-        bm->rejpos = ftell(st->rf);
+        bm->at.rejpos = ftell(st->rf);
+        bm->at.offset = st->offset;
+        bm->at.lines = st->lines;
+        bm->at.rejected = st->rejected;
     }
     return batch_meta_chunks(st, last, bm);
 }
@@ -357,14 +372,176 @@ batch_meta_cb(void *ctx, const struct coffre_import_counts *total,
     struct coffre_meta_value *mk = &bm->mv[bm->n - 1];
 
     if (!bm->last) {
-        marker_format(bm->st, total, bm->rejpos, bm->st->chunks + bm->chunks,
-                      bm->state, sizeof(bm->state));
+        marker_format(&bm->at, total, bm->chunks0 + bm->chunks, bm->state,
+                      sizeof(bm->state));
     }
     mk->name = bm->st->marker;
     mk->val = bm->state;
     mk->len = strlen(bm->state);
     *pmeta = bm->mv;
     *pn = bm->n;
+    return 0;
+}
+
+/*
+ * Reading and storing overlap: while one batch is stored (sealed on every
+ * core, written in one transaction) by the storing thread, the reading
+ * thread parses, validates and hashes the next one. One batch at most is
+ * in flight and batches commit in file order, each with the read point
+ * taken when it was cut, so a kill still leaves a marker that says exactly
+ * what was committed.
+ */
+struct import_pipe {
+    struct import_run *st;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int busy; /* a batch is handed over and not yet stored */
+    int quit;
+    int rc; /* the first failure of the storing thread */
+    struct coffre_person **batch;
+    size_t n;
+    struct batch_meta bm;
+    struct coffre_import_counts c; /* totals, owned by the storing thread */
+};
+
+static void *
+pipe_main(void *arg)
+{
+    struct import_pipe *p = arg;
+    int rc;
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->busy && !p->quit) {
+            pthread_cond_wait(&p->cv, &p->mu);
+        }
+        if (!p->busy) {
+            break;
+        }
+        pthread_mutex_unlock(&p->mu);
+        rc = coffre_vault_import(p->st->v, p->batch, p->n, batch_meta_cb,
+                                 &p->bm, &p->c);
+        for (size_t i = 0; i < p->n; i++) {
+            coffre_person_free(p->batch[i]);
+        }
+        p->n = 0;
+        batch_meta_free(&p->bm);
+        memset(&p->bm, 0, sizeof(p->bm));
+        pthread_mutex_lock(&p->mu);
+        p->rc = p->rc != COFFRE_OK ? p->rc : rc;
+        p->busy = 0;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Wait until nothing is in flight; the storing thread's first failure. */
+static int
+pipe_idle(struct import_run *st)
+{
+    struct import_pipe *p = st->pipe;
+    int rc;
+
+    pthread_mutex_lock(&p->mu);
+    while (p->busy) {
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    rc = p->rc;
+    st->c = p->c;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static int
+pipe_start(struct import_run *st, struct import_pipe *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->st = st;
+    p->c = st->c;
+    p->batch = calloc(IMPORT_BATCH, sizeof(*p->batch));
+    if (p->batch == NULL) {
+        return -1;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (pthread_create(&p->thread, NULL, pipe_main, p) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+        free(p->batch);
+        return -1;
+    }
+    st->pipe = p;
+    return 0;
+}
+
+/* Let the batch in flight commit, stop the storing thread; its status. */
+static int
+pipe_stop(struct import_run *st)
+{
+    struct import_pipe *p = st->pipe;
+    int rc = pipe_idle(st);
+
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->batch);
+    st->pipe = NULL;
+    return rc;
+}
+
+static void
+batch_drop(struct import_run *st)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        coffre_person_free(st->batch[i]);
+    }
+    st->n = 0;
+}
+
+static int
+store_failed(struct import_run *st, int rc)
+{
+    cli_error("import", "%s",
+              rc == COFFRE_ERR_NOMEM ? "out of memory"
+                                     : coffre_vault_errmsg(st->v));
+    return 1;
+}
+
+/* Hand the full batch to the storing thread (after the one in flight). */
+static int
+pipe_hand(struct import_run *st)
+{
+    struct import_pipe *p = st->pipe;
+    struct coffre_person **spare;
+    int rc = pipe_idle(st);
+
+    if (rc == COFFRE_OK && batch_meta_make(st, 0, &p->bm) != 0) {
+        batch_meta_free(&p->bm);
+        memset(&p->bm, 0, sizeof(p->bm));
+        rc = COFFRE_ERR_NOMEM;
+    }
+    if (rc != COFFRE_OK) {
+        batch_drop(st);
+        return store_failed(st, rc);
+    }
+    st->chunks += p->bm.chunks; /* as committed if it commits; if not, the
+                                   run stops at the next batch */
+    st->saved = coffre_manifest_count(st->m);
+    spare = p->batch;
+    p->batch = st->batch;
+    p->n = st->n;
+    st->batch = spare;
+    st->n = 0;
+    pthread_mutex_lock(&p->mu);
+    p->busy = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
     return 0;
 }
 
@@ -376,32 +553,31 @@ flush_batch(struct import_run *st, int last)
     struct batch_meta bm;
     int rc = COFFRE_OK;
 
+    if (st->pipe != NULL && !last) {
+        return pipe_hand(st);
+    }
+    if (st->pipe != NULL && (rc = pipe_idle(st)) != COFFRE_OK) {
+        batch_drop(st);
+        return store_failed(st, rc);
+    }
     memset(&bm, 0, sizeof(bm));
     if (st->rf != NULL && batch_meta_make(st, last, &bm) != 0) {
         rc = COFFRE_ERR_NOMEM;
     }
     if (rc == COFFRE_OK) {
-        /* bundles: no resume marker (two passes) */
+        /* bundles: no resume marker (two passes); with a pipe, idle
+         * here, its totals go on in this thread */
         rc = coffre_vault_import(st->v, st->batch, st->n,
                                  st->rf != NULL ? batch_meta_cb : NULL, &bm,
-                                 &st->c);
+                                 st->pipe != NULL ? &st->pipe->c : &st->c);
     }
-    for (size_t i = 0; i < st->n; i++) {
-        coffre_person_free(st->batch[i]);
-    }
-    st->n = 0;
+    batch_drop(st);
     if (rc == COFFRE_OK && st->rf != NULL && !last) {
         st->chunks += bm.chunks;
         st->saved = coffre_manifest_count(st->m);
     }
     batch_meta_free(&bm);
-    if (rc != COFFRE_OK) {
-        cli_error("import", "%s",
-                  rc == COFFRE_ERR_NOMEM ? "out of memory"
-                                         : coffre_vault_errmsg(st->v));
-        return 1;
-    }
-    return 0;
+    return rc != COFFRE_OK ? store_failed(st, rc) : 0;
 }
 
 static void
@@ -537,6 +713,7 @@ open_rejects(struct import_run *st, long rejpos)
 static int
 import_file(struct import_run *st, FILE *in)
 {
+    struct import_pipe pipe;
     const struct import_args *a = st->a;
     int fmt = a->format >= 0 ? a->format : guess_format(a->file);
     struct coffre_reader *r = NULL;
@@ -566,7 +743,13 @@ import_file(struct import_run *st, FILE *in)
         coffre_reader_free(r);
         return 1;
     }
+    if (pipe_start(st, &pipe) != 0) {
+        st->pipe = NULL; /* no second thread: store in this one */
+    }
     status = import_stream(st, r);
+    if (st->pipe != NULL && pipe_stop(st) != COFFRE_OK && status == 0) {
+        status = store_failed(st, COFFRE_ERR_STORE);
+    }
     coffre_reader_free(r);
     summary(st, a->file);
     return status;
