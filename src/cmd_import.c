@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cli.h"
 #include "cmd.h"
 #include "coffre/migrate.h"
@@ -26,6 +28,10 @@
 #define MARKER_MAX 64
 /* Manifest entries in one meta value: 1024 * 64 bytes = the 64 KiB cap. */
 #define CHUNK_ENTRIES 1024
+/* The marker keeps a hash of the bytes just before its offset, so that a
+ * file changed since an interrupted import is not resumed at that offset. */
+#define TAIL_BYTES 4096
+#define TAIL_HEX 32
 
 struct import_args {
     struct cli_vault_opts vo;
@@ -46,8 +52,11 @@ struct import_run {
     char marker[MARKER_MAX];
     uint64_t resume_at, resume_lines, size, offset, lines, rejected, read;
     uint64_t chunks; /* manifest chunks committed (meta MARKER.m<i>) */
-    size_t saved;    /* manifest entries committed in them */
-    int reread;      /* a v1 marker: read the prefix again for the manifest */
+    uint64_t stale;  /* chunks of an abandoned resume, cleared at the end */
+    char tail[TAIL_HEX + 1]; /* the marker's hash of the bytes before it */
+    int fd;                  /* the file read, for that hash */
+    size_t saved;            /* manifest entries committed in them */
+    int reread; /* a v1 marker: read the prefix again for the manifest */
     struct coffre_import_counts c;
     struct coffre_manifest *m;
     struct coffre_person **batch;
@@ -191,25 +200,52 @@ file_marker(const char *path, FILE *in, char out[MARKER_MAX])
 /* Where the reader stood after a batch's last record. */
 struct read_point {
     uint64_t offset, lines, rejected;
-    long rejpos; /* bytes of the reject file */
+    long rejpos;             /* bytes of the reject file */
+    char tail[TAIL_HEX + 1]; /* hash of the bytes before offset */
 };
 
-/* The marker (docs/migration.md section 2): "v2 OFFSET LINES REJECTS_BYTES
- * REJECTED INSERTED UPDATED UNCHANGED DUPLICATES CHUNKS". */
+/* BLAKE2b-128 of the (up to) TAIL_BYTES bytes of ${fd} before ${offset},
+ * in hex; "-" when they cannot be read. */
+static void
+tail_hash(int fd, uint64_t offset, char out[TAIL_HEX + 1])
+{
+    unsigned char buf[TAIL_BYTES], h[TAIL_HEX / 2];
+    size_t want = offset < TAIL_BYTES ? (size_t)offset : TAIL_BYTES;
+    ssize_t got = pread(fd, buf, want, (off_t)(offset - want));
+
+    if (got != (ssize_t)want) {
+        snprintf(out, TAIL_HEX + 1, "-");
+        return;
+    }
+    crypto_generichash(h, sizeof(h), buf, want, NULL, 0);
+    sodium_bin2hex(out, TAIL_HEX + 1, h, sizeof(h));
+}
+
+/* The marker (docs/migration.md section 2): "v3 OFFSET LINES REJECTS_BYTES
+ * REJECTED INSERTED UPDATED UNCHANGED DUPLICATES CHUNKS TAIL". */
 static void
 marker_format(const struct read_point *at, const struct coffre_import_counts *c,
               uint64_t chunks, char *out, size_t cap)
 {
     snprintf(out, cap,
-             "v2 %" PRIu64 " %" PRIu64 " %ld %" PRIu64 " %" PRIu64 " %" PRIu64
-             " %" PRIu64 " %" PRIu64 " %" PRIu64,
+             "v3 %" PRIu64 " %" PRIu64 " %ld %" PRIu64 " %" PRIu64 " %" PRIu64
+             " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s",
              at->offset, at->lines, at->rejpos, at->rejected, c->inserted,
-             c->updated, c->unchanged, c->duplicates, chunks);
+             c->updated, c->unchanged, c->duplicates, chunks, at->tail);
 }
 
 static int
 marker_parse(struct import_run *st, const char *val, long *prejpos)
 {
+    if (sscanf(val,
+               "v3 %" SCNu64 " %" SCNu64 " %ld %" SCNu64 " %" SCNu64 " %" SCNu64
+               " %" SCNu64 " %" SCNu64 " %" SCNu64 " %32s",
+               &st->resume_at, &st->resume_lines, prejpos, &st->rejected,
+               &st->c.inserted, &st->c.updated, &st->c.unchanged,
+               &st->c.duplicates, &st->chunks, st->tail) == 10) {
+        return 1;
+    }
+    st->tail[0] = '\0'; /* v2: written before the tail hash existed */
     if (sscanf(val,
                "v2 %" SCNu64 " %" SCNu64 " %ld %" SCNu64 " %" SCNu64 " %" SCNu64
                " %" SCNu64 " %" SCNu64 " %" SCNu64,
@@ -260,6 +296,38 @@ chunks_load(struct import_run *st)
     return rc;
 }
 
+/*
+ * The bytes before the marker's offset are not those it was cut after:
+ * the file was changed since the interrupted import. Going on at that
+ * offset could start mid-record and would miss what changed before it, so
+ * the import starts over from the beginning: records already stored are
+ * matched by their source key (unchanged, or updated).
+ */
+static int
+file_changed(struct import_run *st)
+{
+    char now[TAIL_HEX + 1];
+
+    if (st->tail[0] == '\0') {
+        return 0;
+    }
+    tail_hash(st->fd, st->resume_at, now);
+    if (strcmp(now, st->tail) == 0) {
+        return 0;
+    }
+    fprintf(stderr,
+            "import: %s changed since the interrupted import (the bytes "
+            "before byte %" PRIu64 " differ): importing it from the start "
+            "again; records already stored are matched by their source "
+            "key\n",
+            st->a->file, st->resume_at);
+    st->stale = st->chunks;
+    st->chunks = 0;
+    st->resume_at = st->resume_lines = st->rejected = 0;
+    memset(&st->c, 0, sizeof(st->c));
+    return 1;
+}
+
 static int
 marker_load(struct import_run *st, long *prejpos)
 {
@@ -279,6 +347,10 @@ marker_load(struct import_run *st, long *prejpos)
                   "is shorter than when it was imported",
                   st->marker);
         return 1;
+    }
+    if (file_changed(st)) {
+        *prejpos = 0;
+        return 0;
     }
     if (chunks_load(st) != COFFRE_OK) {
         cli_error("import",
@@ -316,8 +388,8 @@ static int
 batch_meta_chunks(struct import_run *st, int last, struct batch_meta *bm)
 {
     size_t fresh = last ? 0 : coffre_manifest_count(st->m) - st->saved;
-    size_t k =
-        last ? (size_t)st->chunks : (fresh + CHUNK_ENTRIES - 1) / CHUNK_ENTRIES;
+    uint64_t all = st->chunks > st->stale ? st->chunks : st->stale;
+    size_t k = last ? (size_t)all : (fresh + CHUNK_ENTRIES - 1) / CHUNK_ENTRIES;
 
     bm->chunks = last ? 0 : k;
     bm->n = k + 1;
@@ -359,6 +431,7 @@ batch_meta_make(struct import_run *st, int last, struct batch_meta *bm)
         bm->at.offset = st->offset;
         bm->at.lines = st->lines;
         bm->at.rejected = st->rejected;
+        tail_hash(st->fd, st->offset, bm->at.tail);
     }
     return batch_meta_chunks(st, last, bm);
 }
@@ -721,7 +794,8 @@ import_file(struct import_run *st, FILE *in)
     long rejpos;
     int status;
 
-    st->size = fstat(fileno(in), &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    st->fd = fileno(in);
+    st->size = fstat(st->fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     file_marker(a->file, in, st->marker);
     snprintf(st->rpath, sizeof(st->rpath), "%s",
              a->rejects != NULL ? a->rejects : a->file);
