@@ -186,6 +186,17 @@ struct coffre_store_ops {
     int (*bulk_load)(struct coffre_store *s, int mode);
 };
 
+/* The indexes a bulk load defers, by the names both schemas give them:
+ * every secondary index, then (COFFRE_BULK_NEW) the source-key one. */
+#define COFFRE_STORE_BULK_DROP_SQL                                             \
+    "DROP INDEX IF EXISTS person_document;"                                    \
+    "DROP INDEX IF EXISTS person_email;"                                       \
+    "DROP INDEX IF EXISTS person_name_dob;"                                    \
+    "DROP INDEX IF EXISTS person_state;"                                       \
+    "DROP INDEX IF EXISTS person_vetting_due;"                                 \
+    "DROP INDEX IF EXISTS dkey_kek;"
+#define COFFRE_STORE_BULK_DROP_SOURCE_SQL "DROP INDEX IF EXISTS person_source;"
+
 struct coffre_store {
     const struct coffre_store_ops *ops;
     char errmsg[256];

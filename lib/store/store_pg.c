@@ -1152,19 +1152,12 @@ pg_close(struct coffre_store *store)
 }
 
 /*
- * Bulk loading (store.h): the same indexes as SQLite's are dropped, in one
- * transaction; turning it off runs the schema again, whose CREATE INDEX IF
- * NOT EXISTS builds them (as every open does, so a crash in between loses
- * nothing). Prepared statements are planned again by the server.
+ * Bulk loading (store.h). The statements of one simple query run as one
+ * transaction, so the indexes are all dropped or none. Turning it off runs
+ * the schema again, whose CREATE INDEX IF NOT EXISTS builds them (as every
+ * open does, so a crash in between loses nothing). Prepared statements are
+ * planned again by the server.
  */
-#define BULK_DROP                                                              \
-    "DROP INDEX IF EXISTS person_document;"                                    \
-    "DROP INDEX IF EXISTS person_email;"                                       \
-    "DROP INDEX IF EXISTS person_name_dob;"                                    \
-    "DROP INDEX IF EXISTS person_state;"                                       \
-    "DROP INDEX IF EXISTS person_vetting_due;"                                 \
-    "DROP INDEX IF EXISTS dkey_kek;"
-
 static int
 pg_bulk_load(struct coffre_store *store, int mode)
 {
@@ -1176,10 +1169,10 @@ pg_bulk_load(struct coffre_store *store, int mode)
     if (mode == COFFRE_BULK_OFF) {
         return pg_simple(s, schema_sql);
     }
-    return pg_simple(s, mode == COFFRE_BULK_NEW
-                            ? "BEGIN;" BULK_DROP
-                              "DROP INDEX IF EXISTS person_source; COMMIT"
-                            : "BEGIN;" BULK_DROP "COMMIT");
+    return pg_simple(
+        s, mode == COFFRE_BULK_NEW
+               ? COFFRE_STORE_BULK_DROP_SQL COFFRE_STORE_BULK_DROP_SOURCE_SQL
+               : COFFRE_STORE_BULK_DROP_SQL);
 }
 
 static const struct coffre_store_ops pg_ops = {

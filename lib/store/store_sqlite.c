@@ -23,6 +23,8 @@
 
 #define BUSY_MS 5000
 #define NEXT_ID_KEY "store.next_id"
+/* the page cache outside bulk loads (see pragma_sql) */
+#define CACHE_SIZE_SQL "PRAGMA cache_size = -65536;"
 #define ERASED_STATE "7" /* COFFRE_STATE_ERASED, checked below */
 
 _Static_assert(COFFRE_STATE_ERASED == 7, "ERASED_STATE in SQL text");
@@ -1397,15 +1399,9 @@ sq_close(struct coffre_store *store)
  * indexes dropped here are exactly those schema_sql creates IF NOT EXISTS,
  * so turning bulk loading off, or reopening the store after a crash in
  * between, rebuilds them. COFFRE_BULK_IMPORT keeps the source-key index: an
- * import looks every record up by it.
+ * import looks every record up by it. The index builds may sort on a
+ * second thread.
  */
-static const char bulk_drop_sql[] = "DROP INDEX IF EXISTS person_document;"
-                                    "DROP INDEX IF EXISTS person_email;"
-                                    "DROP INDEX IF EXISTS person_name_dob;"
-                                    "DROP INDEX IF EXISTS person_state;"
-                                    "DROP INDEX IF EXISTS person_vetting_due;"
-                                    "DROP INDEX IF EXISTS dkey_kek;";
-
 static int
 sq_bulk_load(struct coffre_store *store, int mode)
 {
@@ -1416,12 +1412,11 @@ sq_bulk_load(struct coffre_store *store, int mode)
         return COFFRE_ERR_ARG;
     }
     /* While loading, a cache that holds the rows of a whole batch and the
-     * source-key index avoids spilling dirty pages mid-transaction; the
-     * index builds may sort on a second thread. */
+     * source-key index avoids spilling dirty pages mid-transaction. */
     src = sqlite3_exec(s->db,
                        mode != COFFRE_BULK_OFF
-                           ? "PRAGMA threads = 0; PRAGMA cache_size = -1048576"
-                           : "PRAGMA threads = 2; PRAGMA cache_size = -65536",
+                           ? "PRAGMA cache_size = -1048576"
+                           : "PRAGMA threads = 2;" CACHE_SIZE_SQL,
                        NULL, NULL, NULL);
     if (src != SQLITE_OK) {
         return sq_fail(s, src);
@@ -1429,13 +1424,13 @@ sq_bulk_load(struct coffre_store *store, int mode)
     if ((rc = run_k(s, Q_BEGIN)) != COFFRE_OK) {
         return rc;
     }
-    src = sqlite3_exec(s->db,
-                       mode != COFFRE_BULK_OFF ? bulk_drop_sql : schema_sql,
-                       NULL, NULL, NULL);
-    if (src == SQLITE_OK && mode == COFFRE_BULK_NEW) {
-        src = sqlite3_exec(s->db, "DROP INDEX IF EXISTS person_source;", NULL,
-                           NULL, NULL);
-    }
+    src = sqlite3_exec(
+        s->db,
+        mode == COFFRE_BULK_OFF ? schema_sql
+        : mode == COFFRE_BULK_NEW
+            ? COFFRE_STORE_BULK_DROP_SQL COFFRE_STORE_BULK_DROP_SOURCE_SQL
+            : COFFRE_STORE_BULK_DROP_SQL,
+        NULL, NULL, NULL);
     if (src != SQLITE_OK) {
         rc = sq_fail(s, src);
         (void)run_k(s, Q_ROLLBACK);
@@ -1503,8 +1498,7 @@ static const char pragma_sql[] = "PRAGMA page_size = 4096;"
                                  "PRAGMA journal_mode = WAL;"
                                  "PRAGMA secure_delete = ON;"
                                  "PRAGMA foreign_keys = ON;"
-                                 "PRAGMA synchronous = FULL;"
-                                 "PRAGMA cache_size = -65536;"
+                                 "PRAGMA synchronous = FULL;" CACHE_SIZE_SQL
                                  "PRAGMA wal_autocheckpoint = 10000;"
                                  "PRAGMA trusted_schema = OFF;";
 
