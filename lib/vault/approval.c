@@ -213,29 +213,36 @@ save(struct coffre_vault *v, const struct coffre_key *k,
  * on any error (a refusal changes nothing). */
 typedef int (*change_fn)(struct approvals *all, void *arg);
 
+struct list_op {
+    change_fn fn;
+    void *arg;
+    int write;
+};
+
+/* In the transaction: load the list, change it, save it if asked. */
 static int
-with_list(struct coffre_vault *v, change_fn fn, void *arg, int write)
+list_tx(struct coffre_vault *v, void *arg)
 {
+    struct list_op *op = arg;
     struct coffre_key *k = NULL;
     struct approvals *all = calloc(1, sizeof(*all));
-    struct coffre_store *st = v->store;
     int rc = all != NULL ? COFFRE_OK : COFFRE_ERR_NOMEM;
-    pthread_mutex_lock(&v->lock);
-    rc = rc == COFFRE_OK ? vault_check_unsealed(v) : rc;
     rc = rc == COFFRE_OK ? vault_named_key(v, "approval", &k) : rc;
-    if (rc == COFFRE_OK && (rc = st->ops->begin(st)) == COFFRE_OK) {
-        rc = load(v, k, all);
-        rc = rc == COFFRE_OK ? fn(all, arg) : rc;
-        if (rc == COFFRE_OK && write) {
-            rc = save(v, k, all);
-        }
-        int crc = rc == COFFRE_OK ? st->ops->commit(st) : st->ops->rollback(st);
-        rc = rc == COFFRE_OK ? crc : rc;
+    rc = rc == COFFRE_OK ? load(v, k, all) : rc;
+    rc = rc == COFFRE_OK ? op->fn(all, op->arg) : rc;
+    if (rc == COFFRE_OK && op->write) {
+        rc = save(v, k, all);
     }
-    pthread_mutex_unlock(&v->lock);
     coffre_key_destroy(k);
     free(all);
     return rc;
+}
+
+static int
+with_list(struct coffre_vault *v, change_fn fn, void *arg, int write)
+{
+    struct list_op op = {fn, arg, write};
+    return vault_in_tx(v, list_tx, &op);
 }
 
 static struct coffre_approval *
@@ -546,21 +553,13 @@ policy_first(struct coffre_vault *v, struct pin_arg *p)
 }
 
 /* ${p}->in NULL: read the pin into ${p}->out; else pin ${p}->in if none
- * is. One store transaction under the lock. */
+ * is. In the transaction of vault_in_tx. */
 static int
-policy_tx(struct coffre_vault *v, struct pin_arg *p)
+policy_tx(struct coffre_vault *v, void *arg)
 {
-    struct coffre_store *st = v->store;
-    pthread_mutex_lock(&v->lock);
-    int rc = vault_check_unsealed(v);
-    if (rc == COFFRE_OK && (rc = st->ops->begin(st)) == COFFRE_OK) {
-        rc = p->in == NULL ? policy_load(v, p->out, &p->present)
-                           : policy_first(v, p);
-        int crc = rc == COFFRE_OK ? st->ops->commit(st) : st->ops->rollback(st);
-        rc = rc == COFFRE_OK ? crc : rc;
-    }
-    pthread_mutex_unlock(&v->lock);
-    return rc;
+    struct pin_arg *p = arg;
+    return p->in == NULL ? policy_load(v, p->out, &p->present)
+                         : policy_first(v, p);
 }
 
 int
@@ -570,7 +569,7 @@ coffre_vault_policy_get(struct coffre_vault *v,
 {
     struct pin_arg p = {digest, NULL, 0};
     memset(digest, 0, POLICY_LEN);
-    int rc = policy_tx(v, &p);
+    int rc = vault_in_tx(v, policy_tx, &p);
     *ppresent = rc == COFFRE_OK && p.present;
     return rc;
 }
@@ -580,7 +579,7 @@ coffre_vault_policy_pin(struct coffre_vault *v,
                         const unsigned char digest[COFFRE_POLICY_DIGEST_LEN])
 {
     struct pin_arg p = {NULL, digest, 0};
-    return policy_tx(v, &p);
+    return vault_in_tx(v, policy_tx, &p);
 }
 
 struct change_arg {

@@ -168,28 +168,6 @@ version_key(struct coffre_vault *v, uint32_t version,
     return signing_key(v, name, pk);
 }
 
-/* Run ${fn} inside one store transaction, vault lock taken. */
-static int
-in_tx(struct coffre_vault *v, int (*fn)(struct coffre_vault *, void *),
-      void *arg)
-{
-    struct coffre_store *st = v->store;
-    int rc;
-
-    pthread_mutex_lock(&v->lock);
-    rc = vault_check_unsealed(v);
-    if (rc == COFFRE_OK && (rc = st->ops->begin(st)) == COFFRE_OK) {
-        rc = fn(v, arg);
-        if (rc == COFFRE_OK) {
-            rc = st->ops->commit(st);
-        } else {
-            st->ops->rollback(st);
-        }
-    }
-    pthread_mutex_unlock(&v->lock);
-    return rc;
-}
-
 /* The key table, with version 1 made if there is none yet. */
 static int
 keys_current(struct coffre_vault *v, struct key_ent *e, size_t *pn)
@@ -272,7 +250,7 @@ coffre_vault_badge_issue(struct coffre_vault *v, uint64_t person,
     if (v == NULL || c == NULL || ppayload == NULL) {
         return COFFRE_ERR_ARG;
     }
-    rc = in_tx(v, issue_tx, &a);
+    rc = vault_in_tx(v, issue_tx, &a);
     if (rc != COFFRE_OK) {
         coffre_free(a.payload);
         return rc;
@@ -362,7 +340,7 @@ coffre_vault_badge_revoke_person(struct coffre_vault *v, uint64_t person,
     if (v == NULL) {
         return COFFRE_ERR_ARG;
     }
-    rc = in_tx(v, revoke_tx, &a);
+    rc = vault_in_tx(v, revoke_tx, &a);
     if (pn != NULL) {
         *pn = rc == COFFRE_OK ? a.added : 0;
     }
@@ -466,7 +444,7 @@ signed_list(struct coffre_vault *v, int revocations, unsigned char **pout,
         return COFFRE_ERR_ARG;
     }
     /* A transaction even to read: the first call makes keys. */
-    rc = in_tx(v, list_tx, &a);
+    rc = vault_in_tx(v, list_tx, &a);
     if (rc != COFFRE_OK) {
         coffre_free(a.out);
         return rc;
@@ -545,7 +523,7 @@ coffre_vault_badge_rotate(struct coffre_vault *v, unsigned *pversion)
     if (v == NULL) {
         return COFFRE_ERR_ARG;
     }
-    rc = in_tx(v, rotate_tx, &version);
+    rc = vault_in_tx(v, rotate_tx, &version);
     if (rc == COFFRE_OK && pversion != NULL) {
         *pversion = version;
     }
@@ -571,7 +549,7 @@ coffre_vault_badge_list_key(struct coffre_vault *v, uint8_t pk[32])
     if (v == NULL || pk == NULL) {
         return COFFRE_ERR_ARG;
     }
-    return in_tx(v, list_key_tx, pk);
+    return vault_in_tx(v, list_key_tx, pk);
 }
 
 static int
@@ -609,5 +587,5 @@ coffre_vault_badge_info(struct coffre_vault *v,
         return COFFRE_ERR_ARG;
     }
     memset(info, 0, sizeof(*info));
-    return in_tx(v, info_tx, info);
+    return vault_in_tx(v, info_tx, info);
 }

@@ -27,6 +27,27 @@ vault_check_unsealed(struct coffre_vault *v)
     return COFFRE_OK;
 }
 
+int
+vault_in_tx(struct coffre_vault *v, int (*fn)(struct coffre_vault *, void *),
+            void *arg)
+{
+    struct coffre_store *st = v->store;
+    int rc;
+
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK && (rc = st->ops->begin(st)) == COFFRE_OK) {
+        rc = fn(v, arg);
+        if (rc == COFFRE_OK) {
+            rc = st->ops->commit(st);
+        } else {
+            st->ops->rollback(st);
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
 struct vault_scratch *
 vault_scratch_new(void)
 {

@@ -127,6 +127,11 @@ int vault_person_seal(struct coffre_vault *v, const struct coffre_person *p,
                       struct vault_epoch *e, const struct coffre_key *dkwrap,
                       struct vault_scratch *sc, struct vault_sealed *out);
 int vault_check_unsealed(struct coffre_vault *v);
+/** vault_in_tx(v, fn, arg): take the lock, check the vault is unsealed,
+ * run ${fn} in one store transaction (committed if it returns COFFRE_OK,
+ * rolled back otherwise); its result. */
+int vault_in_tx(struct coffre_vault *v,
+                int (*fn)(struct coffre_vault *, void *), void *arg);
 int64_t vault_now(void);
 void vault_sealed_clear(struct vault_sealed *s);
 /** vault_open_dkey(v, dk, sc): unwrap a stored data key into sc->dk;
