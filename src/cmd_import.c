@@ -382,6 +382,7 @@ batch_meta_free(struct batch_meta *bm)
     free(bm->mv);
     free(bm->names);
     free(bm->packed);
+    memset(bm, 0, sizeof(*bm));
 }
 
 static int
@@ -456,6 +457,16 @@ batch_meta_cb(void *ctx, const struct coffre_import_counts *total,
     return 0;
 }
 
+/* Free the ${*pn} persons of a batch; it is empty after. */
+static void
+persons_drop(struct coffre_person **ps, size_t *pn)
+{
+    for (size_t i = 0; i < *pn; i++) {
+        coffre_person_free(ps[i]);
+    }
+    *pn = 0;
+}
+
 /*
  * Reading and storing overlap: while one batch is stored (sealed on every
  * core, written in one transaction) by the storing thread, the reading
@@ -495,12 +506,8 @@ pipe_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         rc = coffre_vault_import(p->st->v, p->batch, p->n, batch_meta_cb,
                                  &p->bm, &p->c);
-        for (size_t i = 0; i < p->n; i++) {
-            coffre_person_free(p->batch[i]);
-        }
-        p->n = 0;
+        persons_drop(p->batch, &p->n);
         batch_meta_free(&p->bm);
-        memset(&p->bm, 0, sizeof(p->bm));
         pthread_mutex_lock(&p->mu);
         p->rc = p->rc != COFFRE_OK ? p->rc : rc;
         p->busy = 0;
@@ -568,15 +575,6 @@ pipe_stop(struct import_run *st)
     return rc;
 }
 
-static void
-batch_drop(struct import_run *st)
-{
-    for (size_t i = 0; i < st->n; i++) {
-        coffre_person_free(st->batch[i]);
-    }
-    st->n = 0;
-}
-
 static int
 store_failed(struct import_run *st, int rc)
 {
@@ -596,11 +594,10 @@ pipe_hand(struct import_run *st)
 
     if (rc == COFFRE_OK && batch_meta_make(st, 0, &p->bm) != 0) {
         batch_meta_free(&p->bm);
-        memset(&p->bm, 0, sizeof(p->bm));
         rc = COFFRE_ERR_NOMEM;
     }
     if (rc != COFFRE_OK) {
-        batch_drop(st);
+        persons_drop(st->batch, &st->n);
         return store_failed(st, rc);
     }
     st->chunks += p->bm.chunks; /* as committed if it commits; if not, the
@@ -630,7 +627,7 @@ flush_batch(struct import_run *st, int last)
         return pipe_hand(st);
     }
     if (st->pipe != NULL && (rc = pipe_idle(st)) != COFFRE_OK) {
-        batch_drop(st);
+        persons_drop(st->batch, &st->n);
         return store_failed(st, rc);
     }
     memset(&bm, 0, sizeof(bm));
@@ -644,7 +641,7 @@ flush_batch(struct import_run *st, int last)
                                  st->rf != NULL ? batch_meta_cb : NULL, &bm,
                                  st->pipe != NULL ? &st->pipe->c : &st->c);
     }
-    batch_drop(st);
+    persons_drop(st->batch, &st->n);
     if (rc == COFFRE_OK && st->rf != NULL && !last) {
         st->chunks += bm.chunks;
         st->saved = coffre_manifest_count(st->m);
@@ -732,10 +729,6 @@ import_stream(struct import_run *st, struct coffre_reader *r)
     if (status == 0) {
         status = flush_batch(st, 1);
     }
-    for (size_t i = 0; i < st->n; i++) {
-        coffre_person_free(st->batch[i]);
-    }
-    st->n = 0;
     return status;
 }
 
@@ -959,6 +952,9 @@ import_run(struct coffre_vault *v, const struct import_args *a)
     }
     fclose(in);
     coffre_manifest_free(st.m);
+    if (st.batch != NULL) { /* what a failed or stopped run still holds */
+        persons_drop(st.batch, &st.n);
+    }
     free(st.batch);
     return status;
 }
