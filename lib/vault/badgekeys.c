@@ -294,21 +294,22 @@ revoked_append(struct coffre_vault *v, struct badge_state *s,
     return rc;
 }
 
-struct revoke_args {
-    uint64_t person;
-    size_t added;
-};
-
-static int
-revoke_tx(struct coffre_vault *v, void *arg)
+/*
+ * Move the badge ids issued to ${person} to the revoked list; inside the
+ * caller's transaction, the vault lock held. Also called by erasure
+ * (person.c): an erased person's badges must stop opening gates.
+ */
+int
+vault_badge_revoke_locked(struct coffre_vault *v, uint64_t person,
+                          size_t *padded)
 {
-    struct revoke_args *a = arg;
     struct badge_state s;
     char key[COFFRE_STORE_KEY_MAX];
     struct coffre_buf b;
     int rc;
 
-    snprintf(key, sizeof(key), "badge:p:%" PRIu64, a->person);
+    *padded = 0;
+    snprintf(key, sizeof(key), "badge:p:%" PRIu64, person);
     coffre_buf_init(&b, CHUNK_IDS * ID_LEN);
     rc = meta_read(v, key, &b);
     if (rc == COFFRE_OK && b.len != 0) {
@@ -324,10 +325,23 @@ revoke_tx(struct coffre_vault *v, void *arg)
         if (rc == COFFRE_OK) {
             rc = v->store->ops->meta_put(v->store, key, "", 0);
         }
-        a->added = b.len / ID_LEN;
+        *padded = b.len / ID_LEN;
     }
     coffre_buf_free(&b);
     return rc;
+}
+
+struct revoke_args {
+    uint64_t person;
+    size_t added;
+};
+
+static int
+revoke_tx(struct coffre_vault *v, void *arg)
+{
+    struct revoke_args *a = arg;
+
+    return vault_badge_revoke_locked(v, a->person, &a->added);
 }
 
 int

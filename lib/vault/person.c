@@ -552,6 +552,37 @@ coffre_vault_update(struct coffre_vault *v, uint64_t id,
     return rc;
 }
 
+/*
+ * Erase one person: its data key and data go, and the badges issued to it
+ * join the revoked list in the same transaction, so that a gate's next
+ * list refuses them (an erased person's badge must not open a gate).
+ */
+static int
+erase_locked(struct coffre_vault *v, uint64_t id)
+{
+    struct coffre_store *st = v->store;
+    size_t revoked = 0;
+    int rc = st->ops->begin(st);
+
+    if (rc != COFFRE_OK) {
+        return vault_store_fail(v, rc, "erase");
+    }
+    rc = st->ops->person_erase(st, id);
+    if (rc == COFFRE_OK) {
+        rc = vault_badge_revoke_locked(v, id, &revoked);
+    }
+    if (rc == COFFRE_OK) {
+        rc = st->ops->commit(st);
+    } else {
+        st->ops->rollback(st);
+    }
+    if (rc == COFFRE_ERR_NOTFOUND || rc == COFFRE_ERR_ERASED) {
+        return vault_fail(v, rc, "person %llu: %s", (unsigned long long)id,
+                          coffre_strerror(rc));
+    }
+    return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "erase");
+}
+
 static int
 set_state_locked(struct coffre_vault *v, uint64_t id, int state)
 {
@@ -571,8 +602,7 @@ set_state_locked(struct coffre_vault *v, uint64_t id, int state)
                           coffre_state_name(from), coffre_state_name(state));
     }
     if (state == COFFRE_STATE_ERASED) {
-        rc = v->store->ops->person_erase(v->store, id);
-        return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "erase");
+        return erase_locked(v, id);
     }
     if (state == COFFRE_STATE_VETTING) {
         deadline = vault_now() + v->vetting_deadline;
@@ -661,13 +691,7 @@ coffre_vault_erase(struct coffre_vault *v, uint64_t id)
     pthread_mutex_lock(&v->lock);
     rc = vault_check_unsealed(v);
     if (rc == COFFRE_OK) {
-        rc = v->store->ops->person_erase(v->store, id);
-        if (rc == COFFRE_ERR_NOTFOUND || rc == COFFRE_ERR_ERASED) {
-            rc = vault_fail(v, rc, "person %llu: %s", (unsigned long long)id,
-                            coffre_strerror(rc));
-        } else if (rc != COFFRE_OK) {
-            rc = vault_store_fail(v, rc, "erase");
-        }
+        rc = erase_locked(v, id);
     }
     pthread_mutex_unlock(&v->lock);
     return rc;

@@ -100,10 +100,16 @@ static int
 erase_all(struct coffre_vault *v, const struct shred_sel *s)
 {
     struct coffre_store *st = v->store;
+    size_t revoked = 0;
     int rc = st->ops->begin(st);
 
+    /* What was sent is no longer vouched for here: its badges go on the
+     * revoked list with it (the destination issues its own). */
     for (size_t i = 0; i < s->n && rc == COFFRE_OK; i++) {
         rc = st->ops->person_erase(st, s->ids[i]);
+        if (rc == COFFRE_OK) {
+            rc = vault_badge_revoke_locked(v, s->ids[i], &revoked);
+        }
     }
     if (rc == COFFRE_OK) {
         rc = st->ops->commit(st);

@@ -133,6 +133,10 @@ int vault_check_unsealed(struct coffre_vault *v);
 int vault_in_tx(struct coffre_vault *v,
                 int (*fn)(struct coffre_vault *, void *), void *arg);
 int64_t vault_now(void);
+/** vault_badge_revoke_locked(v, person, padded): move the badges issued
+ * to ${person} to the revoked list, inside the caller's transaction. */
+int vault_badge_revoke_locked(struct coffre_vault *v, uint64_t person,
+                              size_t *padded);
 void vault_sealed_clear(struct vault_sealed *s);
 /** vault_open_dkey(v, dk, sc): unwrap a stored data key into sc->dk;
  * COFFRE_ERR_ERASED if its epoch key is gone, COFFRE_ERR_CRYPTO if it does

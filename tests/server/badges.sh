@@ -159,6 +159,16 @@ grep -q 'revocations.cbor: sequence 2 installed' "$WORK/sync.out" && ok ||
 verify "REFUSE: revoked" "$BADGE_A"
 verify ACCEPT "$BADGE_B2"
 expect 409 office POST "/v1/badges/$PA?$P"
+
+# --- erasure: an erased person's badges are revoked with it ----------------
+expect 200 office DELETE "/v1/persons/$PB"
+verify ACCEPT "$BADGE_B2" # the gate has not synced yet
+gate_sync
+grep -q 'revocations.cbor: sequence 3 installed' "$WORK/sync.out" && ok ||
+    bad "revocation list 3: $(cat "$WORK/sync.out")"
+verify "REFUSE: revoked" "$BADGE_B"
+verify "REFUSE: revoked" "$BADGE_B2"
+verify "REFUSE: revoked" "$BADGE_A"
 expect 200 auditor GET /metrics
 grep -q 'route="POST /v1/badges/{pseudonym}"' <<<"$BODY" && ok ||
     bad "badge metrics"
