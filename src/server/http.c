@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #include <sodium.h>
@@ -38,8 +39,13 @@ struct waiters {
     int started;
 };
 
+/* At most this many event-loop threads (cmd_server.c caps --threads). */
+#define HTTP_MAX_DAEMONS 64
+
 struct srv_http {
-    struct MHD_Daemon *d;
+    /* One daemon per event-loop thread, see srv_http_start. */
+    struct MHD_Daemon *d[HTTP_MAX_DAEMONS];
+    unsigned nd;
     struct srv_ctx *ctx;
     struct waiters w;
 };
@@ -384,51 +390,102 @@ parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *pflags)
     return -1;
 }
 
+/*
+ * Start one daemon. threads == 0: one thread per connection. A request
+ * that touches personal data waits for its audit entry to be durable; a
+ * waiting thread then holds up only its own connection, and the entries
+ * of all connections share one sync (group commit). Otherwise one epoll
+ * thread per daemon, answers held on suspended connections (hold).
+ */
+static struct MHD_Daemon *
+start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
+          const char *cert_pem, const char *key_pem, const char *ca_pem)
+{
+    const struct srv_config *cfg = h->ctx->cfg;
+    const char *prio = cfg->tls12 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+                                  : "NORMAL:-VERS-ALL:+VERS-TLS1.3";
+    unsigned flags = MHD_USE_TLS | MHD_USE_ERROR_LOG | v6 |
+                     (cfg->threads != 0 ? MHD_ALLOW_SUSPEND_RESUME : 0) |
+                     (cfg->threads == 0 ? MHD_USE_THREAD_PER_CONNECTION |
+                                              MHD_USE_INTERNAL_POLLING_THREAD
+                                        : MHD_USE_EPOLL_INTERNAL_THREAD);
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ss,
+        MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+        MHD_OPTION_HTTPS_MEM_TRUST, ca_pem, MHD_OPTION_HTTPS_PRIORITIES, prio,
+        /* SO_REUSEPORT, so that sibling daemons share the address */
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, cfg->threads > 1 ? 1u : 0u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+        MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, h, MHD_OPTION_END);
+}
+
+/*
+ * SO_REUSEPORT lets any socket of the same user join the address: check
+ * first that nothing listens there, so that a second server started on a
+ * busy address fails as it would without the option, rather than take a
+ * share of the first one's connections.
+ */
+static int
+address_in_use(const struct sockaddr_storage *ss)
+{
+    int one = 1, busy = 0;
+    socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return 1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    busy = bind(fd, (const struct sockaddr *)ss, len) != 0;
+    close(fd);
+    return busy;
+}
+
+static void
+stop_daemons(struct srv_http *h)
+{
+    for (unsigned i = 0; i < h->nd; i++) {
+        MHD_stop_daemon(h->d[i]);
+    }
+    h->nd = 0;
+}
+
+/*
+ * --threads N > 1 starts N daemons of one epoll thread each, each with its
+ * own listening socket on the same address (SO_REUSEPORT): the kernel
+ * spreads new connections over them by address hash. libmicrohttpd's own
+ * thread pool shares one listening socket, and the first worker to wake
+ * accepts a whole burst: measured, 16 connections all landed on one of
+ * two workers, the other idle.
+ */
 int
 srv_http_start(struct srv_ctx *ctx, const char *cert_pem, const char *key_pem,
                const char *ca_pem, struct srv_http **phttp)
 {
     struct sockaddr_storage ss;
     unsigned v6 = 0;
+    unsigned n = ctx->cfg->threads > 1 ? ctx->cfg->threads : 1;
     *phttp = NULL;
-    if (parse_listen(ctx->cfg->listen, &ss, &v6) != 0) {
+    if (parse_listen(ctx->cfg->listen, &ss, &v6) != 0 || n > HTTP_MAX_DAEMONS) {
         return COFFRE_ERR_ARG;
+    }
+    if (n > 1 && address_in_use(&ss)) {
+        return COFFRE_ERR_INUSE;
     }
     struct srv_http *h = calloc(1, sizeof(*h));
     if (h == NULL) {
         return COFFRE_ERR_NOMEM;
     }
     h->ctx = ctx;
-    const char *prio = ctx->cfg->tls12
-                           ? "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-                           : "NORMAL:-VERS-ALL:+VERS-TLS1.3";
-    /* threads == 0: one thread per connection. A request that touches
-     * personal data waits for its audit entry to be durable; a waiting
-     * thread then holds up only its own connection, and the entries of
-     * all connections share one sync (group commit). A pool of N threads
-     * caps the requests in flight, hence the entries per sync, at N. */
-    unsigned flags =
-        MHD_USE_TLS | MHD_USE_ERROR_LOG | v6 |
-        (ctx->cfg->threads != 0 ? MHD_ALLOW_SUSPEND_RESUME : 0) |
-        (ctx->cfg->threads == 0
-             ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
-             : MHD_USE_EPOLL_INTERNAL_THREAD);
-    h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
-        MHD_OPTION_HTTPS_MEM_TRUST, ca_pem, MHD_OPTION_HTTPS_PRIORITIES, prio,
-        /* A pool size of 0 or 1 makes libmicrohttpd warn (1 thread is
-         * its default): pass a harmless option in its place then. */
-        ctx->cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE
-                              : MHD_OPTION_CONNECTION_TIMEOUT,
-        ctx->cfg->threads > 1 ? ctx->cfg->threads : 30u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-        MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,
-        MHD_OPTION_NOTIFY_COMPLETED, request_done, h, MHD_OPTION_END);
-    if (h->d == NULL) {
-        free(h);
-        return COFFRE_ERR_IO;
+    for (; h->nd < n; h->nd++) {
+        h->d[h->nd] = start_one(h, &ss, v6, cert_pem, key_pem, ca_pem);
+        if (h->d[h->nd] == NULL) {
+            stop_daemons(h);
+            free(h);
+            return COFFRE_ERR_IO;
+        }
     }
     pthread_mutex_init(&h->w.lock, NULL);
     pthread_cond_init(&h->w.more, NULL);
@@ -459,7 +516,7 @@ srv_http_stop(struct srv_http *h)
         pthread_join(h->w.thread, NULL);
         h->w.started = 0;
     }
-    MHD_stop_daemon(h->d);
+    stop_daemons(h);
     pthread_cond_destroy(&h->w.more);
     pthread_mutex_destroy(&h->w.lock);
     free(h);
