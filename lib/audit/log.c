@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -475,6 +476,15 @@ open_files(struct coffre_audit *a, const char *dir)
                          strerror(errno));
     }
     rc = open_file(dir, "entries", &a->efd);
+    /* One writer per log: a second one (a second server on the same
+     * directory) would interleave frames and fork the tree. The lock goes
+     * with the descriptor, at close or at the process's death. */
+    if (rc == COFFRE_OK && flock(a->efd, LOCK_EX | LOCK_NB) != 0) {
+        return open_fail(COFFRE_ERR_INUSE,
+                         "%s: the log is in use by another process (a "
+                         "second coffre server on the same directory?)",
+                         dir);
+    }
     if (rc == COFFRE_OK) {
         rc = open_file(dir, "checkpoints", &a->cfd);
     }

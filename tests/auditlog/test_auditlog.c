@@ -176,6 +176,16 @@ test_log(void)
              COFFRE_OK);
     CHECK(size == 23);
     coffre_free(note);
+    {
+        /* One writer per log: a second open is refused while it is open. */
+        struct coffre_audit *b2 = NULL;
+
+        CHECK_RC(audit_log_open(dir, ORIGIN, seed, &b2), COFFRE_ERR_INUSE);
+        CHECK(b2 == NULL);
+        CHECK(strstr(coffre_audit_open_errmsg(), "in use") != NULL);
+    }
+    coffre_audit_close(a);
+    CHECK_RC(audit_log_open(dir, ORIGIN, seed, &a), COFFRE_OK);
     coffre_audit_close(a);
 
     /* Another key or origin: the stored checkpoints are refused. */
