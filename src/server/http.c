@@ -41,6 +41,8 @@ struct waiters {
 
 /* At most this many event-loop threads (cmd_server.c caps --threads). */
 #define HTTP_MAX_DAEMONS 64
+/* Open connections, all daemons together. */
+#define HTTP_MAX_CONNECTIONS 1000u
 
 struct srv_http {
     /* One daemon per event-loop thread, see srv_http_start. */
@@ -399,7 +401,8 @@ parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *pflags)
  */
 static struct MHD_Daemon *
 start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
-          const char *cert_pem, const char *key_pem, const char *ca_pem)
+          unsigned ndaemons, const char *cert_pem, const char *key_pem,
+          const char *ca_pem)
 {
     const struct srv_config *cfg = h->ctx->cfg;
     const char *prio = cfg->tls12 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
@@ -416,9 +419,10 @@ start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
         /* SO_REUSEPORT, so that sibling daemons share the address */
         MHD_OPTION_LISTENING_ADDRESS_REUSE, cfg->threads > 1 ? 1u : 0u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-        MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,
-        MHD_OPTION_NOTIFY_COMPLETED, request_done, h, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS / ndaemons,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_CONNECTION,
+        notify_conn, h, MHD_OPTION_NOTIFY_COMPLETED, request_done, h,
+        MHD_OPTION_END);
 }
 
 /*
@@ -480,7 +484,7 @@ srv_http_start(struct srv_ctx *ctx, const char *cert_pem, const char *key_pem,
     }
     h->ctx = ctx;
     for (; h->nd < n; h->nd++) {
-        h->d[h->nd] = start_one(h, &ss, v6, cert_pem, key_pem, ca_pem);
+        h->d[h->nd] = start_one(h, &ss, v6, n, cert_pem, key_pem, ca_pem);
         if (h->d[h->nd] == NULL) {
             stop_daemons(h);
             free(h);
