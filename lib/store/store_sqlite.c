@@ -1399,44 +1399,75 @@ sq_close(struct coffre_store *store)
  * indexes dropped here are exactly those schema_sql creates IF NOT EXISTS,
  * so turning bulk loading off, or reopening the store after a crash in
  * between, rebuilds them. COFFRE_BULK_IMPORT keeps the source-key index: an
- * import looks every record up by it. The index builds may sort on a
- * second thread.
+ * import looks every record up by it.
  */
-static int
-sq_bulk_load(struct coffre_store *store, int mode)
-{
-    struct sq *s = sq_of(store);
-    int src, rc;
 
-    if (s->in_tx || mode < COFFRE_BULK_OFF || mode > COFFRE_BULK_NEW) {
-        return COFFRE_ERR_ARG;
-    }
-    /* While loading, a cache that holds the rows of a whole batch and the
-     * source-key index avoids spilling dirty pages mid-transaction. */
-    src = sqlite3_exec(s->db,
-                       mode != COFFRE_BULK_OFF
-                           ? "PRAGMA cache_size = -1048576"
-                           : "PRAGMA threads = 2;" CACHE_SIZE_SQL,
-                       NULL, NULL, NULL);
-    if (src != SQLITE_OK) {
-        return sq_fail(s, src);
-    }
+/* Run sql (schema_sql or a list of drops) in one write transaction. */
+static int
+bulk_exec(struct sq *s, const char *sql)
+{
+    int rc, src;
+
     if ((rc = run_k(s, Q_BEGIN)) != COFFRE_OK) {
         return rc;
     }
-    src = sqlite3_exec(
-        s->db,
-        mode == COFFRE_BULK_OFF ? schema_sql
-        : mode == COFFRE_BULK_NEW
-            ? COFFRE_STORE_BULK_DROP_SQL COFFRE_STORE_BULK_DROP_SOURCE_SQL
-            : COFFRE_STORE_BULK_DROP_SQL,
-        NULL, NULL, NULL);
+    src = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
     if (src != SQLITE_OK) {
         rc = sq_fail(s, src);
         (void)run_k(s, Q_ROLLBACK);
         return rc;
     }
     return run_k(s, Q_COMMIT);
+}
+
+/*
+ * SQLite sorts an index's keys in runs as large as the page cache, then
+ * merges them. With the 64 MiB cache, the million random tags of one index
+ * made a single run of about 40 MiB, past the CPU caches, and its sort spent
+ * most of its time on cache misses in a linked-list merge; runs of 2 MiB
+ * sort in cache and are merged in order. Measured on 1,000,000 persons: the
+ * seven builds take about a quarter less time and CPU. Sorter threads cost
+ * more CPU than they saved in time on two cores. The cache size is restored
+ * afterwards even if the build failed.
+ */
+#define BUILD_PRAGMA_SQL "PRAGMA threads = 0; PRAGMA cache_size = -2048;"
+#define BUILD_DONE_SQL CACHE_SIZE_SQL
+
+static int
+build_indexes(struct sq *s)
+{
+    int src = sqlite3_exec(s->db, BUILD_PRAGMA_SQL, NULL, NULL, NULL);
+    int rc = src == SQLITE_OK ? bulk_exec(s, schema_sql) : sq_fail(s, src);
+
+    src = sqlite3_exec(s->db, BUILD_DONE_SQL, NULL, NULL, NULL);
+    if (src != SQLITE_OK && rc == COFFRE_OK) {
+        rc = sq_fail(s, src);
+    }
+    return rc;
+}
+
+static int
+sq_bulk_load(struct coffre_store *store, int mode)
+{
+    struct sq *s = sq_of(store);
+    int src;
+
+    if (s->in_tx || mode < COFFRE_BULK_OFF || mode > COFFRE_BULK_NEW) {
+        return COFFRE_ERR_ARG;
+    }
+    if (mode == COFFRE_BULK_OFF) {
+        return build_indexes(s);
+    }
+    /* While loading, a cache that holds the rows of a whole batch and the
+     * source-key index avoids spilling dirty pages mid-transaction. */
+    src = sqlite3_exec(s->db, "PRAGMA cache_size = -1048576", NULL, NULL, NULL);
+    if (src != SQLITE_OK) {
+        return sq_fail(s, src);
+    }
+    return bulk_exec(
+        s, mode == COFFRE_BULK_NEW
+               ? COFFRE_STORE_BULK_DROP_SQL COFFRE_STORE_BULK_DROP_SOURCE_SQL
+               : COFFRE_STORE_BULK_DROP_SQL);
 }
 
 static const struct coffre_store_ops sqlite_ops = {
