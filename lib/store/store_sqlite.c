@@ -1404,7 +1404,7 @@ sq_close(struct coffre_store *store)
 
 /* Run sql (schema_sql or a list of drops) in one write transaction. */
 static int
-bulk_exec(struct sq *s, const char *sql)
+exec_tx(struct sq *s, const char *sql)
 {
     int rc, src;
 
@@ -1437,7 +1437,7 @@ static int
 build_indexes(struct sq *s)
 {
     int src = sqlite3_exec(s->db, BUILD_PRAGMA_SQL, NULL, NULL, NULL);
-    int rc = src == SQLITE_OK ? bulk_exec(s, schema_sql) : sq_fail(s, src);
+    int rc = src == SQLITE_OK ? exec_tx(s, schema_sql) : sq_fail(s, src);
 
     src = sqlite3_exec(s->db, BUILD_DONE_SQL, NULL, NULL, NULL);
     if (src != SQLITE_OK && rc == COFFRE_OK) {
@@ -1464,7 +1464,7 @@ sq_bulk_load(struct coffre_store *store, int mode)
     if (src != SQLITE_OK) {
         return sq_fail(s, src);
     }
-    return bulk_exec(
+    return exec_tx(
         s, mode == COFFRE_BULK_NEW
                ? COFFRE_STORE_BULK_DROP_SQL COFFRE_STORE_BULK_DROP_SOURCE_SQL
                : COFFRE_STORE_BULK_DROP_SQL);
@@ -1572,16 +1572,7 @@ configure(struct sq *s)
         (rc = pragma_is(s, "PRAGMA foreign_keys", "1")) != COFFRE_OK) {
         return rc;
     }
-    if ((rc = run_k(s, Q_BEGIN)) != COFFRE_OK) {
-        return rc;
-    }
-    src = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
-    if (src != SQLITE_OK) {
-        rc = sq_fail(s, src);
-        (void)run_k(s, Q_ROLLBACK);
-        return rc;
-    }
-    return run_k(s, Q_COMMIT);
+    return exec_tx(s, schema_sql);
 }
 
 int
