@@ -28,21 +28,34 @@ vault_check_unsealed(struct coffre_vault *v)
 }
 
 int
+vault_tx_locked(struct coffre_vault *v,
+                int (*fn)(struct coffre_vault *, void *), void *arg)
+{
+    struct coffre_store *st = v->store;
+    int rc = st->ops->begin(st);
+
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    rc = fn(v, arg);
+    if (rc == COFFRE_OK) {
+        rc = st->ops->commit(st);
+    } else {
+        st->ops->rollback(st);
+    }
+    return rc;
+}
+
+int
 vault_in_tx(struct coffre_vault *v, int (*fn)(struct coffre_vault *, void *),
             void *arg)
 {
-    struct coffre_store *st = v->store;
     int rc;
 
     pthread_mutex_lock(&v->lock);
     rc = vault_check_unsealed(v);
-    if (rc == COFFRE_OK && (rc = st->ops->begin(st)) == COFFRE_OK) {
-        rc = fn(v, arg);
-        if (rc == COFFRE_OK) {
-            rc = st->ops->commit(st);
-        } else {
-            st->ops->rollback(st);
-        }
+    if (rc == COFFRE_OK) {
+        rc = vault_tx_locked(v, fn, arg);
     }
     pthread_mutex_unlock(&v->lock);
     return rc;
@@ -528,28 +541,26 @@ update_locked(struct coffre_vault *v, uint64_t id,
     return rc;
 }
 
+struct update_args {
+    uint64_t id;
+    const struct coffre_person *patch;
+};
+
+static int
+update_tx(struct coffre_vault *v, void *arg)
+{
+    const struct update_args *a = arg;
+
+    return update_locked(v, a->id, a->patch);
+}
+
 int
 coffre_vault_update(struct coffre_vault *v, uint64_t id,
                     const struct coffre_person *patch)
 {
-    struct coffre_store *s = v->store;
-    int rc;
+    struct update_args a = {id, patch};
 
-    pthread_mutex_lock(&v->lock);
-    rc = vault_check_unsealed(v);
-    if (rc == COFFRE_OK) {
-        rc = s->ops->begin(s);
-    }
-    if (rc == COFFRE_OK) {
-        rc = update_locked(v, id, patch);
-        if (rc == COFFRE_OK) {
-            rc = s->ops->commit(s);
-        } else {
-            s->ops->rollback(s);
-        }
-    }
-    pthread_mutex_unlock(&v->lock);
-    return rc;
+    return vault_in_tx(v, update_tx, &a);
 }
 
 /*
@@ -558,24 +569,20 @@ coffre_vault_update(struct coffre_vault *v, uint64_t id,
  * list refuses them (an erased person's badge must not open a gate).
  */
 static int
+erase_tx(struct coffre_vault *v, void *arg)
+{
+    uint64_t id = *(const uint64_t *)arg;
+    size_t revoked = 0;
+    int rc = v->store->ops->person_erase(v->store, id);
+
+    return rc == COFFRE_OK ? vault_badge_revoke_locked(v, id, &revoked) : rc;
+}
+
+static int
 erase_locked(struct coffre_vault *v, uint64_t id)
 {
-    struct coffre_store *st = v->store;
-    size_t revoked = 0;
-    int rc = st->ops->begin(st);
+    int rc = vault_tx_locked(v, erase_tx, &id);
 
-    if (rc != COFFRE_OK) {
-        return vault_store_fail(v, rc, "erase");
-    }
-    rc = st->ops->person_erase(st, id);
-    if (rc == COFFRE_OK) {
-        rc = vault_badge_revoke_locked(v, id, &revoked);
-    }
-    if (rc == COFFRE_OK) {
-        rc = st->ops->commit(st);
-    } else {
-        st->ops->rollback(st);
-    }
     if (rc == COFFRE_ERR_NOTFOUND || rc == COFFRE_ERR_ERASED) {
         return vault_fail(v, rc, "person %llu: %s", (unsigned long long)id,
                           coffre_strerror(rc));

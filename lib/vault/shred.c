@@ -96,26 +96,29 @@ receipt_text(struct coffre_vault *v, struct shred_sel *s,
     return rc;
 }
 
+/* What was sent is no longer vouched for here: its badges go on the
+ * revoked list with it (the destination issues its own). */
 static int
-erase_all(struct coffre_vault *v, const struct shred_sel *s)
+erase_all_tx(struct coffre_vault *v, void *arg)
 {
-    struct coffre_store *st = v->store;
+    const struct shred_sel *s = arg;
     size_t revoked = 0;
-    int rc = st->ops->begin(st);
+    int rc = COFFRE_OK;
 
-    /* What was sent is no longer vouched for here: its badges go on the
-     * revoked list with it (the destination issues its own). */
     for (size_t i = 0; i < s->n && rc == COFFRE_OK; i++) {
-        rc = st->ops->person_erase(st, s->ids[i]);
+        rc = v->store->ops->person_erase(v->store, s->ids[i]);
         if (rc == COFFRE_OK) {
             rc = vault_badge_revoke_locked(v, s->ids[i], &revoked);
         }
     }
-    if (rc == COFFRE_OK) {
-        rc = st->ops->commit(st);
-    } else {
-        st->ops->rollback(st);
-    }
+    return rc;
+}
+
+static int
+erase_all(struct coffre_vault *v, struct shred_sel *s)
+{
+    int rc = vault_tx_locked(v, erase_all_tx, s);
+
     return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "shred");
 }
 
