@@ -405,6 +405,10 @@ start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
           const char *ca_pem)
 {
     const struct srv_config *cfg = h->ctx->cfg;
+    struct MHD_OptionItem reuse[] = {
+        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     const char *prio = cfg->tls12 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
                                   : "NORMAL:-VERS-ALL:+VERS-TLS1.3";
     unsigned flags = MHD_USE_TLS | MHD_USE_ERROR_LOG | v6 |
@@ -416,8 +420,11 @@ start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ss,
         MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
         MHD_OPTION_HTTPS_MEM_TRUST, ca_pem, MHD_OPTION_HTTPS_PRIORITIES, prio,
-        /* SO_REUSEPORT, so that sibling daemons share the address */
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, cfg->threads > 1 ? 1u : 0u,
+        /* SO_REUSEPORT, so that sibling daemons share the address;
+         * left unset otherwise: 0 would also drop the default
+         * SO_REUSEADDR, and a restart would fail for a minute on the
+         * TIME_WAIT sockets of the connections the server closed. */
+        MHD_OPTION_ARRAY, cfg->threads > 1 ? reuse : reuse + 1,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
         MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS / ndaemons,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_CONNECTION,

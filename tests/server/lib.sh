@@ -49,11 +49,15 @@ wait_ready() {
             return 0
         fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "server died:"; cat "$1.log" "$WORK"/*.log 2>/dev/null; exit 1
+            # Counted: the EXIT trap's finish decides the exit status.
+            FAIL=$((FAIL + 1))
+            echo "FAIL: server died:"; cat "$1.log" "$WORK"/*.log 2>/dev/null
+            exit 1
         fi
         sleep 0.2
     done
-    echo "server not ready"; exit 1
+    FAIL=$((FAIL + 1))
+    echo "FAIL: server not ready"; exit 1
 }
 
 # req WHO METHOD PATH [BODY]: $STATUS and $BODY of the answer, using

@@ -5,11 +5,11 @@
 # allowed; principals by subject and by fingerprint.
 . "$(dirname "$0")/lib.sh"
 trap 'finish; exit $?' EXIT
-command -v certtool >/dev/null || { echo "certtool missing: install gnutls-bin (scripts/deps.sh does)" >&2; exit 1; }
+command -v certtool >/dev/null || { FAIL=$((FAIL + 1)); echo "FAIL: certtool missing: install gnutls-bin (scripts/deps.sh does)" >&2; exit 1; }
 PORT=$(free_port)
 PKI=$WORK/pki
 mkdir -p "$PKI"
-cd "$PKI" || exit 1
+cd "$PKI" || { FAIL=$((FAIL + 1)); exit 1; }
 
 # A vault to serve: made once by the dev mode (shares), then stopped.
 DEV=$WORK/dev

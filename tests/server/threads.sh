@@ -2,7 +2,8 @@
 # Integration: --threads N serves from N event-loop daemons, each with its
 # own listening socket on the address (SO_REUSEPORT); many connections at
 # once are all answered; a second server on the busy address is refused
-# rather than given a share of its connections; SIGTERM exits cleanly.
+# rather than given a share of its connections; SIGTERM exits cleanly, and
+# a server restarted at once on the same address listens again.
 . "$(dirname "$0")/lib.sh"
 trap 'finish; exit $?' EXIT
 PORT=$(free_port)
@@ -43,6 +44,26 @@ grep -q "cannot listen on 127.0.0.1:$PORT" "$WORK/second.log" && ok ||
 [ "$(listeners)" = 3 ] && ok || bad "still 3 listening sockets"
 expect 200 office GET "/v1/persons/${PS[0]}?fields=public&$P"
 
+# A connection still open when the server stops: the server closes it
+# first, which leaves a TIME_WAIT socket on the address.
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
 stop_server
+exec 3>&-
 [ "$SERVER_RC" = 0 ] && ok || bad "exit status after SIGTERM: $SERVER_RC"
 [ "$(listeners)" = 0 ] && ok || bad "sockets left: $(listeners)"
+tw=$(awk -v p=":$(printf '%04X' "$PORT")" '$2 ~ p"$" && $4 == "06"' \
+    /proc/net/tcp | wc -l)
+[ "$tw" -gt 0 ] && ok || bad "no TIME_WAIT socket on the port to restart over"
+
+# Restarted at once on the same address, with one thread and with three:
+# TIME_WAIT sockets do not keep it from listening.
+for t in 1 3; do
+    DEV=$WORK/dev-r$t
+    start_dev "$DEV" "$PORT" --threads "$t" --demo-persons 0
+    [ "$(listeners)" = "$t" ] && ok || bad "restart --threads $t: $(listeners)"
+    expect 200 office GET "/v1/sys/health"
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+    stop_server
+    exec 3>&-
+    [ "$SERVER_RC" = 0 ] && ok || bad "restart --threads $t: rc $SERVER_RC"
+done
