@@ -3,7 +3,8 @@
 # own listening socket on the address (SO_REUSEPORT); many connections at
 # once are all answered; a second server on the busy address is refused
 # rather than given a share of its connections; SIGTERM exits cleanly, and
-# a server restarted at once on the same address listens again.
+# a server restarted at once on the same address listens again; a client
+# stalled in its TLS handshake does not make the event loops spin.
 . "$(dirname "$0")/lib.sh"
 trap 'finish; exit $?' EXIT
 PORT=$(free_port)
@@ -55,6 +56,9 @@ tw=$(awk -v p=":$(printf '%04X' "$PORT")" '$2 ~ p"$" && $4 == "06"' \
     /proc/net/tcp | wc -l)
 [ "$tw" -gt 0 ] && ok || bad "no TIME_WAIT socket on the port to restart over"
 
+# CPU ticks (user + system) the server has used.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+
 # Restarted at once on the same address, with one thread and with three:
 # TIME_WAIT sockets do not keep it from listening.
 for t in 1 3; do
@@ -62,6 +66,20 @@ for t in 1 3; do
     start_dev "$DEV" "$PORT" --threads "$t" --demo-persons 0
     [ "$(listeners)" = "$t" ] && ok || bad "restart --threads $t: $(listeners)"
     expect 200 office GET "/v1/sys/health"
+    # A client that sends one byte of a ClientHello and stops: the server
+    # waits for the rest without spinning (libmicrohttpd's own loop polls
+    # such a connection with no timeout: ~200 ticks of CPU in 2 s) and
+    # serves the others meanwhile.
+    exec 4<>"/dev/tcp/127.0.0.1/$PORT"
+    printf '\x16' >&4
+    sleep 0.2
+    t0=$(cpu_ticks)
+    sleep 2
+    t1=$(cpu_ticks)
+    [ $((t1 - t0)) -lt 50 ] && ok ||
+        bad "--threads $t: $((t1 - t0)) ticks in 2 s with a stalled handshake"
+    expect 200 office GET "/v1/sys/health"
+    exec 4>&-
     exec 3<>"/dev/tcp/127.0.0.1/$PORT"
     stop_server
     exec 3>&-
