@@ -9,6 +9,9 @@
 #include "util/buf.h"
 #include "util/secmem.h"
 
+/* The first allocation of a record's JSON text: 2 KiB with its NUL. */
+#define JSON_FIRST_ROOM 2047u
+
 static int
 invalid(struct coffre_diag *d, const char *field, const char *rule)
 {
@@ -265,8 +268,14 @@ coffre_person_to_json(const struct coffre_person *p, unsigned classes,
             rc = add_class(root, p, c);
         }
     }
-    /* Into a wiping buffer whatever allocator jansson was given. */
+    /* Into a wiping buffer whatever allocator jansson was given; sized
+     * for a usual record at once rather than grown (and wiped) by
+     * doubling from 64 bytes. */
     coffre_buf_init(&b, 2 * COFFRE_MAX_JSON);
+    if (rc == COFFRE_OK &&
+        coffre_buf_reserve(&b, JSON_FIRST_ROOM) != COFFRE_OK) {
+        rc = COFFRE_ERR_NOMEM;
+    }
     if (rc == COFFRE_OK &&
         (json_dump_callback(root, dump_cb, &b,
                             JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 ||

@@ -43,6 +43,12 @@ buf_reserve(struct coffre_buf *b, size_t n)
 }
 
 int
+coffre_buf_reserve(struct coffre_buf *b, size_t n)
+{
+    return buf_reserve(b, n);
+}
+
+int
 coffre_buf_add(struct coffre_buf *b, const void *p, size_t n)
 {
     int rc = buf_reserve(b, n);

@@ -17,6 +17,8 @@ struct coffre_buf {
 
 /** coffre_buf_init(b, limit): an empty buffer that refuses to pass ${limit}. */
 void coffre_buf_init(struct coffre_buf *b, size_t limit);
+/** coffre_buf_reserve(b, n): room for ${n} more bytes, allocated now. */
+int coffre_buf_reserve(struct coffre_buf *b, size_t n);
 /** coffre_buf_add(b, p, n): append; COFFRE_ERR_TOOBIG past the limit. */
 int coffre_buf_add(struct coffre_buf *b, const void *p, size_t n);
 int coffre_buf_addc(struct coffre_buf *b, unsigned char c);
