@@ -306,24 +306,6 @@ resumer_main(void *arg)
     return NULL;
 }
 
-/* Hold ${r} on a suspended connection until its entry is durable. */
-static enum MHD_Result
-hold(struct srv_http *h, struct MHD_Connection *c, struct req_state *rs,
-     struct srv_resp *r)
-{
-    rs->resp = *r;
-    rs->held = 1;
-    rs->conn = c;
-    rs->loop = this_loop->index;
-    MHD_suspend_connection(c);
-    pthread_mutex_lock(&h->w.lock);
-    rs->next = h->w.head;
-    h->w.head = rs;
-    pthread_cond_signal(&h->w.more);
-    pthread_mutex_unlock(&h->w.lock);
-    return MHD_YES;
-}
-
 /* A resumed connection: its entry is durable (or the log failed). */
 static enum MHD_Result
 release(struct MHD_Connection *c, struct req_state *rs)
@@ -333,6 +315,36 @@ release(struct MHD_Connection *c, struct req_state *rs)
         srv_audit_refuse(&rs->resp);
     }
     return queue(c, &rs->resp);
+}
+
+/*
+ * Hold ${r} on a suspended connection until its entry is durable. Once
+ * the server stops, the resumer may be gone: the entry is waited for
+ * here, as in thread-per-connection mode, rather than left suspended
+ * (libmicrohttpd cannot stop with a suspended connection).
+ */
+static enum MHD_Result
+hold(struct srv_http *h, struct MHD_Connection *c, struct req_state *rs,
+     struct srv_resp *r)
+{
+    rs->resp = *r;
+    rs->held = 1;
+    rs->conn = c;
+    rs->loop = this_loop->index;
+    pthread_mutex_lock(&h->w.lock);
+    if (!h->w.stop) {
+        MHD_suspend_connection(c);
+        rs->next = h->w.head;
+        h->w.head = rs;
+        pthread_cond_signal(&h->w.more);
+        pthread_mutex_unlock(&h->w.lock);
+        return MHD_YES;
+    }
+    pthread_mutex_unlock(&h->w.lock);
+    struct coffre_audit *a = srv_audit_get(h->ctx);
+    rs->audit_rc = a != NULL ? coffre_audit_wait(a, r->audit_index)
+                             : COFFRE_ERR_UNAVAILABLE;
+    return release(c, rs);
 }
 
 static enum MHD_Result
