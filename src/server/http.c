@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <sodium.h>
 
@@ -49,8 +50,10 @@ struct waiters {
 /* The longest wait of an event loop with nothing due (ms). */
 #define LOOP_MAX_WAIT_MS 1000
 /* Runs in a row that libmicrohttpd asks for at once, with no event in
- * between, before the loop waits a millisecond for one (loop_main). */
+ * between and no byte moved, before the loop waits for an event
+ * (loop_main); the wait then doubles from 1 ms up to LOOP_IDLE_MAX_MS. */
 #define LOOP_SPIN_MAX 4
+#define LOOP_IDLE_MAX_MS 64
 
 struct srv_http;
 
@@ -60,18 +63,43 @@ struct loop {
     struct MHD_Daemon *d;
     unsigned index;
     int wake_fd; /* eventfd: connections were resumed (resumer_main) */
+    int ep;      /* epoll: the daemon's epoll fd, stop_fd and wake_fd */
     pthread_t thread;
     int started;
 };
 
 /* The loop the calling thread runs, for the requests it holds. */
 static _Thread_local const struct loop *this_loop;
+/* Bytes the calling thread's TLS sessions moved through their sockets:
+ * how a loop tells a run that did something from one that spun. */
+static _Thread_local uint64_t tls_moved;
+
+/* The sockets under each TLS session, as gnutls' own functions would use
+ * them (libmicrohttpd gives it the descriptor), counting the bytes. */
+static ssize_t
+tls_pull(gnutls_transport_ptr_t fd, void *buf, size_t n)
+{
+    ssize_t got = recv((int)(intptr_t)fd, buf, n, 0);
+    tls_moved += got > 0 ? (uint64_t)got : 0;
+    return got;
+}
+
+static ssize_t
+tls_push(gnutls_transport_ptr_t fd, const giovec_t *iov, int iovcnt)
+{
+    struct msghdr m = {.msg_iov = (struct iovec *)(void *)iov,
+                       .msg_iovlen = (size_t)iovcnt};
+    ssize_t put = sendmsg((int)(intptr_t)fd, &m, MSG_NOSIGNAL);
+    tls_moved += put > 0 ? (uint64_t)put : 0;
+    return put;
+}
 
 struct srv_http {
     /* One daemon per event-loop thread, see srv_http_start. */
     struct MHD_Daemon *d[HTTP_MAX_DAEMONS];
     struct loop loops[HTTP_MAX_DAEMONS];
     unsigned nd;
+    int async;   /* answers are held while entries sync; set once at start */
     int stop_fd; /* eventfd: once written, every loop ends */
     struct srv_ctx *ctx;
     struct waiters w;
@@ -103,9 +131,15 @@ notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
             enum MHD_ConnectionNotificationCode code)
 {
     (void)cls;
-    (void)c;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         *socket_context = calloc(1, sizeof(struct conn_state));
+        const union MHD_ConnectionInfo *ti =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (ti != NULL && ti->tls_session != NULL) {
+            /* before any byte: the handshake is counted too */
+            gnutls_transport_set_pull_function(ti->tls_session, tls_pull);
+            gnutls_transport_set_vec_push_function(ti->tls_session, tls_push);
+        }
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         free(*socket_context);
         *socket_context = NULL;
@@ -395,7 +429,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     req.body = rs->body ? rs->body : "";
     req.body_len = rs->len;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &req);
-    req.audit_async = h->w.started;
+    req.audit_async = h->async;
     srv_handle(h->ctx, &req, &r);
     if (r.audit_pending) {
         return hold(h, c, rs, &r);
@@ -512,46 +546,38 @@ address_in_use(const struct sockaddr_storage *ss)
  * ClientHello and stopped; every honest handshake also spun for a round
  * trip). Any client could hold a core that way until the connection
  * timeout. This loop asks libmicrohttpd for its timeout like its own does,
- * but after LOOP_SPIN_MAX zero timeouts in a row with no event it waits a
- * millisecond for one: a stalled handshake costs a poll a millisecond.
+ * but once LOOP_SPIN_MAX runs in a row asked for another at once without
+ * moving a byte (tls_moved) and with no event, it waits for an event, 1 ms
+ * then twice as long each idle run up to LOOP_IDLE_MAX_MS. Runs that move
+ * bytes (a long answer leaving in pieces) are never held back.
  */
 static void *
 loop_main(void *arg)
 {
     struct loop *l = arg;
-    const union MHD_DaemonInfo *di =
-        MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
     struct epoll_event got[3];
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-
-    struct epoll_event evm = {.events = EPOLLIN,
-                              .data.fd = di ? di->epoll_fd : -1},
-                       evs = {.events = EPOLLIN, .data.fd = l->h->stop_fd},
-                       evw = {.events = EPOLLIN, .data.fd = l->wake_fd};
     uint64_t n64;
+    int idle = 0, backoff = 1;
 
     this_loop = l;
-    if (di == NULL || ep < 0 ||
-        epoll_ctl(ep, EPOLL_CTL_ADD, di->epoll_fd, &evm) != 0 ||
-        epoll_ctl(ep, EPOLL_CTL_ADD, l->h->stop_fd, &evs) != 0 ||
-        epoll_ctl(ep, EPOLL_CTL_ADD, l->wake_fd, &evw) != 0) {
-        fprintf(stderr, "coffre server: event loop: cannot poll\n");
-        abort(); /* nothing would be served */
-    }
-    for (int spins = 0;;) {
+    for (;;) {
         MHD_UNSIGNED_LONG_LONG to = LOOP_MAX_WAIT_MS;
         int ms = LOOP_MAX_WAIT_MS;
+        uint64_t moved = tls_moved;
 
         MHD_run(l->d);
         if (MHD_get_timeout(l->d, &to) == MHD_YES) {
             ms = to < LOOP_MAX_WAIT_MS ? (int)to : LOOP_MAX_WAIT_MS;
         }
-        /* "At once" is honoured a few times (a resumed answer takes two
-         * runs to leave), then only an event or a millisecond. */
-        spins = ms == 0 ? spins + 1 : 0;
-        ms = spins > LOOP_SPIN_MAX ? 1 : ms;
-        int n = epoll_wait(ep, got, 3, ms);
-        spins = n > 0 ? 0 : spins;
+        idle = ms == 0 && tls_moved == moved ? idle + 1 : 0;
+        if (idle > LOOP_SPIN_MAX) {
+            ms = backoff;
+            backoff = backoff < LOOP_IDLE_MAX_MS ? backoff * 2 : backoff;
+        } else {
+            backoff = 1;
+        }
+        int n = epoll_wait(l->ep, got, 3, ms);
+        idle = n > 0 ? 0 : idle;
         for (int i = 0; i < n; i++) {
             if (got[i].data.fd == l->wake_fd) {
                 /* reset; the run at the top takes the resumed ones */
@@ -563,11 +589,41 @@ loop_main(void *arg)
                 for (int k = 0; k <= LOOP_SPIN_MAX; k++) {
                     MHD_run(l->d);
                 }
-                close(ep);
                 return NULL;
             }
         }
     }
+}
+
+/* The loop's epoll set: the daemon's own epoll fd, stop_fd, wake_fd. */
+static int
+loop_poll(struct loop *l)
+{
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
+    int fds[3] = {di != NULL ? di->epoll_fd : -1, l->h->stop_fd, l->wake_fd};
+
+    l->ep = epoll_create1(EPOLL_CLOEXEC);
+    for (int i = 0; i < 3 && l->ep >= 0; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i]};
+        if (fds[i] < 0 || epoll_ctl(l->ep, EPOLL_CTL_ADD, fds[i], &ev) != 0) {
+            close(l->ep);
+            l->ep = -1;
+        }
+    }
+    return l->ep >= 0 ? 0 : -1;
+}
+
+static void
+loop_close(struct loop *l)
+{
+    if (l->ep >= 0) {
+        close(l->ep);
+    }
+    if (l->wake_fd >= 0) {
+        close(l->wake_fd);
+    }
+    l->ep = l->wake_fd = -1;
 }
 
 static void
@@ -584,7 +640,7 @@ stop_daemons(struct srv_http *h)
             h->loops[i].started = 0;
         }
         MHD_stop_daemon(h->d[i]);
-        close(h->loops[i].wake_fd);
+        loop_close(&h->loops[i]);
     }
     h->nd = 0;
 }
@@ -598,13 +654,12 @@ start_loop(struct srv_http *h, struct loop *l,
 {
     l->h = h;
     l->index = h->nd;
-    l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (l->wake_fd < 0) {
-        return -1;
-    }
+    l->wake_fd = l->ep = -1;
     l->d = start_one(h, ss, v6, n, cert_pem, key_pem, ca_pem);
     if (l->d != NULL && h->ctx->cfg->threads != 0) {
-        if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
+        l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (l->wake_fd < 0 || loop_poll(l) != 0 ||
+            pthread_create(&l->thread, NULL, loop_main, l) != 0) {
             MHD_stop_daemon(l->d);
             l->d = NULL;
         } else {
@@ -613,7 +668,7 @@ start_loop(struct srv_http *h, struct loop *l,
         }
     }
     if (l->d == NULL) {
-        close(l->wake_fd);
+        loop_close(l);
         return -1;
     }
     h->d[l->index] = l->d;
@@ -653,6 +708,7 @@ srv_http_start(struct srv_ctx *ctx, const char *cert_pem, const char *key_pem,
      * in thread-per-connection mode, where libmicrohttpd cannot suspend. */
     h->w.started = ctx->cfg->threads != 0 &&
                    pthread_create(&h->w.thread, NULL, resumer_main, h) == 0;
+    h->async = h->w.started;
     h->stop_fd = eventfd(0, EFD_CLOEXEC);
     for (; h->stop_fd >= 0 && h->nd < n; h->nd++) {
         if (start_loop(h, &h->loops[h->nd], &ss, v6, n, cert_pem, key_pem,
