@@ -42,6 +42,7 @@ srv_config_defaults(struct srv_config *c)
     snprintf(c->user, sizeof(c->user), "nobody");
     c->vetting_deadline = 61 * 86400; /* two months */
     c->body_max = 1024 * 1024;
+    c->per_ip = 256;
     c->threads = 1; /* one epoll thread; answers wait suspended */
     c->approvals_required = 2;
     c->approval_ttl = 15 * 60;
@@ -240,6 +241,9 @@ parse_number_key(struct srv_config *c, const char *key, json_t *v, char *err,
     } else if (strcmp(key, "threads") == 0) {
         rc = get_int(v, key, 0, 64, &x, err, errlen);
         c->threads = (unsigned)x;
+    } else if (strcmp(key, "connections_per_ip") == 0) {
+        rc = get_int(v, key, 1, 1000, &x, err, errlen);
+        c->per_ip = (unsigned)x;
     } else if (strcmp(key, "approvals_required") == 0) {
         rc = get_int(v, key, 1, 16, &x, err, errlen);
         c->approvals_required = (unsigned)x;

@@ -18,7 +18,7 @@ static const char *const operational[] = {
     "data_dir",       "audit_dir",
     "tls_cert",       "tls_key",
     "body_max_bytes", "retention_sweep_seconds",
-    "audit_origin",
+    "audit_origin",   "connections_per_ip",
 };
 
 /* The canonical text of ${root} (modified): operational keys removed,

@@ -73,6 +73,7 @@ struct srv_config {
     int64_t vetting_deadline;     /* seconds */
     size_t body_max;              /* bytes of a request body */
     unsigned threads;             /* MHD worker threads */
+    unsigned per_ip;              /* open connections from one address */
     unsigned approvals_required;  /* m of the custodian principals */
     int64_t approval_ttl;         /* seconds an approval request lives */
     int64_t retention;            /* seconds kept after validity ends */

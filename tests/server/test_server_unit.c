@@ -15,7 +15,8 @@ static const char good_cfg[] =
     "{\"listen\": \"127.0.0.1:9443\", \"data_dir\": \"/var/lib/coffre\","
     " \"tls_cert\": \"s.pem\", \"tls_key\": \"s.key\", \"client_ca\": "
     "\"ca.pem\", \"tls12\": true, \"vetting_deadline_seconds\": 60,"
-    " \"body_max_bytes\": 2048, \"threads\": 4, \"principals\": ["
+    " \"body_max_bytes\": 2048, \"threads\": 4, \"connections_per_ip\": 64,"
+    " \"principals\": ["
     "{\"name\": \"o1\", \"role\": \"office\", \"fingerprint\": "
     "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
     " \"protected_access\": true},"
@@ -42,7 +43,7 @@ test_config_good(void)
              COFFRE_OK);
     CHECK(strcmp(c.listen, "127.0.0.1:9443") == 0);
     CHECK(c.tls12 == 1 && c.vetting_deadline == 60 && c.body_max == 2048);
-    CHECK(c.threads == 4 && c.nprincipals == 2);
+    CHECK(c.threads == 4 && c.per_ip == 64 && c.nprincipals == 2);
     CHECK(c.principals[0].role == SRV_ROLE_OFFICE);
     CHECK(c.principals[0].protected_access == 1);
     CHECK(strcmp(c.principals[0].audience, "office") == 0);
@@ -104,6 +105,12 @@ test_config_bad(void)
              base);
     CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
     snprintf(buf, sizeof(buf), "{%s,\"threads\":65}", base);
+    CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
+    snprintf(buf, sizeof(buf), "{%s,\"connections_per_ip\":0}", base);
+    CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
+    snprintf(buf, sizeof(buf), "{%s,\"connections_per_ip\":1001}", base);
+    CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
+    snprintf(buf, sizeof(buf), "{%s,\"connections_per_ip\":\"8\"}", base);
     CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
     snprintf(buf, sizeof(buf), "{%s,\"listen\":\"nocolon\"}", base);
     CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
@@ -386,7 +393,8 @@ test_policy_digest(void)
         "  \"client_ca\": \"/etc/other/ca.pem\", \"threads\": 8, "
         "\"mlock\": true, \"user\": \"coffre\", \"body_max_bytes\": 4096,"
         "  \"audit_dir\": \"/a\", \"audit_origin\": \"o\", "
-        "\"retention_sweep_seconds\": 5, \"listen\": \"0.0.0.0:2\", "
+        "\"retention_sweep_seconds\": 5, \"connections_per_ip\": 9, "
+        "\"listen\": \"0.0.0.0:2\", "
         "\"data_dir\": \"/e\", \"tls_cert\": \"c2\", \"tls_key\": \"k2\"}";
     unsigned char da[32], db[32], dc[32], want[32], h[32];
     char err[256], hex[65], canon[512];
