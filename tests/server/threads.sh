@@ -45,11 +45,14 @@ grep -q "cannot listen on 127.0.0.1:$PORT" "$WORK/second.log" && ok ||
 [ "$(listeners)" = 3 ] && ok || bad "still 3 listening sockets"
 expect 200 office GET "/v1/persons/${PS[0]}?fields=public&$P"
 
-# A connection still open when the server stops: the server closes it
-# first, which leaves a TIME_WAIT socket on the address.
-exec 3<>"/dev/tcp/127.0.0.1/$PORT"
-stop_server
-exec 3>&-
+# Stop with a connection still open: the server closes it first, which
+# leaves a TIME_WAIT socket on the address.
+stop_holding_one() {
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+    stop_server
+    exec 3>&-
+}
+stop_holding_one
 [ "$SERVER_RC" = 0 ] && ok || bad "exit status after SIGTERM: $SERVER_RC"
 [ "$(listeners)" = 0 ] && ok || bad "sockets left: $(listeners)"
 tw=$(awk -v p=":$(printf '%04X' "$PORT")" '$2 ~ p"$" && $4 == "06"' \
@@ -131,8 +134,6 @@ for t in 1 3; do
         [ "$answered" = 0 ] && ok || bad "a 261st connection was served"
     fi
     expect 200 office GET "/v1/sys/health"
-    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
-    stop_server
-    exec 3>&-
+    stop_holding_one
     [ "$SERVER_RC" = 0 ] && ok || bad "restart --threads $t: rc $SERVER_RC"
 done
