@@ -95,8 +95,7 @@ tls_push(gnutls_transport_ptr_t fd, const giovec_t *iov, int iovcnt)
 }
 
 struct srv_http {
-    /* One daemon per event-loop thread, see srv_http_start. */
-    struct MHD_Daemon *d[HTTP_MAX_DAEMONS];
+    /* One daemon and its event loop per thread, see srv_http_start. */
     struct loop loops[HTTP_MAX_DAEMONS];
     unsigned nd;
     int async;   /* answers are held while entries sync; set once at start */
@@ -289,6 +288,26 @@ declared_too_big(struct MHD_Connection *c, size_t max)
     return end != cl && (n > max || n == ULLONG_MAX);
 }
 
+/* Make eventfd ${fd} readable: the loops poll it. */
+static void
+signal_fd(int fd)
+{
+    uint64_t one = 1;
+
+    if (write(fd, &one, sizeof(one)) < 0) {
+        abort(); /* an eventfd write cannot fail here */
+    }
+}
+
+/* Wait until entry ${index} of the audit log is durable: its status. */
+static int
+entry_wait(struct srv_http *h, uint64_t index)
+{
+    struct coffre_audit *a = srv_audit_get(h->ctx);
+
+    return a != NULL ? coffre_audit_wait(a, index) : COFFRE_ERR_UNAVAILABLE;
+}
+
 /* Take the whole list of held answers; NULL when stopping with none. */
 static struct req_state *
 waiters_take(struct waiters *w)
@@ -319,9 +338,8 @@ resumer_main(void *arg)
             newest =
                 rs->resp.audit_index > newest ? rs->resp.audit_index : newest;
         }
-        struct coffre_audit *a = srv_audit_get(h->ctx);
-        rc = a != NULL ? coffre_audit_wait(a, newest) : COFFRE_ERR_UNAVAILABLE;
-        uint64_t loops = 0, one = 1;
+        rc = entry_wait(h, newest);
+        uint64_t loops = 0;
         for (rs = list; rs != NULL; rs = next) {
             next = rs->next;
             rs->audit_rc = rc;
@@ -331,10 +349,7 @@ resumer_main(void *arg)
         /* libmicrohttpd only runs resumed connections when its daemon is
          * run again: wake each loop concerned, once. */
         for (; loops != 0; loops &= loops - 1) {
-            int i = __builtin_ctzll(loops);
-            if (write(h->loops[i].wake_fd, &one, sizeof(one)) < 0) {
-                abort(); /* an eventfd write cannot fail here */
-            }
+            signal_fd(h->loops[__builtin_ctzll(loops)].wake_fd);
         }
     }
     return NULL;
@@ -375,9 +390,7 @@ hold(struct srv_http *h, struct MHD_Connection *c, struct req_state *rs,
         return MHD_YES;
     }
     pthread_mutex_unlock(&h->w.lock);
-    struct coffre_audit *a = srv_audit_get(h->ctx);
-    rs->audit_rc = a != NULL ? coffre_audit_wait(a, r->audit_index)
-                             : COFFRE_ERR_UNAVAILABLE;
+    rs->audit_rc = entry_wait(h, r->audit_index);
     return release(c, rs);
 }
 
@@ -631,17 +644,15 @@ loop_close(struct loop *l)
 static void
 stop_daemons(struct srv_http *h)
 {
-    uint64_t one = 1;
-
-    if (h->stop_fd >= 0 && write(h->stop_fd, &one, sizeof(one)) < 0) {
-        abort(); /* an eventfd write cannot fail here */
+    if (h->stop_fd >= 0) {
+        signal_fd(h->stop_fd);
     }
     for (unsigned i = 0; i < h->nd; i++) {
         if (h->loops[i].started) {
             pthread_join(h->loops[i].thread, NULL);
             h->loops[i].started = 0;
         }
-        MHD_stop_daemon(h->d[i]);
+        MHD_stop_daemon(h->loops[i].d);
         loop_close(&h->loops[i]);
     }
     h->nd = 0;
@@ -673,7 +684,6 @@ start_loop(struct srv_http *h, struct loop *l,
         loop_close(l);
         return -1;
     }
-    h->d[l->index] = l->d;
     return 0;
 }
 
