@@ -130,12 +130,12 @@ int vault_check_unsealed(struct coffre_vault *v);
 /** vault_in_tx(v, fn, arg): take the lock, check the vault is unsealed,
  * run ${fn} in one store transaction (committed if it returns COFFRE_OK,
  * rolled back otherwise); its result. */
+int vault_in_tx(struct coffre_vault *v,
+                int (*fn)(struct coffre_vault *, void *), void *arg);
 /** vault_tx_locked(v, fn, arg): the same with the lock held and the seal
  * checked by the caller. */
 int vault_tx_locked(struct coffre_vault *v,
                     int (*fn)(struct coffre_vault *, void *), void *arg);
-int vault_in_tx(struct coffre_vault *v,
-                int (*fn)(struct coffre_vault *, void *), void *arg);
 int64_t vault_now(void);
 /** vault_badge_revoke_locked(v, person, padded): move the badges issued
  * to ${person} to the revoked list, inside the caller's transaction. */
