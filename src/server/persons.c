@@ -190,18 +190,12 @@ office_fast_path(struct srv_ctx *ctx, const struct srv_principal *who,
     int prot = strstr(text, "\"protected\":true") != NULL;
     if (deny_classes(want, srv_policy_readable(who, prot), who,
                      " on a protected record", r) == 0) {
-        static const char pre[] = "{\"pseudonym\":\"", mid[] = "\",\"person\":";
-        size_t lp = strlen(param), lt = strlen(text);
-        char *body = malloc(sizeof(pre) + lp + sizeof(mid) + lt + 1);
-        if (body == NULL) {
+        char *body = NULL;
+        int n = asprintf(&body, "{\"pseudonym\":\"%s\",\"person\":%s}", param,
+                         text);
+        if (n < 0) {
             srv_error(r, 500, "internal", "out of memory");
         } else {
-            char *o = body;
-            memcpy(o, pre, sizeof(pre) - 1), o += sizeof(pre) - 1;
-            memcpy(o, param, lp), o += lp;
-            memcpy(o, mid, sizeof(mid) - 1), o += sizeof(mid) - 1;
-            memcpy(o, text, lt), o += lt;
-            memcpy(o, "}", 2);
             srv_resp_free(r);
             r->body = body;
             r->status = 200;
