@@ -197,12 +197,10 @@ reap(CURLM *m, const struct cfg *c, size_t *next, struct tally *t)
         curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
         double now_t = now();
         curl_multi_remove_handle(m, s->h);
-        if (warming(c, s, now_t, t)) {
-            /* the handshake's answer: an error there is counted */
-            t->errors += msg->data.result != CURLE_OK || code != c->expect;
-        } else if (msg->data.result != CURLE_OK || code != c->expect) {
-            t->errors++;
-        } else {
+        int failed = msg->data.result != CURLE_OK || code != c->expect;
+        int first = warming(c, s, now_t, t);
+        t->errors += (unsigned long)failed; /* the handshake's answer too */
+        if (!first && !failed) {
             lat_add(&t->lat, now_t - s->t0);
             t->done++;
         }
