@@ -49,15 +49,20 @@ wait_ready() {
             return 0
         fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            # Counted: the EXIT trap's finish decides the exit status.
-            FAIL=$((FAIL + 1))
-            echo "FAIL: server died:"; cat "$1.log" "$WORK"/*.log 2>/dev/null
-            exit 1
+            cat "$1.log" "$WORK"/*.log 2>/dev/null
+            fail_exit "server died"
         fi
         sleep 0.2
     done
+    fail_exit "server not ready"
+}
+
+# fail_exit MESSAGE: a failure that ends the test. Counted: the EXIT
+# trap's finish decides the exit status from FAIL.
+fail_exit() {
     FAIL=$((FAIL + 1))
-    echo "FAIL: server not ready"; exit 1
+    echo "FAIL: $*"
+    exit 1
 }
 
 # req WHO METHOD PATH [BODY]: $STATUS and $BODY of the answer, using

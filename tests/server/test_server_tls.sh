@@ -5,11 +5,12 @@
 # allowed; principals by subject and by fingerprint.
 . "$(dirname "$0")/lib.sh"
 trap 'finish; exit $?' EXIT
-command -v certtool >/dev/null || { FAIL=$((FAIL + 1)); echo "FAIL: certtool missing: install gnutls-bin (scripts/deps.sh does)" >&2; exit 1; }
+command -v certtool >/dev/null ||
+    fail_exit "certtool missing: install gnutls-bin (scripts/deps.sh does)"
 PORT=$(free_port)
 PKI=$WORK/pki
 mkdir -p "$PKI"
-cd "$PKI" || { FAIL=$((FAIL + 1)); exit 1; }
+cd "$PKI" || fail_exit "cannot enter $PKI"
 
 # A vault to serve: made once by the dev mode (shares), then stopped.
 DEV=$WORK/dev
