@@ -184,6 +184,12 @@ struct coffre_store_ops {
      * nothing. NULL when the backend gains nothing from it. ARG inside a
      * transaction or for an unknown mode. */
     int (*bulk_load)(struct coffre_store *s, int mode);
+
+    /* A quick integrity check of the store's structure, run when a vault
+     * is unsealed: COFFRE_ERR_STORE with the first problem in msg. NULL
+     * when the backend has none to run (PostgreSQL checks its pages
+     * itself). */
+    int (*check)(struct coffre_store *s, char *msg, size_t cap);
 };
 
 /* The indexes a bulk load defers, by the names both schemas give them:

@@ -1470,6 +1470,35 @@ sq_bulk_load(struct coffre_store *store, int mode)
                : COFFRE_STORE_BULK_DROP_SQL);
 }
 
+/* PRAGMA quick_check: every page and B-tree of the file is well formed
+ * (it does not compare indexes with their tables: integrity_check would,
+ * at several times the cost). Linear in the file's size. */
+static int
+sq_check(struct coffre_store *store, char *msg, size_t cap)
+{
+    struct sq *s = sq_of(store);
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+    int rc = COFFRE_OK;
+
+    if (src == SQLITE_OK) {
+        src = sqlite3_step(st);
+    }
+    if (src == SQLITE_ROW) {
+        const char *r = (const char *)sqlite3_column_text(st, 0);
+
+        if (r == NULL || strcmp(r, "ok") != 0) {
+            snprintf(msg, cap, "%s", r != NULL ? r : "no answer");
+            rc = COFFRE_ERR_STORE;
+        }
+    } else {
+        snprintf(msg, cap, "%s", sqlite3_errmsg(s->db));
+        rc = COFFRE_ERR_STORE;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static const struct coffre_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1499,6 +1528,7 @@ static const struct coffre_store_ops sqlite_ops = {
     .dkey_count = sq_dkey_count,
     .stats = sq_stats,
     .bulk_load = sq_bulk_load,
+    .check = sq_check,
 };
 
 /*
