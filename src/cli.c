@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coffre/audit.h"
+
 #define SHARE_FILE_MAX 4096
+
+static int attach_log(const char *cmd, const struct cli_vault_opts *o,
+                      struct coffre_vault *v);
 
 void
 cli_error(const char *cmd, const char *fmt, ...)
@@ -26,6 +31,10 @@ cli_vault_opt(const char *cmd, struct cli_vault_opts *o, int opt,
 {
     if (opt == CLI_OPT_DATA) {
         o->data = arg;
+        return 1;
+    }
+    if (opt == CLI_OPT_AUDIT_DIR || opt == CLI_OPT_PURPOSE) {
+        *(opt == CLI_OPT_AUDIT_DIR ? &o->audit_dir : &o->purpose) = arg;
         return 1;
     }
     if (opt != CLI_OPT_SHARE) {
@@ -129,8 +138,78 @@ cli_open_unsealed(const char *cmd, const struct cli_vault_opts *o,
         coffre_vault_close(v);
         return 1;
     }
+    if (attach_log(cmd, o, v) != 0) {
+        coffre_vault_close(v);
+        return 1;
+    }
     *pv = v;
     return 0;
+}
+
+/* The logs cli_open_unsealed attached, by vault (a command opens two at
+ * most: a bundle's source and destination). */
+static struct {
+    struct coffre_vault *v;
+    struct coffre_audit *a;
+} attached[4];
+
+/* Open the vault's audit log and make it record everything the command
+ * discloses or writes: without it the library refuses both. */
+static int
+attach_log(const char *cmd, const struct cli_vault_opts *o,
+           struct coffre_vault *v)
+{
+    char dir[4096], purpose[COFFRE_AUDIT_MAX_PURPOSE + 1];
+    struct coffre_actor actor = {NULL, "local", NULL, NULL};
+    struct coffre_audit *a = NULL;
+    size_t slot = 0;
+    int rc;
+
+    while (slot < 4 && attached[slot].v != NULL) {
+        slot++;
+    }
+    if (slot == 4 || (size_t)snprintf(dir, sizeof(dir), "%s/audit", o->data) >=
+                         sizeof(dir)) {
+        cli_error(cmd, "cannot attach an audit log");
+        return 1;
+    }
+    rc = coffre_audit_open(v, o->audit_dir ? o->audit_dir : dir, NULL, &a);
+    if (rc != COFFRE_OK) {
+        cli_error(cmd, "the audit log %s: %s",
+                  o->audit_dir ? o->audit_dir : dir,
+                  coffre_audit_open_errmsg()[0] ? coffre_audit_open_errmsg()
+                                                : coffre_strerror(rc));
+        return 1;
+    }
+    snprintf(purpose, sizeof(purpose), "%s", o->purpose ? o->purpose : "");
+    if (o->purpose == NULL) {
+        snprintf(purpose, sizeof(purpose), "coffre %s (command line)", cmd);
+    }
+    actor.purpose = purpose;
+    if (coffre_audit_attach(a, v, &actor) != COFFRE_OK) {
+        cli_error(cmd,
+                  "--purpose: at most %d bytes of UTF-8, no control "
+                  "character",
+                  COFFRE_AUDIT_MAX_PURPOSE);
+        coffre_audit_close(a);
+        return 1;
+    }
+    attached[slot].v = v;
+    attached[slot].a = a;
+    return 0;
+}
+
+void
+cli_close(struct coffre_vault *v)
+{
+    for (size_t i = 0; v != NULL && i < 4; i++) {
+        if (attached[i].v == v) {
+            coffre_audit_close(attached[i].a);
+            attached[i].v = NULL;
+            attached[i].a = NULL;
+        }
+    }
+    coffre_vault_close(v);
 }
 
 int

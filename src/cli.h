@@ -9,11 +9,14 @@
 
 #define CLI_MAX_SHARES 255
 
-/* Options every vault subcommand takes: --data DIR, --share FILE... */
+/* Options every vault subcommand takes: --data DIR, --share FILE...,
+ * --audit-dir DIR (default DATA/audit), --purpose TEXT (for the log). */
 struct cli_vault_opts {
     const char *data;
     const char *shares[CLI_MAX_SHARES];
     unsigned nshares;
+    const char *audit_dir;
+    const char *purpose;
 };
 
 /** cli_error(cmd, fmt, ...): print "coffre CMD: message" to stderr. */
@@ -25,10 +28,19 @@ void cli_error(const char *cmd, const char *fmt, ...)
 int cli_vault_opt(const char *cmd, struct cli_vault_opts *o, int opt,
                   const char *arg);
 
-/** cli_open_unsealed(cmd, o, pv): open the vault of o->data and unseal it
- * with the shares given; prints the reason and returns nonzero on failure. */
+/**
+ * cli_open_unsealed(cmd, o, pv): open the vault of o->data, unseal it with
+ * the shares given and attach its audit log (o->audit_dir, default
+ * DATA/audit), so that everything the command discloses or writes is an
+ * entry of role "local" (docs/audit.md section 13); prints the reason and
+ * returns nonzero on failure. Close it with cli_close().
+ */
 int cli_open_unsealed(const char *cmd, const struct cli_vault_opts *o,
                       struct coffre_vault **pv);
+
+/** cli_close(v): close the audit log cli_open_unsealed attached to ${v},
+ * then ${v}; NULL is a no-op. */
+void cli_close(struct coffre_vault *v);
 
 /** cli_parse_id(s, pid): a decimal record id; 0 on success. */
 int cli_parse_id(const char *s, uint64_t *pid);
@@ -47,5 +59,16 @@ int cli_help(int argc, char **argv, const char *text);
 /* Long options shared by vault subcommands. */
 #define CLI_OPT_DATA 'd'
 #define CLI_OPT_SHARE 's'
+#define CLI_OPT_AUDIT_DIR 0x101
+#define CLI_OPT_PURPOSE 0x102
+/* The audit options, after --share in every vault command's table. */
+#define CLI_AUDIT_LONGOPTS                                                     \
+    {"audit-dir", required_argument, NULL, CLI_OPT_AUDIT_DIR},                 \
+    {                                                                          \
+        "purpose", required_argument, NULL, CLI_OPT_PURPOSE                    \
+    }
+#define CLI_AUDIT_HELP                                                         \
+    "  --audit-dir DIR the vault's audit log (default DATA/audit)\n"           \
+    "  --purpose TEXT  why, for the audit log's entries\n"
 
 #endif

@@ -156,6 +156,7 @@ parse_issue(int argc, char **argv, struct badge_opts *o)
     static const struct option lo[] = {
         {"data", required_argument, NULL, CLI_OPT_DATA},
         {"share", required_argument, NULL, CLI_OPT_SHARE},
+        CLI_AUDIT_LONGOPTS,
         {"png", required_argument, NULL, 'p'},
         {"svg", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
@@ -204,7 +205,7 @@ badge_issue_cmd(int argc, char **argv)
     j = load_person(v, o.id);
     r = j == NULL ? 1 : sign_person(v, &o, j);
     json_decref(j);
-    coffre_vault_close(v);
+    cli_close(v);
     return r;
 }
 

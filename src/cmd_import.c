@@ -90,6 +90,7 @@ import_parse(int argc, char **argv, struct import_args *a)
     static const struct option lo[] = {
         {"data", required_argument, NULL, CLI_OPT_DATA},
         {"share", required_argument, NULL, CLI_OPT_SHARE},
+        CLI_AUDIT_LONGOPTS,
         {"format", required_argument, NULL, 'f'},
         {"rejects", required_argument, NULL, 'r'},
         {"stop-on-reject", no_argument, NULL, 'S'},
@@ -977,6 +978,6 @@ cmd_import(int argc, char **argv)
         return r;
     }
     r = import_run(v, &a);
-    coffre_vault_close(v);
+    cli_close(v);
     return r;
 }

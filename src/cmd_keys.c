@@ -116,6 +116,7 @@ cmd_keys(int argc, char **argv)
     static const struct option lo[] = {
         {"data", required_argument, NULL, CLI_OPT_DATA},
         {"share", required_argument, NULL, CLI_OPT_SHARE},
+        CLI_AUDIT_LONGOPTS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     struct cli_vault_opts o = {0};
@@ -142,6 +143,6 @@ cmd_keys(int argc, char **argv)
         return r;
     }
     r = run_action(v, argc - optind, argv + optind);
-    coffre_vault_close(v);
+    cli_close(v);
     return r;
 }

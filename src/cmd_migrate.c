@@ -104,7 +104,7 @@ manifest_vault(const struct cli_vault_opts *vo)
     } else {
         print_root(root, n);
     }
-    coffre_vault_close(v);
+    cli_close(v);
     return r != COFFRE_OK;
 }
 
@@ -133,6 +133,7 @@ cmd_manifest(int argc, char **argv)
     static const struct option lo[] = {
         {"data", required_argument, NULL, CLI_OPT_DATA},
         {"share", required_argument, NULL, CLI_OPT_SHARE},
+        CLI_AUDIT_LONGOPTS,
         {"vault", no_argument, NULL, 'v'},
         {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
@@ -176,6 +177,7 @@ cmd_bundle_key(int argc, char **argv)
     static const struct option lo[] = {
         {"data", required_argument, NULL, CLI_OPT_DATA},
         {"share", required_argument, NULL, CLI_OPT_SHARE},
+        CLI_AUDIT_LONGOPTS,
         {NULL, 0, NULL, 0}};
     char key[COFFRE_BUNDLE_KEY_STRLEN + 1];
     struct cli_vault_opts vo;
@@ -200,7 +202,7 @@ cmd_bundle_key(int argc, char **argv)
     } else {
         cli_error("bundle-key", "%s", coffre_vault_errmsg(v));
     }
-    coffre_vault_close(v);
+    cli_close(v);
     return r != COFFRE_OK;
 }
 
@@ -269,7 +271,7 @@ export_run(const struct export_args *a)
     f = fopen(a->out, "wbx");
     if (f == NULL) {
         cli_error("export", "cannot create %s: %s", a->out, strerror(errno));
-        coffre_vault_close(v);
+        cli_close(v);
         return 1;
     }
     /* After the output is created (a refused output spends nothing),
@@ -277,7 +279,7 @@ export_run(const struct export_args *a)
     if (export_approval(v, a) != 0) {
         fclose(f);
         remove(a->out);
-        coffre_vault_close(v);
+        cli_close(v);
         return 1;
     }
     r = coffre_vault_export(v, a->to, a->category, f, &n, root);
@@ -293,7 +295,7 @@ export_run(const struct export_args *a)
         printf("exported %" PRIu64 " persons to %s\n", n, a->out);
         print_root(root, n);
     }
-    coffre_vault_close(v);
+    cli_close(v);
     return r != COFFRE_OK;
 }
 
@@ -319,6 +321,7 @@ cmd_export(int argc, char **argv)
     static const struct option lo[] = {
         {"data", required_argument, NULL, CLI_OPT_DATA},
         {"share", required_argument, NULL, CLI_OPT_SHARE},
+        CLI_AUDIT_LONGOPTS,
         {"to", required_argument, NULL, 't'},
         {"out", required_argument, NULL, 'o'},
         {"category", required_argument, NULL, 'c'},
@@ -408,7 +411,7 @@ shred_run(const struct shred_args *a, const unsigned char root[32])
     }
     coffre_free(receipt);
     coffre_manifest_free(sel);
-    coffre_vault_close(v);
+    cli_close(v);
     return r != 0;
 }
 
@@ -428,6 +431,7 @@ cmd_shred(int argc, char **argv)
     static const struct option lo[] = {
         {"data", required_argument, NULL, CLI_OPT_DATA},
         {"share", required_argument, NULL, CLI_OPT_SHARE},
+        CLI_AUDIT_LONGOPTS,
         {"manifest", required_argument, NULL, 'm'},
         {"from", required_argument, NULL, 'f'},
         {"all", no_argument, NULL, 'a'},
@@ -489,6 +493,7 @@ receipt_key(int argc, char **argv)
     static const struct option lo[] = {
         {"data", required_argument, NULL, CLI_OPT_DATA},
         {"share", required_argument, NULL, CLI_OPT_SHARE},
+        CLI_AUDIT_LONGOPTS,
         {NULL, 0, NULL, 0}};
     struct cli_vault_opts vo;
     struct coffre_vault *v;
@@ -512,7 +517,7 @@ receipt_key(int argc, char **argv)
         cli_error("receipt", "%s", coffre_vault_errmsg(v));
     }
     coffre_free(vkey);
-    coffre_vault_close(v);
+    cli_close(v);
     return r != COFFRE_OK;
 }
 

@@ -14,7 +14,7 @@
 
 #define VAULT_LONGOPTS                                                         \
     {"data", required_argument, NULL, CLI_OPT_DATA},                           \
-        {"share", required_argument, NULL, CLI_OPT_SHARE},                     \
+        {"share", required_argument, NULL, CLI_OPT_SHARE}, CLI_AUDIT_LONGOPTS, \
     {                                                                          \
         "help", no_argument, NULL, 'h'                                         \
     }
@@ -23,7 +23,8 @@
 
 static const char vault_opts_help[] =
     "  --data DIR      the vault directory\n"
-    "  --share FILE    an unseal share file; repeat up to the threshold\n";
+    "  --share FILE    an unseal share file; repeat up to the "
+    "threshold\n" CLI_AUDIT_HELP;
 
 /* ------------------------------------------------------------------ */
 
@@ -89,7 +90,7 @@ cmd_init(int argc, char **argv)
     rc = coffre_vault_init(data, &io, &v);
     if (rc != COFFRE_OK) {
         cli_error("init", "%s", coffre_vault_errmsg(v));
-        coffre_vault_close(v);
+        cli_close(v);
         return 1;
     }
     printf("vault %s created in %s\n", coffre_vault_id(v), data);
@@ -97,7 +98,7 @@ cmd_init(int argc, char **argv)
            "unseal the vault.\n",
            io.shares, io.share_dir, io.shares, io.threshold);
     printf("Give each share to one custodian, then delete them here.\n");
-    coffre_vault_close(v);
+    cli_close(v);
     return 0;
 }
 
@@ -168,7 +169,7 @@ cmd_status(int argc, char **argv)
         }
     } else if (coffre_vault_open(o.data, &v) != COFFRE_OK) {
         cli_error("status", "%s", coffre_vault_errmsg(v));
-        coffre_vault_close(v);
+        cli_close(v);
         return 1;
     }
     coffre_vault_unseal_progress(v, &have, &need);
@@ -180,7 +181,7 @@ cmd_status(int argc, char **argv)
                (unsigned long long)st.persons, (unsigned long long)st.erased,
                st.kek_current, st.kek_versions);
     }
-    coffre_vault_close(v);
+    cli_close(v);
     return 0;
 }
 
@@ -192,7 +193,10 @@ put_usage(FILE *f)
     fprintf(f,
             "usage: coffre put --data DIR --share FILE... [FILE]\n\n"
             "Store one person given as a JSON object (docs/formats.md), "
-            "from FILE or\nstandard input; prints its record id.\n%s",
+            "from FILE or\nstandard input; prints its record id. With a "
+            "source_key, running it again\nstores nothing and prints the "
+            "same id (a different person under the same\nkey is refused).\n"
+            "%s",
             vault_opts_help);
 }
 
@@ -204,7 +208,7 @@ put_one(struct coffre_vault *v, const char *path)
     uint64_t id;
     size_t len = 0;
     char *json = cli_read_file(path, PERSON_JSON_MAX, &len);
-    int rc;
+    int rc, created = 0;
 
     if (json == NULL) {
         cli_error("put", "cannot read %s: %s", path,
@@ -220,11 +224,15 @@ put_one(struct coffre_vault *v, const char *path)
                   diag.field[0] != '\0' ? ": " : "", diag.rule);
         return 1;
     }
-    rc = coffre_vault_put(v, p, &id);
+    rc = coffre_vault_put_once(v, p, &id, &created);
     coffre_person_free(p);
     if (rc != COFFRE_OK) {
         cli_error("put", "%s", coffre_vault_errmsg(v));
         return 1;
+    }
+    if (!created) {
+        fprintf(stderr, "coffre put: already stored under its source key: "
+                        "nothing written\n");
     }
     printf("%llu\n", (unsigned long long)id);
     return 0;
@@ -248,7 +256,7 @@ cmd_put(int argc, char **argv)
     r = cli_open_unsealed("put", &o, &v);
     if (r == 0) {
         r = put_one(v, optind < argc ? argv[optind] : "-");
-        coffre_vault_close(v);
+        cli_close(v);
     }
     return r;
 }
@@ -343,7 +351,7 @@ cmd_get(int argc, char **argv)
     }
     coffre_free(json);
     coffre_person_free(p);
-    coffre_vault_close(v);
+    cli_close(v);
     return r;
 }
 
@@ -458,7 +466,7 @@ cmd_find(int argc, char **argv)
         fprintf(stderr, "coffre find: no match\n");
         r = 1;
     }
-    coffre_vault_close(v);
+    cli_close(v);
     return r;
 }
 
@@ -502,6 +510,6 @@ cmd_erase(int argc, char **argv)
     } else {
         printf("person %llu erased\n", (unsigned long long)id);
     }
-    coffre_vault_close(v);
+    cli_close(v);
     return r;
 }

@@ -102,7 +102,12 @@ struct coffre_audit;
  * Rebuilds the tree, truncates a torn tail left by a crash, and checks
  * every stored checkpoint against the tree: COFFRE_ERR_CRYPTO if one does
  * not match (the log was tampered with; coffre_audit_open_errmsg() says
- * which). Starts the committer and signer threads.
+ * which). Then cross-checks the log with the vault's store (docs/audit.md
+ * section 13): COFFRE_ERR_STORE if the store is behind the log (writes the
+ * log records as done are missing) or the log behind the store; a single
+ * write recorded by the log but never committed (a crash between its entry
+ * and its commit) is noted in a "store.recover" entry. Starts the
+ * committer and signer threads.
  */
 COFFRE_API int coffre_audit_open(struct coffre_vault *v, const char *dir,
                                  const char *origin, struct coffre_audit **pa);
@@ -110,6 +115,26 @@ COFFRE_API int coffre_audit_open(struct coffre_vault *v, const char *dir,
 /** coffre_audit_open_errmsg(): why the last coffre_audit_open of this
  * thread failed, or what it repaired (a torn tail), "" if nothing. */
 COFFRE_API const char *coffre_audit_open_errmsg(void);
+
+/* Who the entries of coffre_audit_attach name. */
+struct coffre_actor {
+    const char *principal; /* 64 lowercase hex digits, or NULL/"" */
+    const char *role;      /* [a-z0-9_-]{1,32}, e.g. "local" */
+    const char *audience;  /* pseudonyms in entries; NULL: the role */
+    const char *purpose;   /* stated purpose, or NULL */
+};
+
+/**
+ * coffre_audit_attach(a, v, actor): make ${a} (opened on ${v}) record
+ * every disclosure and write of ${v} (coffre_vault_set_audit): one entry
+ * per event naming ${actor} (strings copied), the person's pseudonym for
+ * the actor's audience, the classes and the action, made durable before
+ * the data leaves or the write commits. coffre_audit_close detaches it.
+ * COFFRE_ERR_ARG for an actor outside the entry's domains.
+ */
+COFFRE_API int coffre_audit_attach(struct coffre_audit *a,
+                                   struct coffre_vault *v,
+                                   const struct coffre_actor *actor);
 
 /** coffre_audit_close(a): make queued entries durable, sign a last
  * checkpoint if the log grew, stop the threads, free ${a}; NULL no-op. */

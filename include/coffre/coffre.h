@@ -269,10 +269,23 @@ COFFRE_API void coffre_vault_close(struct coffre_vault *v);
 
 /**
  * coffre_vault_put(v, p, pid): store a new person, encrypted; its record id
- * in *${pid}. The retention epoch is derived from the validity end.
+ * in *${pid}. The retention epoch is derived from the validity end. With a
+ * source key the call is idempotent (coffre_vault_put_once).
  */
 COFFRE_API int coffre_vault_put(struct coffre_vault *v,
                                 const struct coffre_person *p, uint64_t *pid);
+
+/**
+ * coffre_vault_put_once(v, p, pid, pcreated): coffre_vault_put, telling
+ * whether it stored anything. A person with a source key that a live
+ * person already has is stored once: a retry of the same submission (the
+ * classes it carries equal, whatever state the stored one has moved on
+ * to) gives the stored id with *${pcreated} 0 and writes nothing; a
+ * different one fails with COFFRE_ERR_EXISTS and stores nothing.
+ */
+COFFRE_API int coffre_vault_put_once(struct coffre_vault *v,
+                                     const struct coffre_person *p,
+                                     uint64_t *pid, int *pcreated);
 
 /**
  * coffre_vault_put_many(v, ps, n, ids): store ${n} persons in one
@@ -313,6 +326,12 @@ COFFRE_API int coffre_vault_get(struct coffre_vault *v, uint64_t id,
 /**
  * coffre_vault_update(v, id, patch): replace the classes that ${patch}
  * carries (other classes are kept) and refresh the blind indexes.
+ * A change of what was vetted (identity, document or photo) goes back to
+ * vetting (docs/formats.md, "Changes after submission"): refused with
+ * COFFRE_ERR_STATE while a verdict is awaited or once the application is
+ * closed (refused, revoked, expired); after a favourable verdict (approved,
+ * badge issued) the person returns to vetting with its verdict cleared and
+ * its badges revoked, in the same transaction.
  */
 COFFRE_API int coffre_vault_update(struct coffre_vault *v, uint64_t id,
                                    const struct coffre_person *patch);
@@ -426,6 +445,98 @@ COFFRE_API int coffre_vault_due(struct coffre_vault *v, enum coffre_due which,
  * vetting and automatic refusal (default 61 days). */
 COFFRE_API void coffre_vault_set_vetting_deadline(struct coffre_vault *v,
                                                   int64_t secs);
+
+/* ------------------------------------------------------------------ */
+/* The audit hook: every disclosure and every write is audited          */
+/* (docs/audit.md section 13).                                          */
+
+/* What a call did to personal data, keys or badges. */
+enum coffre_op {
+    COFFRE_OP_READ = 0,      /* classes of one person handed to the caller */
+    COFFRE_OP_FIND,          /* a blind-index search (record ids only) */
+    COFFRE_OP_EXPORT,        /* every live person sealed into a bundle */
+    COFFRE_OP_CREATE,        /* one person stored, or a batch of them */
+    COFFRE_OP_IMPORT,        /* one import batch */
+    COFFRE_OP_UPDATE,        /* classes of one person replaced */
+    COFFRE_OP_STATE,         /* a lifecycle transition */
+    COFFRE_OP_VERDICT,       /* the vetting service's verdict */
+    COFFRE_OP_ERASE,         /* one person erased */
+    COFFRE_OP_SHRED,         /* persons erased by manifest (migration) */
+    COFFRE_OP_EPOCH_DESTROY, /* a retention epoch's key destroyed */
+    COFFRE_OP_BADGE_ISSUE,   /* a badge signed (names leave in it) */
+    COFFRE_OP_BADGE_REVOKE,  /* a person's badges revoked */
+    COFFRE_OP_KEY_ROTATE,    /* a key-encryption key added */
+    COFFRE_OP_KEY_REWRAP,    /* data keys rewrapped onto the newest one */
+    COFFRE_OP_KEY_RETIRE,    /* an old key-encryption key destroyed */
+    COFFRE_OP_POISON,        /* poison records planted (docs/guard.md) */
+    COFFRE_OP__COUNT
+};
+
+/* One event for the audit hook. Never holds a personal value. */
+struct coffre_event {
+    int op;             /* enum coffre_op */
+    const char *action; /* its audit action ("person.read"...), static */
+    int write;          /* nonzero: a write, inside its store transaction */
+    int aborted;        /* nonzero: the write recorded before failed to
+                         * commit (a second call; its result is ignored) */
+    uint64_t id;        /* the person, 0 for a batch or none */
+    uint64_t count;     /* persons concerned: 1 for one person */
+    unsigned classes;   /* classes disclosed or written */
+    int is_protected;   /* the person is flagged protected (0 or 1) */
+};
+
+/**
+ * The audit hook of a vault, called by every function of this library
+ * that hands out personal data (coffre_vault_get, _find, _export,
+ * _badge_issue) or writes persons, keys or badges, in the calling
+ * thread, with the vault's lock held (it is recursive: the hook may call
+ * coffre_vault_pseudonym).
+ * - A disclosure (ev->write 0): called once the data is decrypted, before
+ *   it is handed out; any result but COFFRE_OK wipes it and the call fails
+ *   with that result (COFFRE_ERR_DENIED: the caller may not see it;
+ *   COFFRE_ERR_UNAVAILABLE: it cannot be recorded).
+ * - A write (ev->write 1): called inside the store transaction, before it
+ *   commits. The hook must make its entry durable and give its leaf index
+ *   in *${pindex}; the store records that index in the same transaction
+ *   (docs/audit.md section 13: the cross-check at open). Any result but
+ *   COFFRE_OK rolls the write back and the call fails with that result:
+ *   a write and its entry succeed or fail together.
+ * - If the commit then fails, the hook is called again with ev->aborted
+ *   set, so that it can record that the write did not happen.
+ * - When the vault is closed, the hook is called once with ${ev} NULL:
+ *   it must not refer to the vault afterwards.
+ */
+typedef int (*coffre_audit_fn)(void *arg, const struct coffre_event *ev,
+                               uint64_t *pindex);
+
+/**
+ * coffre_vault_set_audit(v, fn, arg): install the audit hook of ${v}
+ * (NULL: none). While a vault is unsealed with no hook, every function
+ * that would disclose or write fails with COFFRE_ERR_DENIED: nothing
+ * leaves or changes unaudited, whichever front end calls the library.
+ * coffre_audit_attach (coffre/audit.h) installs one that writes entries
+ * to a vault's audit log.
+ */
+COFFRE_API void coffre_vault_set_audit(struct coffre_vault *v,
+                                       coffre_audit_fn fn, void *arg);
+
+/** coffre_op_action(op): the audit action of ${op} ("person.read",
+ * "person.create", ...), NULL out of range. */
+COFFRE_API const char *coffre_op_action(int op);
+
+/** coffre_action_is_write(action): 1 if ${action} names a write of
+ * coffre_op_action, whose entry the store's audit mark must cover. */
+COFFRE_API int coffre_action_is_write(const char *action);
+
+/**
+ * coffre_vault_verdict(v, id, patch, refuse): record the vetting service's
+ * verdict, the vetting class of ${patch}, on a person in vetting whose
+ * verdict is still pending, and with ${refuse} move it to refused, in one
+ * transaction. COFFRE_ERR_STATE if no verdict is awaited.
+ */
+COFFRE_API int coffre_vault_verdict(struct coffre_vault *v, uint64_t id,
+                                    const struct coffre_person *patch,
+                                    int refuse);
 
 #ifdef __cplusplus
 }

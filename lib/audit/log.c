@@ -68,7 +68,18 @@ struct coffre_audit {
     uint64_t syncs, nsigned;
     pthread_t committer, signer_th;
     int threads;
+    void *attach; /* coffre_audit_attach's hook state (attach.c) */
+    struct coffre_vault *attach_v;
 };
+
+void
+audit_log_set_attach(struct coffre_audit *a, void *attach,
+                     struct coffre_vault *v)
+{
+    audit_attach_free(a->attach, a->attach_v);
+    a->attach = attach;
+    a->attach_v = v;
+}
 
 static _Thread_local char open_msg[256];
 
@@ -626,6 +637,15 @@ coffre_audit_open(struct coffre_vault *v, const char *dir, const char *origin,
     }
     rc = audit_log_open(dir, origin, seed, pa);
     sodium_memzero(seed, sizeof(seed));
+    if (rc == COFFRE_OK) {
+        /* The store and its log tell the same story, or nothing is
+         * served (docs/audit.md section 13). */
+        rc = vault_audit_check(v, *pa, open_msg, sizeof(open_msg));
+    }
+    if (rc != COFFRE_OK) {
+        coffre_audit_close(*pa);
+        *pa = NULL;
+    }
     return rc;
 }
 
@@ -986,6 +1006,7 @@ coffre_audit_close(struct coffre_audit *a)
     if (a == NULL) {
         return;
     }
+    audit_attach_free(a->attach, a->attach_v);
     if (a->threads) {
         pthread_mutex_lock(&a->lock);
         a->stop = 1;

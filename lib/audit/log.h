@@ -13,4 +13,14 @@
 int audit_log_open(const char *dir, const char *origin,
                    const unsigned char seed[32], struct coffre_audit **pa);
 
+struct coffre_vault;
+
+/** audit_log_set_attach(a, attach, v): the hook state coffre_audit_attach
+ * made for ${v}: freed (and ${v} detached) by coffre_audit_close. */
+void audit_log_set_attach(struct coffre_audit *a, void *attach,
+                          struct coffre_vault *v);
+
+/** audit_attach_free(attach, v): detach ${v}'s hook and free its state. */
+void audit_attach_free(void *attach, struct coffre_vault *v);
+
 #endif

@@ -245,12 +245,17 @@ coffre_vault_badge_issue(struct coffre_vault *v, uint64_t person,
                          uint8_t id[COFFRE_BADGE_ID_LEN])
 {
     struct issue_args a = {person, c, NULL, {0}};
+    struct coffre_event ev;
     int rc;
 
     if (v == NULL || c == NULL || ppayload == NULL) {
         return COFFRE_ERR_ARG;
     }
-    rc = vault_in_tx(v, issue_tx, &a);
+    /* The badge carries names and the public fields. */
+    vault_event(&ev, COFFRE_OP_BADGE_ISSUE, person,
+                COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC) |
+                    COFFRE_CLASS_BIT(COFFRE_CLASS_IDENTITY));
+    rc = vault_in_tx_audited(v, &ev, issue_tx, &a);
     if (rc != COFFRE_OK) {
         coffre_free(a.payload);
         return rc;
@@ -349,12 +354,14 @@ coffre_vault_badge_revoke_person(struct coffre_vault *v, uint64_t person,
                                  size_t *pn)
 {
     struct revoke_args a = {person, 0};
+    struct coffre_event ev;
     int rc;
 
     if (v == NULL) {
         return COFFRE_ERR_ARG;
     }
-    rc = vault_in_tx(v, revoke_tx, &a);
+    vault_event(&ev, COFFRE_OP_BADGE_REVOKE, person, 0);
+    rc = vault_in_tx_audited(v, &ev, revoke_tx, &a);
     if (pn != NULL) {
         *pn = rc == COFFRE_OK ? a.added : 0;
     }

@@ -260,51 +260,45 @@ vault_bulk_insert(struct coffre_vault *v, struct coffre_person *const *ps,
     return rc;
 }
 
-static int
-put_many_locked(struct coffre_vault *v, struct coffre_person *const *ps,
-                size_t n, uint64_t *ids)
-{
-    struct coffre_store *s = v->store;
-    uint64_t next;
-    int rc;
+struct put_many_args {
+    struct coffre_person *const *ps;
+    size_t n;
+    uint64_t first;
+};
 
-    rc = s->ops->begin(s);
-    if (rc != COFFRE_OK) {
-        return vault_store_fail(v, rc, "begin");
-    }
-    rc = vault_bulk_insert(v, ps, n, &next);
-    if (rc == COFFRE_OK) {
-        rc = s->ops->commit(s);
-    } else {
-        s->ops->rollback(s);
-    }
-    if (rc == COFFRE_ERR_INVALID) {
-        return rc; /* message set by vault_bulk_insert */
-    }
-    if (rc != COFFRE_OK) {
-        return vault_store_fail(v, rc, "put many");
-    }
-    for (size_t i = 0; ids != NULL && i < n; i++) {
-        ids[i] = next + i;
-    }
-    return COFFRE_OK;
+static int
+put_many_tx(struct coffre_vault *v, void *arg)
+{
+    struct put_many_args *a = arg;
+
+    return vault_bulk_insert(v, a->ps, a->n, &a->first);
 }
 
 int
 coffre_vault_put_many(struct coffre_vault *v, struct coffre_person *const *ps,
                       size_t n, uint64_t *ids)
 {
+    struct put_many_args a = {ps, n, 0};
+    struct coffre_event ev;
     int rc;
 
     if (n == 0) {
         return COFFRE_OK;
     }
-    pthread_mutex_lock(&v->lock);
-    rc = vault_check_unsealed(v);
-    if (rc == COFFRE_OK) {
-        rc = put_many_locked(v, ps, n, ids);
+    vault_event(&ev, COFFRE_OP_CREATE, 0, 0);
+    ev.count = n;
+    for (size_t i = 0; i < n; i++) {
+        ev.classes |= coffre_person_classes(ps[i]);
     }
-    pthread_mutex_unlock(&v->lock);
+    rc = vault_in_tx_audited(v, &ev, put_many_tx, &a);
+    if (rc != COFFRE_OK && rc != COFFRE_ERR_INVALID &&
+        rc != COFFRE_ERR_DENIED && rc != COFFRE_ERR_UNAVAILABLE &&
+        rc != COFFRE_ERR_SEALED) {
+        return vault_store_fail(v, rc, "put many");
+    }
+    for (size_t i = 0; rc == COFFRE_OK && ids != NULL && i < n; i++) {
+        ids[i] = a.first + i;
+    }
     return rc;
 }
 

@@ -199,6 +199,22 @@ writer_finish(struct bundle_writer *w, uint64_t *pcount,
     return rc;
 }
 
+/* The export is recorded before its first byte is written: every live
+ * person (of the category) leaves, sealed to the destination. */
+static int
+export_audit(struct coffre_vault *v, const char *category)
+{
+    struct coffre_event ev;
+    uint64_t live = 0, erased = 0;
+
+    vault_event(&ev, COFFRE_OP_EXPORT, 0, COFFRE_CLASSES_ALL);
+    if (category == NULL &&
+        v->store->ops->stats(v->store, &live, &erased) == COFFRE_OK) {
+        ev.count = live;
+    }
+    return vault_audit_read(v, &ev);
+}
+
 int
 coffre_vault_export(struct coffre_vault *v, const char *to,
                     const char *category, FILE *out, uint64_t *pcount,
@@ -220,6 +236,9 @@ coffre_vault_export(struct coffre_vault *v, const char *to,
     pthread_mutex_lock(&v->lock);
     if (rc == COFFRE_OK) {
         rc = vault_check_unsealed(v);
+    }
+    if (rc == COFFRE_OK) {
+        rc = export_audit(v, category);
     }
     if (rc == COFFRE_OK) {
         rc = writer_start(v, dest, pk, &w);

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "coffre/migrate.h"
 #include "util/secmem.h"
 #include "vault/vault.h"
 
@@ -291,21 +292,17 @@ prepare_seal(struct coffre_vault *v, const struct coffre_person *p,
     return rc;
 }
 
-static int
-put_locked(struct coffre_vault *v, const struct coffre_person *p, uint64_t *pid)
+int
+vault_put_locked(struct coffre_vault *v, const struct coffre_person *p,
+                 uint64_t *pid)
 {
     struct coffre_store *s = v->store;
     struct vault_sealed sealed;
     struct vault_epoch *e;
     const struct coffre_key *wrap;
     int64_t retain;
-    int rc;
+    int rc = prepare_seal(v, p, &retain, &e, &wrap);
 
-    rc = s->ops->begin(s);
-    if (rc != COFFRE_OK) {
-        return vault_store_fail(v, rc, "begin");
-    }
-    rc = prepare_seal(v, p, &retain, &e, &wrap);
     if (rc == COFFRE_OK) {
         rc = s->ops->id_reserve(s, 1, pid);
     }
@@ -317,31 +314,120 @@ put_locked(struct coffre_vault *v, const struct coffre_person *p, uint64_t *pid)
         }
         vault_sealed_clear(&sealed);
     }
-    if (rc == COFFRE_OK) {
-        rc = s->ops->commit(s);
-    } else {
-        s->ops->rollback(s);
-    }
     return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "put");
 }
 
-int
-coffre_vault_put(struct coffre_vault *v, const struct coffre_person *p,
-                 uint64_t *pid)
+struct put_args {
+    const struct coffre_person *p;
+    uint64_t *pid;
+    struct coffre_event *ev;
+};
+
+static int
+put_tx(struct coffre_vault *v, void *arg)
 {
+    struct put_args *a = arg;
+    int rc = vault_put_locked(v, a->p, a->pid);
+
+    a->ev->id = *a->pid;
+    return rc;
+}
+
+/* Whether the stored person ${id} is what ${p} submits: the classes ${p}
+ * carries, whatever the state the stored one has moved on to. */
+static int
+same_submission(struct coffre_vault *v, uint64_t id,
+                const struct coffre_person *p, int *psame)
+{
+    unsigned char a[32], b[32];
+    struct coffre_person *old = NULL;
+    int rc = vault_person_load(v, id, p->classes, &old, NULL);
+
+    *psame = 0;
+    if (rc == COFFRE_OK) {
+        old->state = p->state;
+        rc = coffre_person_leaf(old, a);
+    }
+    if (rc == COFFRE_OK) {
+        rc = coffre_person_leaf(p, b);
+    }
+    *psame = rc == COFFRE_OK && sodium_memcmp(a, b, sizeof(a)) == 0;
+    coffre_person_free(old);
+    return rc;
+}
+
+/* The live person already stored under ${p}'s source key: *${pid} 0 if
+ * none; COFFRE_ERR_EXISTS if it is a different submission. */
+static int
+put_existing(struct coffre_vault *v, const struct coffre_person *p,
+             uint64_t *pid)
+{
+    unsigned char tag[COFFRE_TAG_LEN];
+    size_t n = 0;
+    int rc, same = 0;
+
+    *pid = 0;
+    if (p->source_key == NULL) {
+        return COFFRE_OK;
+    }
+    coffre_blind_tag(v->tagkey[COFFRE_TAG_SOURCE],
+                     (const unsigned char *)p->source_key,
+                     strlen(p->source_key), tag);
+    rc = v->store->ops->person_find(v->store, COFFRE_TAG_SOURCE, tag, pid, 1,
+                                    &n);
+    if (rc != COFFRE_OK || n == 0) {
+        *pid = 0;
+        return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "put");
+    }
+    rc = same_submission(v, *pid, p, &same);
+    if (rc == COFFRE_OK && !same) {
+        *pid = 0;
+        rc = vault_fail(v, COFFRE_ERR_EXISTS,
+                        "the source key already names a different "
+                        "person: nothing stored");
+    }
+    return rc;
+}
+
+int
+coffre_vault_put_once(struct coffre_vault *v, const struct coffre_person *p,
+                      uint64_t *pid, int *pcreated)
+{
+    struct coffre_event ev;
+    struct put_args a = {p, pid, &ev};
     struct coffre_diag diag;
     int rc;
 
+    *pcreated = 0;
+    if (p == NULL || pid == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    vault_event(&ev, COFFRE_OP_CREATE, 0, coffre_person_classes(p));
+    ev.count = 1;
+    ev.is_protected = p->is_protected;
     pthread_mutex_lock(&v->lock);
     rc = vault_check_unsealed(v);
     if (rc == COFFRE_OK && coffre_person_validate_new(p, &diag) != COFFRE_OK) {
         rc = vault_fail(v, COFFRE_ERR_INVALID, "%s: %s", diag.field, diag.rule);
     }
     if (rc == COFFRE_OK) {
-        rc = put_locked(v, p, pid);
+        rc = put_existing(v, p, pid);
+    }
+    if (rc == COFFRE_OK && *pid == 0) {
+        rc = vault_tx_audited(v, &ev, put_tx, &a);
+        *pcreated = rc == COFFRE_OK;
     }
     pthread_mutex_unlock(&v->lock);
     return rc;
+}
+
+int
+coffre_vault_put(struct coffre_vault *v, const struct coffre_person *p,
+                 uint64_t *pid)
+{
+    int created = 0;
+
+    return coffre_vault_put_once(v, p, pid, &created);
 }
 
 int
@@ -468,17 +554,37 @@ get_locked(struct coffre_vault *v, uint64_t id, unsigned classes,
     return rc;
 }
 
+/*
+ * The public class is always opened, since it carries the protected flag
+ * the audit hook judges by; it is cleared again when not asked for. The
+ * hook sees the person before the caller does, and may refuse it.
+ */
 int
 coffre_vault_get(struct coffre_vault *v, uint64_t id, unsigned classes,
                  struct coffre_person **pp)
 {
+    const unsigned pub = COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC);
+    struct coffre_event ev;
     int rc;
 
     *pp = NULL;
     pthread_mutex_lock(&v->lock);
     rc = vault_check_unsealed(v);
     if (rc == COFFRE_OK) {
-        rc = get_locked(v, id, classes, pp, NULL);
+        rc = get_locked(v, id, classes | pub, pp, NULL);
+    }
+    if (rc == COFFRE_OK) {
+        vault_event(&ev, COFFRE_OP_READ, id, 0);
+        ev.is_protected = (*pp)->is_protected;
+        if (!(classes & pub)) {
+            coffre_person_clear_class(*pp, COFFRE_CLASS_PUBLIC);
+        }
+        ev.classes = (*pp)->classes;
+        rc = vault_audit_read(v, &ev);
+    }
+    if (rc != COFFRE_OK) {
+        coffre_person_free(*pp);
+        *pp = NULL;
     }
     pthread_mutex_unlock(&v->lock);
     return rc;
@@ -487,7 +593,7 @@ coffre_vault_get(struct coffre_vault *v, uint64_t id, unsigned classes,
 /* Re-seal a whole person under a new data key generation and replace it. */
 static int
 reseal(struct coffre_vault *v, const struct coffre_person *p,
-       const struct coffre_store_person *old)
+       const struct coffre_store_person *old, int state, int64_t deadline)
 {
     struct coffre_store *s = v->store;
     struct vault_sealed sealed;
@@ -503,64 +609,209 @@ reseal(struct coffre_vault *v, const struct coffre_person *p,
     rc = vault_person_seal(v, p, old->id, old->dk_gen + 1, retain, e, wrap,
                            v->scratch, &sealed);
     if (rc == COFFRE_OK) {
-        sealed.row.state = old->state;
-        sealed.row.deadline = old->deadline;
+        sealed.row.state = state;
+        sealed.row.deadline = deadline;
         rc = s->ops->person_update(s, &sealed.row, &sealed.dk);
     }
     vault_sealed_clear(&sealed);
     return rc;
 }
 
-static int
-update_locked(struct coffre_vault *v, uint64_t id,
-              const struct coffre_person *patch)
-{
-    struct coffre_store_person row;
-    struct coffre_person *p = NULL;
-    struct coffre_diag diag;
-    int rc;
+/* What a vetting verdict covers (docs/formats.md, "Changes after
+ * submission"): a change of it must be vetted again. */
+#define VETTED_CLASSES                                                         \
+    (COFFRE_CLASS_BIT(COFFRE_CLASS_IDENTITY) |                                 \
+     COFFRE_CLASS_BIT(COFFRE_CLASS_DOCUMENT) |                                 \
+     COFFRE_CLASS_BIT(COFFRE_CLASS_PHOTO))
 
-    memset(&row, 0, sizeof(row));
-    rc = get_locked(v, id, COFFRE_CLASSES_ALL, &p, &row);
-    if (rc != COFFRE_OK) {
-        return rc;
-    }
-    rc = coffre_person_merge(p, patch);
-    if (rc == COFFRE_OK) {
-        p->state = row.state;
-        if (coffre_person_validate_new(p, &diag) != COFFRE_OK) {
-            rc = vault_fail(v, COFFRE_ERR_INVALID, "%s: %s", diag.field,
-                            diag.rule);
+/* Whether ${patch} changes a vetted class of ${old}: compared on their
+ * encoded forms, so that sending the same values again changes nothing. */
+static int
+vetted_changed(const struct coffre_person *old,
+               const struct coffre_person *patch, int *pchanged)
+{
+    struct coffre_buf mine, other;
+    int rc = COFFRE_OK;
+
+    *pchanged = 0;
+    coffre_buf_init(&mine, COFFRE_MAX_JSON);
+    coffre_buf_init(&other, COFFRE_MAX_JSON);
+    for (int c = 0; c < COFFRE_CLASS_COUNT && rc == COFFRE_OK; c++) {
+        if (!(patch->classes & VETTED_CLASSES & COFFRE_CLASS_BIT(c))) {
+            continue;
         }
+        coffre_buf_reset(&mine);
+        coffre_buf_reset(&other);
+        rc = coffre_person_encode_class(patch, c, &mine);
+        if (rc == COFFRE_OK && (old->classes & COFFRE_CLASS_BIT(c))) {
+            rc = coffre_person_encode_class(old, c, &other);
+        }
+        *pchanged |=
+            rc == COFFRE_OK && (mine.len != other.len ||
+                                sodium_memcmp(mine.p, other.p, other.len) != 0);
     }
-    if (rc == COFFRE_OK) {
-        rc = reseal(v, p, &row);
-    }
-    coffre_person_free(p);
-    coffre_store_person_clear(&row);
+    coffre_buf_free(&mine);
+    coffre_buf_free(&other);
     return rc;
+}
+
+/* What a change of what was vetted does to a person in ${state}:
+ * *${prevet} 1 if it goes back to vetting (approved, badge issued), 0 if
+ * nothing (submitted), or COFFRE_ERR_STATE while a verdict is awaited or
+ * once the application is closed. */
+static int
+revet_rule(struct coffre_vault *v, int state, int *prevet)
+{
+    *prevet = 0;
+    switch (state) {
+    case COFFRE_STATE_SUBMITTED:
+        return COFFRE_OK;
+    case COFFRE_STATE_APPROVED:
+    case COFFRE_STATE_BADGE_ISSUED:
+        *prevet = 1;
+        return COFFRE_OK;
+    case COFFRE_STATE_VETTING:
+        return vault_fail(v, COFFRE_ERR_STATE,
+                          "a vetting verdict is awaited: identity, "
+                          "document and photo cannot change before it");
+    default:
+        return vault_fail(v, COFFRE_ERR_STATE,
+                          "the application is closed (%s): a change of "
+                          "identity, document or photo needs a new one",
+                          coffre_state_name(state));
+    }
+}
+
+/* Send ${p} (person ${id}) back to vetting inside the caller's
+ * transaction: verdict pending, state vetting, a new deadline in
+ * *${pdeadline}, badges revoked. */
+static int
+revet_apply(struct coffre_vault *v, struct coffre_person *p, uint64_t id,
+            int64_t *pdeadline)
+{
+    size_t revoked = 0;
+
+    coffre_person_clear_class(p, COFFRE_CLASS_VETTING);
+    p->vetting_status = coffre_pmem_strdup("pending");
+    if (p->vetting_status == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    p->classes |= COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING);
+    p->state = COFFRE_STATE_VETTING;
+    *pdeadline = vault_now() + v->vetting_deadline;
+    return vault_badge_revoke_locked(v, id, &revoked);
 }
 
 struct update_args {
     uint64_t id;
     const struct coffre_person *patch;
+    struct coffre_event *ev;
 };
 
 static int
 update_tx(struct coffre_vault *v, void *arg)
 {
     const struct update_args *a = arg;
+    struct coffre_store_person row;
+    struct coffre_person *p = NULL;
+    struct coffre_diag diag;
+    int64_t deadline;
+    int rc, changed = 0, revet = 0;
 
-    return update_locked(v, a->id, a->patch);
+    memset(&row, 0, sizeof(row));
+    rc = get_locked(v, a->id, COFFRE_CLASSES_ALL, &p, &row);
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    deadline = row.deadline;
+    rc = vetted_changed(p, a->patch, &changed);
+    if (rc == COFFRE_OK && changed) {
+        rc = revet_rule(v, row.state, &revet);
+    }
+    if (rc == COFFRE_OK) {
+        rc = coffre_person_merge(p, a->patch);
+    }
+    p->state = row.state;
+    if (rc == COFFRE_OK && revet) {
+        rc = revet_apply(v, p, a->id, &deadline);
+        a->ev->classes |= COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING);
+    }
+    if (rc == COFFRE_OK && coffre_person_validate_new(p, &diag) != COFFRE_OK) {
+        rc = vault_fail(v, COFFRE_ERR_INVALID, "%s: %s", diag.field, diag.rule);
+    }
+    if (rc == COFFRE_OK) {
+        a->ev->is_protected = p->is_protected;
+        rc = reseal(v, p, &row, p->state, deadline);
+    }
+    coffre_person_free(p);
+    coffre_store_person_clear(&row);
+    return rc;
 }
 
 int
 coffre_vault_update(struct coffre_vault *v, uint64_t id,
                     const struct coffre_person *patch)
 {
-    struct update_args a = {id, patch};
+    struct coffre_event ev;
+    struct update_args a = {id, patch, &ev};
 
-    return vault_in_tx(v, update_tx, &a);
+    vault_event(&ev, COFFRE_OP_UPDATE, id, coffre_person_classes(patch));
+    return vault_in_tx_audited(v, &ev, update_tx, &a);
+}
+
+/* The verdict: the vetting class of a person awaiting one, and with a
+ * refusal the state, in one transaction. */
+struct verdict_args {
+    uint64_t id;
+    const struct coffre_person *patch;
+    int refuse;
+};
+
+static int
+verdict_tx(struct coffre_vault *v, void *arg)
+{
+    const struct verdict_args *a = arg;
+    const unsigned vet = COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING);
+    struct coffre_store_person row;
+    struct coffre_person *p = NULL;
+    int rc;
+
+    memset(&row, 0, sizeof(row));
+    rc = get_locked(v, a->id, COFFRE_CLASSES_ALL, &p, &row);
+    if (rc == COFFRE_OK && (row.state != COFFRE_STATE_VETTING ||
+                            (p->vetting_status != NULL &&
+                             strcmp(p->vetting_status, "pending") != 0))) {
+        rc = vault_fail(v, COFFRE_ERR_STATE,
+                        "no vetting request awaits a verdict");
+    }
+    if (rc == COFFRE_OK && coffre_person_classes(a->patch) != vet) {
+        rc = vault_fail(v, COFFRE_ERR_ARG, "a verdict is the vetting class");
+    }
+    if (rc == COFFRE_OK) {
+        rc = coffre_person_merge(p, a->patch);
+    }
+    if (rc == COFFRE_OK) {
+        rc = reseal(v, p, &row, row.state, row.deadline);
+    }
+    if (rc == COFFRE_OK && a->refuse) {
+        rc = v->store->ops->person_set_state(v->store, a->id,
+                                             COFFRE_STATE_REFUSED, 0);
+    }
+    coffre_person_free(p);
+    coffre_store_person_clear(&row);
+    return rc;
+}
+
+int
+coffre_vault_verdict(struct coffre_vault *v, uint64_t id,
+                     const struct coffre_person *patch, int refuse)
+{
+    struct coffre_event ev;
+    struct verdict_args a = {id, patch, refuse};
+
+    vault_event(&ev, COFFRE_OP_VERDICT, id,
+                COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING));
+    return vault_in_tx_audited(v, &ev, verdict_tx, &a);
 }
 
 /*
@@ -581,13 +832,33 @@ erase_tx(struct coffre_vault *v, void *arg)
 static int
 erase_locked(struct coffre_vault *v, uint64_t id)
 {
-    int rc = vault_tx_locked(v, erase_tx, &id);
+    struct coffre_event ev;
+    int rc;
+
+    vault_event(&ev, COFFRE_OP_ERASE, id, 0);
+    rc = vault_tx_audited(v, &ev, erase_tx, &id);
 
     if (rc == COFFRE_ERR_NOTFOUND || rc == COFFRE_ERR_ERASED) {
         return vault_fail(v, rc, "person %llu: %s", (unsigned long long)id,
                           coffre_strerror(rc));
     }
     return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "erase");
+}
+
+struct state_args {
+    uint64_t id;
+    int state;
+    int64_t deadline;
+};
+
+static int
+state_tx(struct coffre_vault *v, void *arg)
+{
+    const struct state_args *a = arg;
+    int rc =
+        v->store->ops->person_set_state(v->store, a->id, a->state, a->deadline);
+
+    return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "set state");
 }
 
 static int
@@ -614,8 +885,11 @@ set_state_locked(struct coffre_vault *v, uint64_t id, int state)
     if (state == COFFRE_STATE_VETTING) {
         deadline = vault_now() + v->vetting_deadline;
     }
-    rc = v->store->ops->person_set_state(v->store, id, state, deadline);
-    return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "set state");
+    struct state_args a = {id, state, deadline};
+    struct coffre_event ev;
+
+    vault_event(&ev, COFFRE_OP_STATE, id, 0);
+    return vault_tx_audited(v, &ev, state_tx, &a);
 }
 
 int
@@ -685,6 +959,14 @@ coffre_vault_find(struct coffre_vault *v, enum coffre_find kind, const char *a,
         if (rc != COFFRE_OK) {
             rc = vault_store_fail(v, rc, "find");
         }
+    }
+    if (rc == COFFRE_OK) {
+        struct coffre_event ev;
+
+        vault_event(&ev, COFFRE_OP_FIND, 0, 0);
+        ev.count = *pn;
+        rc = vault_audit_read(v, &ev);
+        *pn = rc == COFFRE_OK ? *pn : 0;
     }
     pthread_mutex_unlock(&v->lock);
     return rc;

@@ -240,48 +240,67 @@ gen_resume(uint64_t seed, uint32_t drawn, struct coffre_gen **pg)
     return rc;
 }
 
+struct plant_args {
+    struct plist *l;
+    struct coffre_key *k;
+    struct coffre_gen *g;
+    unsigned count;
+};
+
+/* Every poison record and the list naming them, in one transaction: a
+ * crash cannot leave a poison record that the guard does not know. */
+static int
+plant_tx(struct coffre_vault *v, void *arg)
+{
+    struct plant_args *a = arg;
+    int rc = COFFRE_OK;
+
+    for (unsigned done = 0; rc == COFFRE_OK && done < a->count; done++) {
+        struct coffre_person *q = NULL;
+        uint64_t id = 0;
+
+        rc = poison_next(a->g, a->l, &q);
+        if (rc == COFFRE_OK) {
+            rc = vault_put_locked(v, q, &id);
+        }
+        coffre_person_free(q);
+        if (rc == COFFRE_OK) {
+            a->l->ids[a->l->n++] = id; /* ids only grow: stays sorted */
+        }
+    }
+    return rc == COFFRE_OK ? list_store(v, a->k, a->l) : rc;
+}
+
 int
 coffre_vault_poison_plant(struct coffre_vault *v, uint64_t seed, unsigned count,
                           unsigned *pn)
 {
-    struct plist *l = coffre_pmem_alloc(sizeof(*l));
-    struct coffre_key *k = NULL;
-    struct coffre_gen *g = NULL;
-    unsigned done = 0;
-    int rc = l != NULL ? list_get(v, 1, l, &k) : COFFRE_ERR_NOMEM;
+    struct plant_args a = {coffre_pmem_alloc(sizeof(struct plist)), NULL, NULL,
+                           count};
+    struct coffre_event ev;
+    size_t before = 0;
+    int rc = a.l != NULL ? list_get(v, 1, a.l, &a.k) : COFFRE_ERR_NOMEM;
 
-    if (rc == COFFRE_OK && l->n + (uint64_t)count > COFFRE_POISON_MAX) {
+    if (rc == COFFRE_OK && a.l->n + (uint64_t)count > COFFRE_POISON_MAX) {
         rc = COFFRE_ERR_LIMIT;
     }
     if (rc == COFFRE_OK) {
-        rc = gen_resume(seed, l->drawn, &g);
+        rc = gen_resume(seed, a.l->drawn, &a.g);
     }
-    while (rc == COFFRE_OK && done < count) {
-        struct coffre_person *q = NULL;
-        uint64_t id = 0;
-        rc = poison_next(g, l, &q);
-        if (rc == COFFRE_OK) {
-            rc = coffre_vault_put(v, q, &id);
-        }
-        coffre_person_free(q);
-        if (rc == COFFRE_OK) {
-            l->ids[l->n++] = id; /* ids only grow: the list stays sorted */
-            done++;
-        }
-    }
-    if (done > 0 || rc == COFFRE_OK) {
-        /* Persons stored are recorded even if a later one failed. */
-        pthread_mutex_lock(&v->lock);
-        int rc2 = list_store(v, k, l);
-        pthread_mutex_unlock(&v->lock);
-        rc = rc == COFFRE_OK ? rc2 : rc;
+    if (rc == COFFRE_OK && count > 0) {
+        /* One entry for the planting, naming no record: the log's readers
+         * must not learn which records are poison. */
+        vault_event(&ev, COFFRE_OP_POISON, 0, 0);
+        ev.count = count;
+        before = a.l->n;
+        rc = vault_in_tx_audited(v, &ev, plant_tx, &a);
     }
     if (pn != NULL) {
-        *pn = done;
+        *pn = rc == COFFRE_OK ? (unsigned)(a.l->n - before) : 0;
     }
-    coffre_gen_free(g);
-    coffre_key_destroy(k);
-    coffre_pmem_free(l);
+    coffre_gen_free(a.g);
+    coffre_key_destroy(a.k);
+    coffre_pmem_free(a.l);
     return rc;
 }
 

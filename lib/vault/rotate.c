@@ -13,26 +13,51 @@
 
 #define REWRAP_MAX_BATCH 4096
 
+/* Forget KEK slot idx, keeping the epochs' dkwrap caches aligned. */
+static void
+drop_kek_slot(struct coffre_vault *v, unsigned idx)
+{
+    coffre_key_destroy(v->keks[idx].key);
+    for (unsigned i = 0; i < v->nepochs; i++) {
+        struct vault_epoch *e = &v->epochs[i];
+
+        coffre_key_destroy(e->dkwrap[idx]);
+        memmove(&e->dkwrap[idx], &e->dkwrap[idx + 1],
+                (v->nkeks - idx - 1) * sizeof(e->dkwrap[0]));
+        e->dkwrap[v->nkeks - 1] = NULL;
+    }
+    memmove(&v->keks[idx], &v->keks[idx + 1],
+            (v->nkeks - idx - 1) * sizeof(v->keks[0]));
+    v->nkeks--;
+    memset(&v->keks[v->nkeks], 0, sizeof(v->keks[0]));
+}
+
+static int
+rotate_tx(struct coffre_vault *v, void *arg)
+{
+    (void)arg;
+    return vault_kek_new(v, v->kek_current + 1);
+}
+
 int
 coffre_vault_rotate(struct coffre_vault *v, unsigned *pversion)
 {
-    struct coffre_store *s = v->store;
+    uint32_t before;
+    struct coffre_event ev;
+    unsigned idx;
     int rc;
 
+    vault_event(&ev, COFFRE_OP_KEY_ROTATE, 0, 0);
     pthread_mutex_lock(&v->lock);
+    before = v->kek_current;
     rc = vault_check_unsealed(v);
     if (rc == COFFRE_OK) {
-        rc = s->ops->begin(s);
-    }
-    if (rc == COFFRE_OK) {
-        rc = vault_kek_new(v, v->kek_current + 1);
-        if (rc == COFFRE_OK) {
-            rc = s->ops->commit(s);
-        } else {
-            s->ops->rollback(s);
-        }
-        if (rc != COFFRE_OK) {
-            rc = vault_store_fail(v, rc, "rotate");
+        rc = vault_tx_audited(v, &ev, rotate_tx, NULL);
+        /* Rolled back: the key loaded for the new version goes too. */
+        if (rc != COFFRE_OK && v->kek_current != before &&
+            vault_kek(v, v->kek_current, &idx) != NULL) {
+            drop_kek_slot(v, idx);
+            v->kek_current = before;
         }
     }
     if (rc == COFFRE_OK && pversion != NULL) {
@@ -72,38 +97,48 @@ rewrap_one(struct coffre_vault *v, struct coffre_store_dkey *dk)
     return rc;
 }
 
-static int
-rewrap_locked(struct coffre_vault *v, size_t max, size_t *pmoved)
-{
-    struct coffre_store_dkey *batch;
-    struct coffre_store *s = v->store;
-    size_t n = 0;
-    int rc;
+struct rewrap_args {
+    size_t max, moved;
+    struct coffre_event *ev;
+};
 
-    if (max > REWRAP_MAX_BATCH) {
-        max = REWRAP_MAX_BATCH;
+static int
+rewrap_tx(struct coffre_vault *v, void *arg)
+{
+    struct rewrap_args *a = arg;
+    struct coffre_store_dkey *batch = calloc(a->max, sizeof(*batch));
+    size_t n = 0;
+    int rc = batch != NULL ? COFFRE_OK : COFFRE_ERR_NOMEM;
+
+    if (rc == COFFRE_OK) {
+        rc = v->store->ops->dkey_list_below(v->store, v->kek_current, batch,
+                                            a->max, &n);
     }
-    batch = calloc(max != 0 ? max : 1, sizeof(*batch));
-    if (batch == NULL) {
-        return COFFRE_ERR_NOMEM;
-    }
-    rc = s->ops->begin(s);
-    if (rc != COFFRE_OK) {
-        free(batch);
-        return vault_store_fail(v, rc, "begin");
-    }
-    rc = s->ops->dkey_list_below(s, v->kek_current, batch, max, &n);
     for (size_t i = 0; i < n && rc == COFFRE_OK; i++) {
         rc = rewrap_one(v, &batch[i]);
     }
-    if (rc == COFFRE_OK) {
-        rc = s->ops->commit(s);
-    } else {
-        s->ops->rollback(s);
-    }
     free(batch);
-    *pmoved = rc == COFFRE_OK ? n : 0;
-    return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "rewrap");
+    a->moved = n;
+    a->ev->count = n;
+    return rc;
+}
+
+static int
+rewrap_locked(struct coffre_vault *v, size_t max, size_t *pmoved)
+{
+    struct coffre_event ev;
+    struct rewrap_args a = {max > REWRAP_MAX_BATCH ? REWRAP_MAX_BATCH : max, 0,
+                            &ev};
+    int rc;
+
+    vault_event(&ev, COFFRE_OP_KEY_REWRAP, 0, 0);
+    a.max = a.max != 0 ? a.max : 1;
+    rc = vault_tx_audited(v, &ev, rewrap_tx, &a);
+    *pmoved = rc == COFFRE_OK ? a.moved : 0;
+    return rc == COFFRE_OK || rc == COFFRE_ERR_DENIED ||
+                   rc == COFFRE_ERR_UNAVAILABLE
+               ? rc
+               : vault_store_fail(v, rc, "rewrap");
 }
 
 int
@@ -121,23 +156,10 @@ coffre_vault_rewrap(struct coffre_vault *v, size_t max, size_t *pmoved)
     return rc;
 }
 
-/* Forget KEK slot idx, keeping the epochs' dkwrap caches aligned. */
-static void
-drop_kek_slot(struct coffre_vault *v, unsigned idx)
+static int
+retire_tx(struct coffre_vault *v, void *arg)
 {
-    coffre_key_destroy(v->keks[idx].key);
-    for (unsigned i = 0; i < v->nepochs; i++) {
-        struct vault_epoch *e = &v->epochs[i];
-
-        coffre_key_destroy(e->dkwrap[idx]);
-        memmove(&e->dkwrap[idx], &e->dkwrap[idx + 1],
-                (v->nkeks - idx - 1) * sizeof(e->dkwrap[0]));
-        e->dkwrap[v->nkeks - 1] = NULL;
-    }
-    memmove(&v->keks[idx], &v->keks[idx + 1],
-            (v->nkeks - idx - 1) * sizeof(v->keks[0]));
-    v->nkeks--;
-    memset(&v->keks[v->nkeks], 0, sizeof(v->keks[0]));
+    return v->store->ops->kek_delete(v->store, *(const unsigned *)arg);
 }
 
 static int
@@ -164,10 +186,15 @@ retire_locked(struct coffre_vault *v, unsigned version)
                           version, (unsigned long long)n);
     }
     if (rc == COFFRE_OK) {
-        rc = v->store->ops->kek_delete(v->store, version);
+        struct coffre_event ev;
+
+        vault_event(&ev, COFFRE_OP_KEY_RETIRE, 0, 0);
+        rc = vault_tx_audited(v, &ev, retire_tx, &version);
     }
     if (rc != COFFRE_OK) {
-        return vault_store_fail(v, rc, "retire");
+        return rc == COFFRE_ERR_DENIED || rc == COFFRE_ERR_UNAVAILABLE
+                   ? rc
+                   : vault_store_fail(v, rc, "retire");
     }
     drop_kek_slot(v, idx);
     return COFFRE_OK;
@@ -206,19 +233,35 @@ coffre_vault_epoch_of(struct coffre_vault *v, uint64_t id, uint32_t *pepoch)
     return rc;
 }
 
+struct epoch_args {
+    uint32_t epoch;
+    struct coffre_event *ev;
+};
+
+static int
+epoch_tx(struct coffre_vault *v, void *arg)
+{
+    struct epoch_args *a = arg;
+
+    return v->store->ops->epoch_erase(v->store, a->epoch, &a->ev->count);
+}
+
 int
 coffre_vault_epoch_destroy(struct coffre_vault *v, uint32_t epoch)
 {
-    uint64_t n = 0;
+    struct coffre_event ev;
     int rc;
 
+    struct epoch_args a = {epoch, &ev};
+
+    vault_event(&ev, COFFRE_OP_EPOCH_DESTROY, 0, 0);
     pthread_mutex_lock(&v->lock);
     rc = vault_check_unsealed(v);
     if (rc == COFFRE_OK) {
-        rc = v->store->ops->epoch_erase(v->store, epoch, &n);
+        rc = vault_tx_audited(v, &ev, epoch_tx, &a);
         if (rc == COFFRE_OK) {
             vault_epoch_drop(v, epoch);
-        } else {
+        } else if (rc != COFFRE_ERR_DENIED && rc != COFFRE_ERR_UNAVAILABLE) {
             rc = vault_store_fail(v, rc, "destroy epoch");
         }
     }

@@ -117,7 +117,15 @@ erase_all_tx(struct coffre_vault *v, void *arg)
 static int
 erase_all(struct coffre_vault *v, struct shred_sel *s)
 {
-    int rc = vault_tx_locked(v, erase_all_tx, s);
+    struct coffre_event ev;
+    int rc;
+
+    vault_event(&ev, COFFRE_OP_SHRED, 0, 0);
+    ev.count = s->n;
+    rc = vault_tx_audited(v, &ev, erase_all_tx, s);
+    if (rc == COFFRE_ERR_DENIED || rc == COFFRE_ERR_UNAVAILABLE) {
+        return rc;
+    }
 
     return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "shred");
 }

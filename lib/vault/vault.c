@@ -67,7 +67,15 @@ vault_new(void)
     if (v == NULL) {
         return NULL;
     }
-    pthread_mutex_init(&v->lock, NULL);
+    pthread_mutexattr_t attr;
+
+    /* Recursive: the audit hook runs with the lock held and may ask for
+     * pseudonyms (coffre_vault_set_audit). */
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&v->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    v->lock_fd = -1;
     v->retention = VAULT_RETENTION_DEFAULT;
     v->vetting_deadline = VAULT_VETTING_DEFAULT;
     return v;
@@ -144,7 +152,8 @@ prepare_dir(struct coffre_vault *v, const char *dir, char *db, size_t dbcap)
         return vault_fail(v, COFFRE_ERR_EXISTS, "%s already holds a vault",
                           dir);
     }
-    return COFFRE_OK;
+    v->dir = strdup(dir);
+    return v->dir != NULL ? vault_dir_lock(v) : COFFRE_ERR_NOMEM;
 }
 
 /* Write one share file exclusively, mode 0600, never following a link. */
@@ -277,6 +286,9 @@ create_vault(struct coffre_vault *v, const char *db, const char *share_dir)
     }
     if (rc == COFFRE_OK) {
         rc = vault_keys_create(v);
+    }
+    if (rc == COFFRE_OK) {
+        rc = vault_audit_mark_init(v);
     }
     if (rc == COFFRE_OK) {
         rc = v->store->ops->commit(v->store);
@@ -412,6 +424,10 @@ coffre_vault_open(const char *dir, struct coffre_vault **pv)
     if (stat(db, &st) != 0) {
         return vault_fail(v, COFFRE_ERR_NOTFOUND, "no vault in %s", dir);
     }
+    v->dir = strdup(dir);
+    if (v->dir == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
     rc = coffre_store_open_sqlite(db, &v->store);
     if (rc != COFFRE_OK) {
         return vault_fail(v, rc, "cannot open the store %s", db);
@@ -460,6 +476,24 @@ check_share(struct coffre_vault *v, const struct coffre_share *sh)
     return COFFRE_OK;
 }
 
+/* Before a vault serves: one process at a time, and a store that passes
+ * its integrity check (docs/storage.md). */
+static int
+unsealed_checks(struct coffre_vault *v)
+{
+    char msg[200];
+    int rc = vault_dir_lock(v);
+
+    if (rc == COFFRE_OK && v->store->ops->check != NULL &&
+        v->store->ops->check(v->store, msg, sizeof(msg)) != COFFRE_OK) {
+        rc = vault_fail(v, COFFRE_ERR_STORE,
+                        "the store fails its integrity check (%s): "
+                        "restore it from a backup",
+                        msg);
+    }
+    return rc;
+}
+
 /* Enough shares: rebuild the root key, check it, load the keys. */
 static int
 combine(struct coffre_vault *v)
@@ -482,9 +516,13 @@ combine(struct coffre_vault *v)
     }
     v->root = root;
     vault_root_idle(v);
-    rc = vault_keys_load(v);
+    rc = unsealed_checks(v);
+    if (rc == COFFRE_OK) {
+        rc = vault_keys_load(v);
+    }
     if (rc != COFFRE_OK) {
         vault_keys_forget(v);
+        vault_dir_unlock(v);
     }
     return rc;
 }
@@ -543,6 +581,7 @@ coffre_vault_seal(struct coffre_vault *v)
     pthread_mutex_lock(&v->lock);
     forget_pending(v);
     vault_keys_forget(v);
+    vault_dir_unlock(v);
     pthread_mutex_unlock(&v->lock);
     return COFFRE_OK;
 }
@@ -579,10 +618,15 @@ coffre_vault_close(struct coffre_vault *v)
     if (v == NULL) {
         return;
     }
+    if (v->audit_fn != NULL) {
+        (void)v->audit_fn(v->audit_arg, NULL, NULL); /* closing */
+    }
     forget_pending(v);
     vault_keys_forget(v);
+    vault_dir_unlock(v);
     coffre_store_close(v->store);
     free(v->commitments);
+    free(v->dir);
     pthread_mutex_destroy(&v->lock);
     sodium_memzero(v, sizeof(*v));
     free(v);

@@ -78,6 +78,15 @@ struct coffre_vault {
     unsigned naudiences;
     struct vault_scratch *scratch; /* for single-record calls */
 
+    /* The audit hook (hook.c): while unsealed, nothing is disclosed or
+     * written without it. */
+    coffre_audit_fn audit_fn;
+    void *audit_arg;
+    /* The data directory (NULL for none) and its lock file, held while
+     * the vault is unsealed: one process at a time (hook.c). */
+    char *dir;
+    int lock_fd;
+
     char errmsg[256];
 };
 
@@ -148,6 +157,50 @@ void vault_sealed_clear(struct vault_sealed *s);
 int vault_open_dkey(struct coffre_vault *v, const struct coffre_store_dkey *dk,
                     struct vault_scratch *sc);
 
+/* hook.c: the audit hook (docs/audit.md section 13). */
+
+/** vault_event(ev, op, id, classes): a zeroed event of one person. */
+void vault_event(struct coffre_event *ev, int op, uint64_t id,
+                 unsigned classes);
+/** vault_audit_read(v, ev): the hook's verdict on a disclosure (lock
+ * held): COFFRE_OK, or its refusal with the reason in v->errmsg. */
+int vault_audit_read(struct coffre_vault *v, struct coffre_event *ev);
+/** vault_audit_write(v, ev): inside the caller's transaction (lock held):
+ * the hook records the write durably, then the store's audit mark moves
+ * to its entry. Any failure: the caller rolls back. */
+int vault_audit_write(struct coffre_vault *v, struct coffre_event *ev);
+/** vault_audit_commit(v, ev): commit the caller's transaction whose write
+ * vault_audit_write recorded; if the commit fails, tell the hook. */
+int vault_audit_commit(struct coffre_vault *v, struct coffre_event *ev);
+/** vault_tx_audited(v, ev, fn, arg): as vault_tx_locked, with the write
+ * recorded by vault_audit_write before the commit; ${fn} may fill ${ev}
+ * (id, count, classes, protected flag) as it learns them. */
+int vault_tx_audited(struct coffre_vault *v, struct coffre_event *ev,
+                     int (*fn)(struct coffre_vault *, void *), void *arg);
+/** vault_in_tx_audited(v, ev, fn, arg): the same, taking the lock and
+ * checking the seal. */
+int vault_in_tx_audited(struct coffre_vault *v, struct coffre_event *ev,
+                        int (*fn)(struct coffre_vault *, void *), void *arg);
+/** vault_audit_mark_init(v): a new store's audit mark, 0 (in the
+ * creating transaction). */
+int vault_audit_mark_init(struct coffre_vault *v);
+/** vault_dir_lock(v): take the data directory's lock (unsealing);
+ * COFFRE_ERR_INUSE with the holder's pid in v->errmsg. */
+int vault_dir_lock(struct coffre_vault *v);
+/** vault_dir_unlock(v): release it (sealing, closing). */
+void vault_dir_unlock(struct coffre_vault *v);
+
+struct coffre_audit;
+/**
+ * vault_audit_check(v, a, msg, cap): the cross-check of the store with the
+ * log ${a} just opened on ${v} (coffre_audit_open): COFFRE_ERR_STORE with
+ * the reason in ${msg} if either is behind the other; a single write
+ * entry never committed is noted in the log and passed over (${msg} says
+ * so).
+ */
+int vault_audit_check(struct coffre_vault *v, struct coffre_audit *a, char *msg,
+                      size_t cap);
+
 /* auditkey.c: the audit log's Ed25519 seed (made on first use), for
  * lib/audit/log.c; takes v->lock. COFFRE_ERR_SEALED while sealed. */
 int coffre_vault_audit_seed(struct coffre_vault *v, unsigned char seed[32]);
@@ -157,6 +210,11 @@ int coffre_vault_audit_seed(struct coffre_vault *v, unsigned char seed[32]);
  * ids are consecutive. */
 int vault_bulk_insert(struct coffre_vault *v, struct coffre_person *const *ps,
                       size_t n, uint64_t *pfirst);
+
+/* person.c: store the new person ${p} inside the caller's transaction
+ * (lock held, validated by the caller), its id in *${pid}. */
+int vault_put_locked(struct coffre_vault *v, const struct coffre_person *p,
+                     uint64_t *pid);
 
 /* person.c: decrypt person id's classes (lock held); its row in *prow if
  * not NULL (clear it with coffre_store_person_clear). */

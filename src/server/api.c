@@ -3,6 +3,7 @@
  * role checks, in that order, then the handler. Deny by default: a route
  * lists the roles it serves, nothing else gets through.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,9 +15,13 @@
 
 #define ROLE(r) (1u << (r))
 
+/*
+ * Who may call each route, with what: every request goes through admit()
+ * with its rule and with its route's entry in srv_routes (route.c): the
+ * seal state it is served in and its audit action.
+ */
 struct route_rule {
     unsigned roles;          /* ROLE() bits allowed */
-    int sealed_ok;           /* served while sealed */
     int has_body;            /* expects a JSON body */
     const char *const *args; /* allowed query arguments */
 };
@@ -35,66 +40,64 @@ static const char *const purpose_args[] = {"purpose", NULL};
 #define ANY_ROLE ((1u << SRV_ROLE_COUNT) - 1u)
 
 static const struct route_rule rules[R__COUNT] = {
-    [R_HEALTH] = {ANY_ROLE, 1, 0, no_args},
-    [R_SEAL_STATUS] = {ANY_ROLE, 1, 0, no_args},
-    [R_UNSEAL] = {ROLE(SRV_ROLE_CUSTODIAN), 1, 1, no_args},
-    [R_METRICS] = {ROLE(SRV_ROLE_ADMIN) | ROLE(SRV_ROLE_AUDITOR), 1, 0,
-                   no_args},
-    [R_STATS] = {ROLE(SRV_ROLE_ADMIN) | ROLE(SRV_ROLE_AUDITOR), 0, 0, no_args},
-    [R_PERSONS_POST] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE), 0, 1,
+    [R_HEALTH] = {ANY_ROLE, 0, no_args},
+    [R_SEAL_STATUS] = {ANY_ROLE, 0, no_args},
+    [R_UNSEAL] = {ROLE(SRV_ROLE_CUSTODIAN), 1, no_args},
+    [R_METRICS] = {ROLE(SRV_ROLE_ADMIN) | ROLE(SRV_ROLE_AUDITOR), 0, no_args},
+    [R_STATS] = {ROLE(SRV_ROLE_ADMIN) | ROLE(SRV_ROLE_AUDITOR), 0, no_args},
+    [R_PERSONS_POST] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE), 1,
                         no_args},
     [R_PERSONS_LIST] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE) |
                             ROLE(SRV_ROLE_PRINTER) | ROLE(SRV_ROLE_GATE),
-                        0, 0, list_args},
+                        0, list_args},
     [R_PERSON_GET] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE) |
                           ROLE(SRV_ROLE_VETTING) | ROLE(SRV_ROLE_GATE) |
                           ROLE(SRV_ROLE_PRINTER),
-                      0, 0, get_args},
-    [R_PERSON_PATCH] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE), 0, 1,
+                      0, get_args},
+    [R_PERSON_PATCH] = {ROLE(SRV_ROLE_PLATFORM) | ROLE(SRV_ROLE_OFFICE), 1,
                         no_args},
-    [R_PERSON_DELETE] = {ROLE(SRV_ROLE_OFFICE), 0, 0, no_args},
-    [R_PERSON_STATE] = {ROLE(SRV_ROLE_OFFICE), 0, 1, no_args},
-    [R_VETTING_PENDING] = {ROLE(SRV_ROLE_VETTING), 0, 0, pending_args},
-    [R_VETTING_VERDICT] = {ROLE(SRV_ROLE_VETTING), 0, 1, no_args},
+    [R_PERSON_DELETE] = {ROLE(SRV_ROLE_OFFICE), 0, no_args},
+    [R_PERSON_STATE] = {ROLE(SRV_ROLE_OFFICE), 1, no_args},
+    [R_VETTING_PENDING] = {ROLE(SRV_ROLE_VETTING), 0, pending_args},
+    [R_VETTING_VERDICT] = {ROLE(SRV_ROLE_VETTING), 1, no_args},
     /* The key and checkpoint hold no access pattern: the admin may read
      * them to watch the log grow and publish checkpoints. Entries and
      * proofs say who read which pseudonym: auditors only. */
-    [R_AUDIT_KEY] = {ROLE(SRV_ROLE_AUDITOR) | ROLE(SRV_ROLE_ADMIN), 0, 0,
-                     no_args},
-    [R_AUDIT_CHECKPOINT] = {ROLE(SRV_ROLE_AUDITOR) | ROLE(SRV_ROLE_ADMIN), 0, 0,
+    [R_AUDIT_KEY] = {ROLE(SRV_ROLE_AUDITOR) | ROLE(SRV_ROLE_ADMIN), 0, no_args},
+    [R_AUDIT_CHECKPOINT] = {ROLE(SRV_ROLE_AUDITOR) | ROLE(SRV_ROLE_ADMIN), 0,
                             no_args},
-    [R_AUDIT_INCLUSION] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, inclusion_args},
-    [R_AUDIT_CONSISTENCY] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, consistency_args},
-    [R_AUDIT_ENTRIES] = {ROLE(SRV_ROLE_AUDITOR), 0, 0, entries_args},
+    [R_AUDIT_INCLUSION] = {ROLE(SRV_ROLE_AUDITOR), 0, inclusion_args},
+    [R_AUDIT_CONSISTENCY] = {ROLE(SRV_ROLE_AUDITOR), 0, consistency_args},
+    [R_AUDIT_ENTRIES] = {ROLE(SRV_ROLE_AUDITOR), 0, entries_args},
     /* Approvals (docs/approvals.md): who may ask for which operation is
      * checked per operation; only custodians approve, never the admin. */
-    [R_APPROVAL_CREATE] = {ANY_ROLE & ~ROLE(SRV_ROLE_AUDITOR), 0, 1, no_args},
-    [R_APPROVAL_GET] = {ANY_ROLE, 0, 0, no_args},
-    [R_APPROVAL_APPROVE] = {ROLE(SRV_ROLE_CUSTODIAN), 0, 0, no_args},
+    [R_APPROVAL_CREATE] = {ANY_ROLE & ~ROLE(SRV_ROLE_AUDITOR), 1, no_args},
+    [R_APPROVAL_GET] = {ANY_ROLE, 0, no_args},
+    [R_APPROVAL_APPROVE] = {ROLE(SRV_ROLE_CUSTODIAN), 0, no_args},
     /* The admin may run the sweep (maintenance): the answer is a count
      * and a receipt id, and the receipt itself is not for the admin. */
     [R_RETENTION_SWEEP] = {ROLE(SRV_ROLE_CUSTODIAN) | ROLE(SRV_ROLE_ADMIN), 0,
-                           0, no_args},
-    [R_EPOCH_DESTROY] = {ROLE(SRV_ROLE_CUSTODIAN), 0, 1, no_args},
+                           no_args},
+    [R_EPOCH_DESTROY] = {ROLE(SRV_ROLE_CUSTODIAN), 1, no_args},
     [R_RECEIPT_GET] = {ROLE(SRV_ROLE_OFFICE) | ROLE(SRV_ROLE_CUSTODIAN) |
                            ROLE(SRV_ROLE_AUDITOR),
-                       0, 0, no_args},
-    [R_SUBJECT_ACCESS] = {ROLE(SRV_ROLE_OFFICE), 0, 0, purpose_args},
-    [R_RECEIPT_KEY] = {ANY_ROLE, 0, 0, no_args}, /* a public key */
+                       0, no_args},
+    [R_SUBJECT_ACCESS] = {ROLE(SRV_ROLE_OFFICE), 0, purpose_args},
+    [R_RECEIPT_KEY] = {ANY_ROLE, 0, no_args}, /* a public key */
     /* The admin watches the guard; only a custodian lifts a suspension. */
     [R_GUARD_STATUS] = {ROLE(SRV_ROLE_ADMIN) | ROLE(SRV_ROLE_CUSTODIAN) |
                             ROLE(SRV_ROLE_AUDITOR),
-                        1, 0, no_args},
-    [R_GUARD_REINSTATE] = {ROLE(SRV_ROLE_CUSTODIAN), 1, 1, no_args},
+                        0, no_args},
+    [R_GUARD_REINSTATE] = {ROLE(SRV_ROLE_CUSTODIAN), 1, no_args},
     /* Badges (docs/badge.md): issuing discloses names, so the office
      * states a purpose; the lists are for gates; the list key is public
      * (provisioning); rotating a signing key is a custodian's act. */
-    [R_BADGE_ISSUE] = {ROLE(SRV_ROLE_OFFICE) | ROLE(SRV_ROLE_PRINTER), 0, 0,
+    [R_BADGE_ISSUE] = {ROLE(SRV_ROLE_OFFICE) | ROLE(SRV_ROLE_PRINTER), 0,
                        purpose_args},
-    [R_BADGE_TRUST] = {ROLE(SRV_ROLE_GATE), 0, 0, no_args},
-    [R_BADGE_REVOCATIONS] = {ROLE(SRV_ROLE_GATE), 0, 0, no_args},
-    [R_BADGE_LIST_KEY] = {ANY_ROLE, 0, 0, no_args},
-    [R_BADGE_ROTATE] = {ROLE(SRV_ROLE_CUSTODIAN), 0, 0, no_args},
+    [R_BADGE_TRUST] = {ROLE(SRV_ROLE_GATE), 0, no_args},
+    [R_BADGE_REVOCATIONS] = {ROLE(SRV_ROLE_GATE), 0, no_args},
+    [R_BADGE_LIST_KEY] = {ANY_ROLE, 0, no_args},
+    [R_BADGE_ROTATE] = {ROLE(SRV_ROLE_CUSTODIAN), 0, no_args},
 };
 
 /* The guard's view of the bulk_read approvals (guard_set_bonus). */
@@ -125,12 +128,17 @@ srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
         return COFFRE_ERR_NOMEM;
     }
     guard_set_bonus(ctx->guard, quota_bonus, ctx);
+    /* From now on nothing is disclosed or written but through it. */
+    coffre_vault_set_audit(vault, srv_vault_hook, ctx);
     return COFFRE_OK;
 }
 
 void
 srv_ctx_destroy(struct srv_ctx *ctx)
 {
+    if (ctx->vault != NULL) {
+        coffre_vault_set_audit(ctx->vault, NULL, NULL);
+    }
     srv_audit_stop(ctx);
     srv_approvals_free(ctx);
     guard_free(ctx->guard);
@@ -161,6 +169,20 @@ api_vault_error(struct srv_resp *r, struct coffre_vault *v, int err)
         break;
     case COFFRE_ERR_LIMIT:
         srv_error(r, 429, "rate_limited", "%s", coffre_strerror(err));
+        break;
+    case COFFRE_ERR_DENIED:
+        /* The audit hook's refusal: a protected record's classes, or a
+         * route that may not disclose. */
+        srv_error(r, 403, "forbidden_class",
+                  "not readable by this principal (a protected record, or "
+                  "a class outside its role)");
+        break;
+    case COFFRE_ERR_UNAVAILABLE:
+        srv_audit_refuse(r);
+        break;
+    case COFFRE_ERR_EXISTS:
+    case COFFRE_ERR_INUSE:
+        srv_error(r, 409, "conflict", "%s", coffre_strerror(err));
         break;
     case COFFRE_ERR_INVALID:
     case COFFRE_ERR_PARSE:
@@ -228,13 +250,24 @@ sys_seal_status(struct srv_ctx *ctx, struct srv_resp *r)
                        (json_int_t)have, "need", (json_int_t)need));
 }
 
-/* The unseal that completed the threshold: the running policy must be
- * the pinned one or an approved change (policy_pin.c); 0 to answer. */
+/* The unseal that completed the threshold: the audit log must open and
+ * agree with the store (docs/audit.md section 13), and the running policy
+ * must be the pinned one or an approved change (policy_pin.c); 0 to
+ * answer. Either failing seals the vault again. */
 static int
 unseal_policy(struct srv_ctx *ctx, const struct srv_req *req,
               struct srv_resp *r)
 {
     char msg[512];
+    if (srv_audit_start(ctx, msg, sizeof(msg)) != COFFRE_OK) {
+        (void)coffre_vault_seal(ctx->vault);
+        fprintf(stderr, "coffre server: audit log: %s; sealed again\n", msg);
+        srv_error(r, 503, "audit_unavailable",
+                  "the audit log does not open: %s; the vault is sealed "
+                  "again",
+                  msg);
+        return -1;
+    }
     int rc = srv_policy_verify(ctx, req->who, msg, sizeof(msg));
     if (rc == COFFRE_ERR_DENIED) {
         srv_error(r, 409, "policy_unapproved", "%s", msg);
@@ -460,7 +493,7 @@ admit(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
         srv_error(r, 400, "bad_request", "this route takes no body");
         return 0;
     }
-    if (!rule->sealed_ok && is_sealed(ctx)) {
+    if (!srv_routes[route].sealed_ok && is_sealed(ctx)) {
         srv_error(r, 503, "sealed", "the vault is sealed");
         return 0;
     }
@@ -497,7 +530,10 @@ srv_handle(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     } else if (route == R__COUNT) {
         srv_error(r, 404, "not_found", "no such route");
     } else if (admit(ctx, route, req, r)) {
+        struct srv_call call = {ctx, route, req, param, r};
+        struct srv_call *prev = srv_call_set(&call);
         dispatch(ctx, route, req, param, r);
+        srv_call_set(prev);
         /* Before the answer leaves: persons past a limit never do. */
         guard_observe(ctx->guard, req->who, r);
     }
@@ -514,6 +550,9 @@ srv_sweep(struct srv_ctx *ctx, int64_t now)
 {
     uint64_t ids[256];
     size_t n = 0;
+    /* The server's own work, even inside a request: its entries name
+     * the server, not the caller. */
+    struct srv_call *prev = srv_call_set(NULL);
     if (!coffre_vault_is_sealed(ctx->vault) &&
         coffre_vault_due(ctx->vault, COFFRE_DUE_VETTING, now, ids, 256, &n) ==
             COFFRE_OK) {
@@ -524,4 +563,5 @@ srv_sweep(struct srv_ctx *ctx, int64_t now)
                                          COFFRE_STATE_REFUSED);
         }
     }
+    srv_call_set(prev);
 }

@@ -17,34 +17,8 @@
 #include <sodium.h>
 
 #include "coffre/audit.h"
+#include "guard.h"
 #include "server.h"
-
-/*
- * The audited routes and their action names. A route not listed here
- * makes no entry. To audit a new route (the guard's approvals, key
- * destruction...), add one line: [R_NEW] = "thing.verb".
- */
-static const char *const actions[R__COUNT] = {
-    [R_UNSEAL] = "seal.unseal",
-    [R_PERSONS_POST] = "person.create",
-    [R_PERSONS_LIST] = "person.list",
-    [R_PERSON_GET] = "person.read",
-    [R_PERSON_PATCH] = "person.update",
-    [R_PERSON_DELETE] = "person.erase",
-    [R_PERSON_STATE] = "person.state",
-    [R_VETTING_PENDING] = "vetting.pending",
-    [R_VETTING_VERDICT] = "vetting.verdict",
-    /* guard part B (docs/approvals.md): the entry's pseudonym field holds
-     * the approval id, or the receipt id for a sweep */
-    [R_APPROVAL_CREATE] = "approval.request",
-    [R_APPROVAL_APPROVE] = "approval.approve",
-    [R_RETENTION_SWEEP] = "retention.sweep",
-    [R_EPOCH_DESTROY] = "retention.epoch_destroy",
-    [R_SUBJECT_ACCESS] = "person.subject_access",
-    [R_BADGE_ISSUE] = "badge.issue",
-    [R_BADGE_ROTATE] = "badge.rotate",
-    [R_GUARD_REINSTATE] = "guard.reinstate",
-};
 
 struct coffre_audit *
 srv_audit_get(struct srv_ctx *ctx)
@@ -164,7 +138,7 @@ srv_audit_refuse(struct srv_resp *r)
     r->classes = 0;
     srv_error(r, 503, "audit_unavailable",
               "the audit log cannot record this request; nothing was "
-              "disclosed");
+              "disclosed or written");
 }
 
 void
@@ -172,7 +146,8 @@ srv_audit_after(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
                 const char *param, struct srv_resp *r)
 {
     char err[256];
-    if (route >= R__COUNT || actions[route] == NULL || req->who == NULL) {
+    const char *action = srv_route_action(route);
+    if (action == NULL || req->who == NULL) {
         return;
     }
     struct coffre_audit *a = srv_audit_get(ctx);
@@ -193,8 +168,15 @@ srv_audit_after(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
         }
         return;
     }
+    /* A write that succeeded made the request's entry itself, durable
+     * before it committed; an answer other than that success (a guard
+     * suspension, a later failure) is an entry of its own. */
+    if (r->audit_written && r->status < 300 && r->action == NULL &&
+        strcmp(r->written_action, action) == 0) {
+        return;
+    }
     struct coffre_audit_entry e;
-    build_entry(actions[route], req, param, r, &e);
+    build_entry(action, req, param, r, &e);
     if (!req->audit_async) {
         if (coffre_audit_record(a, &e, NULL) != COFFRE_OK) {
             srv_audit_refuse(r);
@@ -204,6 +186,121 @@ srv_audit_after(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     } else {
         srv_audit_refuse(r);
     }
+}
+
+/* ---- the vault's audit hook -------------------------------------- */
+
+static _Thread_local struct srv_call *current_call;
+
+struct srv_call *
+srv_call_set(struct srv_call *c)
+{
+    struct srv_call *prev = current_call;
+    current_call = c;
+    return prev;
+}
+
+/* The entry of a write the vault is about to commit, in the name of
+ * ${who} (NULL: the server itself), as the request will be answered if
+ * it commits. A batch names no person: its size goes with the purpose. */
+static int
+write_entry(struct srv_ctx *ctx, const struct srv_principal *who,
+            const char *purpose, const struct coffre_event *ev,
+            struct coffre_audit_entry *e)
+{
+    char text[COFFRE_AUDIT_MAX_PURPOSE + 64];
+    memset(e, 0, sizeof(*e));
+    e->time_ms = now_ms();
+    if (who != NULL && who->has_fingerprint) {
+        sodium_bin2hex(e->principal, sizeof(e->principal), who->fingerprint,
+                       32);
+    }
+    snprintf(e->role, sizeof(e->role), "%s",
+             who ? srv_role_name(who->role) : "server");
+    snprintf(e->action, sizeof(e->action), "%s", ev->action);
+    if (ev->id != 0 && ev->count <= 1 &&
+        coffre_vault_pseudonym(ctx->vault, who ? who->audience : "server",
+                               ev->id, e->pseudonym) != COFFRE_OK) {
+        return COFFRE_ERR_UNAVAILABLE;
+    }
+    e->classes = ev->classes;
+    purpose = purpose ? purpose : "";
+    if (ev->id == 0 && ev->count > 0) {
+        snprintf(text, sizeof(text), "%s%s%llu persons", purpose,
+                 purpose[0] ? "; " : "", (unsigned long long)ev->count);
+        purpose = text;
+    }
+    if (coffre_audit_set_purpose(e, purpose) != COFFRE_OK) {
+        (void)coffre_audit_set_purpose(e, "(invalid purpose)");
+    }
+    e->status = ev->aborted ? 500 : ev->op == COFFRE_OP_CREATE ? 201 : 200;
+    snprintf(e->outcome, sizeof(e->outcome), "%s",
+             ev->aborted ? "not_committed" : "ok");
+    return COFFRE_OK;
+}
+
+static int
+record_write(struct srv_ctx *ctx, struct srv_call *c,
+             const struct coffre_event *ev, uint64_t *pindex)
+{
+    struct coffre_audit *a = srv_audit_get(ctx);
+    struct coffre_audit_entry e;
+    const struct srv_principal *who = c ? c->req->who : NULL;
+    const char *purpose = NULL;
+    if (c != NULL) {
+        purpose = c->r->purpose ? c->r->purpose : srv_query(c->req, "purpose");
+    }
+    int rc = a == NULL ? COFFRE_ERR_UNAVAILABLE
+                       : write_entry(ctx, who, purpose, ev, &e);
+    if (rc == COFFRE_OK) {
+        rc = coffre_audit_record(a, &e, pindex);
+    }
+    if (rc == COFFRE_OK && c != NULL && !ev->aborted) {
+        c->r->audit_written = 1;
+        c->r->written_action = ev->action;
+    }
+    return rc;
+}
+
+/* A disclosure while serving ${c}: of classes the principal may read of
+ * this record, and counted by the guard. */
+static int
+judge_disclosure(struct srv_call *c, const struct coffre_event *ev)
+{
+    const struct srv_principal *who = c->req->who;
+    unsigned personal =
+        ev->classes & ~(unsigned)COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC);
+    if (personal & ~srv_policy_readable(who, ev->is_protected)) {
+        return COFFRE_ERR_DENIED;
+    }
+    if (ev->id != 0) {
+        guard_disclose(c->r, ev->id);
+        c->r->disclosed_personal |= personal != 0;
+    }
+    return COFFRE_OK;
+}
+
+int
+srv_vault_hook(void *arg, const struct coffre_event *ev, uint64_t *pindex)
+{
+    struct srv_ctx *ctx = arg;
+    struct srv_call *c = current_call;
+    if (ev == NULL) {
+        return COFFRE_OK; /* the vault is closing; the context goes too */
+    }
+    if (c != NULL && c->ctx != ctx) {
+        c = NULL; /* another server's request: not this one's */
+    }
+    if (ev->aborted || (c == NULL && ev->write)) {
+        return record_write(ctx, c, ev, pindex);
+    }
+    if (c == NULL || c->req->who == NULL ||
+        srv_route_action(c->route) == NULL) {
+        /* Nothing leaves or changes outside an audited route. */
+        return COFFRE_ERR_DENIED;
+    }
+    return ev->write ? record_write(ctx, c, ev, pindex)
+                     : judge_disclosure(c, ev);
 }
 
 int

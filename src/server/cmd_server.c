@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "../cmd.h"
+#include "coffre/audit.h"
 #include "approval.h"
 #include "badges.h"
 #include "guard.h"
@@ -56,6 +57,7 @@ struct run {
     char *cfg_text;              /* the configuration file, as parsed */
     size_t cfg_len;
     unsigned char policy[SRV_POLICY_LEN]; /* its digest (policy_hash.c) */
+    struct coffre_audit *dev_audit;       /* dev: the log while loading data */
 };
 
 /* Principals of the development mode: every role, plus an office
@@ -412,6 +414,8 @@ load_persons(struct coffre_vault *v, long count, const struct guard_config *gc)
     return rc;
 }
 
+static int dev_audit_attach(struct run *run, const char *data_dir);
+
 /* The vault of the development mode: memory-only root key on a temporary
  * store, or (--dev-shares) a real vault in DIR/vault with shares in
  * DIR/shares, left sealed. */
@@ -435,13 +439,38 @@ open_dev_vault(struct run *run, char *data_dir, size_t cap)
         snprintf(data_dir, cap, "%s", run->tmp_store);
         rc = coffre_vault_open_dev(data_dir, &run->vault);
     }
+    if (rc == COFFRE_OK) {
+        rc = dev_audit_attach(run, data_dir);
+    }
     if (rc == COFFRE_OK && run->o.persons > 0) {
         fprintf(stderr, "coffre server: loading %ld generated persons\n",
                 run->o.persons);
         rc = load_persons(run->vault, run->o.persons, run->dev_gc);
     }
-    if (rc == COFFRE_OK && run->o.dev_shares) {
-        rc = coffre_vault_seal(run->vault);
+    return rc;
+}
+
+/* The demo data is written like everything else: through the audit log
+ * (the server's own entries), which serve_prepare reopens. */
+static int
+dev_audit_attach(struct run *run, const char *data_dir)
+{
+    const struct coffre_actor actor = {NULL, "server", NULL,
+                                       "development mode: synthetic data"};
+    char dir[PATH_MAX + 16];
+    int rc;
+    int n = snprintf(dir, sizeof(dir), "%s/audit",
+                     run->o.dev_shares ? data_dir : run->dev_dir);
+    if (n < 0 || (size_t)n >= sizeof(dir)) {
+        return COFFRE_ERR_ARG;
+    }
+    rc = coffre_audit_open(run->vault, dir, NULL, &run->dev_audit);
+    if (rc == COFFRE_OK) {
+        rc = coffre_audit_attach(run->dev_audit, run->vault, &actor);
+    }
+    if (rc != COFFRE_OK) {
+        fprintf(stderr, "coffre server: %s: %s\n", dir,
+                coffre_audit_open_errmsg());
     }
     return rc;
 }
@@ -506,6 +535,11 @@ setup_dev(struct run *run)
     if (rc == COFFRE_OK && !run->o.dev_shares) {
         /* Before privileges drop; sealed (--dev-shares): none yet. */
         (void)srv_badges_dev_files(run->vault, run->dev_dir);
+    }
+    coffre_audit_close(run->dev_audit); /* serve_prepare reopens it */
+    run->dev_audit = NULL;
+    if (rc == COFFRE_OK && run->o.dev_shares) {
+        rc = coffre_vault_seal(run->vault);
     }
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/server.json", run->dev_dir);

@@ -455,6 +455,14 @@ guard_admit(struct guard *g, const struct srv_principal *who,
 void
 guard_disclose(struct srv_resp *r, uint64_t id)
 {
+    /* A person is noted by the handler (resolve, list) and by the vault's
+     * audit hook when it is read: once per answer. Newest first, since
+     * the two notes of one person are usually neighbours. */
+    for (size_t i = r->ndisclosed; i > 0; i--) {
+        if (r->disclosed[i - 1] == id) {
+            return;
+        }
+    }
     if (r->ndisclosed < SRV_PAGE_MAX) {
         r->disclosed[r->ndisclosed++] = id;
     } else {
@@ -753,6 +761,10 @@ guard_observe(struct guard *g, const struct srv_principal *who,
         }
     }
     v.why = v.why < 0 && r->disclosed_over ? WHY_FULL : v.why;
+    /* A refusal discloses nothing: only a poison record's touch counts. */
+    if (v.why < 0 && r->status >= 300) {
+        return;
+    }
     /* Asked before the slot lock: the callback takes its own. */
     int64_t until = 0;
     uint64_t bonus = g->bonus ? g->bonus(g->bonus_arg, who->name, &until) : 0;

@@ -350,9 +350,11 @@ api_vetting_verdict(struct srv_ctx *ctx, const struct srv_req *req,
     if (verdict_patch(verdict, req->who, r, &patch) != 0) {
         goto out;
     }
-    int rc = coffre_vault_update(ctx->vault, id, patch);
-    if (rc == COFFRE_OK && !fav) {
-        rc = coffre_vault_set_state(ctx->vault, id, COFFRE_STATE_REFUSED);
+    /* The verdict and a refusal's state in one transaction. */
+    int rc = coffre_vault_verdict(ctx->vault, id, patch, !fav);
+    if (rc == COFFRE_ERR_STATE) {
+        srv_error(r, 409, "conflict", "no vetting request awaits a verdict");
+        goto out;
     }
     if (rc != COFFRE_OK) {
         api_vault_error(r, ctx->vault, rc);

@@ -92,19 +92,29 @@ api_persons_post(struct srv_ctx *ctx, const struct srv_req *req,
         goto out;
     }
     uint64_t id = 0;
+    int created = 0;
     char pseudo[COFFRE_PSEUDONYM_LEN + 1];
-    int rc = coffre_vault_put(ctx->vault, p, &id);
+    /* The source key is the submission's idempotency key: a retry after
+     * a lost answer stores nothing twice (docs/server.md). */
+    int rc = coffre_vault_put_once(ctx->vault, p, &id, &created);
     if (rc == COFFRE_OK) {
         rc = coffre_vault_pseudonym(ctx->vault, req->who->audience, id, pseudo);
+    }
+    if (rc == COFFRE_ERR_EXISTS) {
+        srv_error(r, 409, "conflict",
+                  "source_key already names a different application");
+        goto out;
     }
     if (rc != COFFRE_OK) {
         api_vault_error(r, ctx->vault, rc);
         goto out;
     }
-    srv_json(r, 201, json_pack("{s:s}", "pseudonym", pseudo));
+    srv_json(r, created ? 201 : 200,
+             json_pack("{s:s,s:b}", "pseudonym", pseudo, "created", created));
     /* The audit entry names the new pseudonym and the classes written. */
     memcpy(r->pseudonym, pseudo, sizeof(r->pseudonym));
-    r->classes = coffre_person_classes(p);
+    r->classes = created ? coffre_person_classes(p) : 0;
+    r->action = created ? NULL : "person.resubmit";
 out:
     coffre_person_free(p);
     json_decref(body);
@@ -306,6 +316,12 @@ api_person_patch(struct srv_ctx *ctx, const struct srv_req *req,
         goto out;
     }
     int rc = coffre_vault_update(ctx->vault, id, p);
+    if (rc == COFFRE_ERR_STATE) {
+        /* docs/formats.md, "Changes after submission" */
+        srv_error(r, 409, "revetting_refused", "%s",
+                  coffre_vault_errmsg(ctx->vault));
+        goto out;
+    }
     if (rc != COFFRE_OK) {
         api_vault_error(r, ctx->vault, rc);
         goto out;

@@ -8,42 +8,72 @@
 
 #include "server.h"
 
-/* docs/openapi.yaml describes exactly these; tests/server checks it. */
+/*
+ * docs/openapi.yaml describes exactly these; tests/server checks it.
+ * Besides method and path, each route says, in one place for every path:
+ * - whether it is served while the vault is sealed (or unsealed under a
+ *   policy not accepted yet): only what shows the seal state, unseals,
+ *   or watches the server;
+ * - its audit action, NULL when it makes no entry. The vault's audit hook
+ *   (srv_vault_hook, audit.c) refuses every disclosure and write made
+ *   while serving a route without one, so a route that forgets its
+ *   action can neither read nor change anything.
+ * tests/server/test_server_unit.c checks the table's invariants.
+ */
 const struct srv_route srv_routes[R__COUNT] = {
-    [R_HEALTH] = {"GET", "/v1/sys/health"},
-    [R_SEAL_STATUS] = {"GET", "/v1/sys/seal-status"},
-    [R_UNSEAL] = {"POST", "/v1/sys/unseal"},
-    [R_METRICS] = {"GET", "/metrics"},
-    [R_STATS] = {"GET", "/v1/sys/stats"},
-    [R_PERSONS_POST] = {"POST", "/v1/persons"},
-    [R_PERSONS_LIST] = {"GET", "/v1/persons"},
-    [R_PERSON_GET] = {"GET", "/v1/persons/{pseudonym}"},
-    [R_PERSON_PATCH] = {"PATCH", "/v1/persons/{pseudonym}"},
-    [R_PERSON_DELETE] = {"DELETE", "/v1/persons/{pseudonym}"},
-    [R_PERSON_STATE] = {"POST", "/v1/persons/{pseudonym}/state"},
-    [R_VETTING_PENDING] = {"GET", "/v1/vetting/pending"},
-    [R_VETTING_VERDICT] = {"POST", "/v1/vetting/{pseudonym}/verdict"},
-    [R_AUDIT_KEY] = {"GET", "/v1/audit/key"},
-    [R_AUDIT_CHECKPOINT] = {"GET", "/v1/audit/checkpoint"},
-    [R_AUDIT_INCLUSION] = {"GET", "/v1/audit/proof/inclusion"},
-    [R_AUDIT_CONSISTENCY] = {"GET", "/v1/audit/proof/consistency"},
-    [R_AUDIT_ENTRIES] = {"GET", "/v1/audit/entries"},
-    [R_APPROVAL_CREATE] = {"POST", "/v1/approvals"},
-    [R_APPROVAL_GET] = {"GET", "/v1/approvals/{id}"},
-    [R_APPROVAL_APPROVE] = {"POST", "/v1/approvals/{id}/approve"},
-    [R_RETENTION_SWEEP] = {"POST", "/v1/retention/sweep"},
-    [R_EPOCH_DESTROY] = {"POST", "/v1/retention/epochs/{epoch}/destroy"},
-    [R_RECEIPT_GET] = {"GET", "/v1/receipts/{id}"},
-    [R_RECEIPT_KEY] = {"GET", "/v1/receipts/key"},
-    [R_SUBJECT_ACCESS] = {"GET", "/v1/persons/{pseudonym}/subject-access"},
-    [R_GUARD_STATUS] = {"GET", "/v1/guard/status"},
-    [R_GUARD_REINSTATE] = {"POST", "/v1/guard/reinstate"},
-    [R_BADGE_ISSUE] = {"POST", "/v1/badges/{pseudonym}"},
-    [R_BADGE_TRUST] = {"GET", "/v1/badges/trust-list"},
-    [R_BADGE_REVOCATIONS] = {"GET", "/v1/badges/revocations"},
-    [R_BADGE_LIST_KEY] = {"GET", "/v1/badges/list-key"},
-    [R_BADGE_ROTATE] = {"POST", "/v1/badges/keys/rotate"},
+    [R_HEALTH] = {"GET", "/v1/sys/health", 1, NULL},
+    [R_SEAL_STATUS] = {"GET", "/v1/sys/seal-status", 1, NULL},
+    /* The unseal steps before the threshold make no entry (no log yet). */
+    [R_UNSEAL] = {"POST", "/v1/sys/unseal", 1, "seal.unseal"},
+    [R_METRICS] = {"GET", "/metrics", 1, NULL},
+    [R_STATS] = {"GET", "/v1/sys/stats", 0, NULL},
+    [R_PERSONS_POST] = {"POST", "/v1/persons", 0, "person.create"},
+    /* Or "person.search" when the list is a search (lists.c). */
+    [R_PERSONS_LIST] = {"GET", "/v1/persons", 0, "person.list"},
+    [R_PERSON_GET] = {"GET", "/v1/persons/{pseudonym}", 0, "person.read"},
+    [R_PERSON_PATCH] = {"PATCH", "/v1/persons/{pseudonym}", 0, "person.update"},
+    [R_PERSON_DELETE] = {"DELETE", "/v1/persons/{pseudonym}", 0,
+                         "person.erase"},
+    [R_PERSON_STATE] = {"POST", "/v1/persons/{pseudonym}/state", 0,
+                        "person.state"},
+    [R_VETTING_PENDING] = {"GET", "/v1/vetting/pending", 0, "vetting.pending"},
+    [R_VETTING_VERDICT] = {"POST", "/v1/vetting/{pseudonym}/verdict", 0,
+                           "vetting.verdict"},
+    /* Reading the log makes no entry: it would grow with every check. */
+    [R_AUDIT_KEY] = {"GET", "/v1/audit/key", 0, NULL},
+    [R_AUDIT_CHECKPOINT] = {"GET", "/v1/audit/checkpoint", 0, NULL},
+    [R_AUDIT_INCLUSION] = {"GET", "/v1/audit/proof/inclusion", 0, NULL},
+    [R_AUDIT_CONSISTENCY] = {"GET", "/v1/audit/proof/consistency", 0, NULL},
+    [R_AUDIT_ENTRIES] = {"GET", "/v1/audit/entries", 0, NULL},
+    /* The entry's pseudonym field holds the approval id (approval.c). */
+    [R_APPROVAL_CREATE] = {"POST", "/v1/approvals", 0, "approval.request"},
+    [R_APPROVAL_GET] = {"GET", "/v1/approvals/{id}", 0, NULL},
+    [R_APPROVAL_APPROVE] = {"POST", "/v1/approvals/{id}/approve", 0,
+                            "approval.approve"},
+    /* The entry's pseudonym field holds the receipt id. */
+    [R_RETENTION_SWEEP] = {"POST", "/v1/retention/sweep", 0, "retention.sweep"},
+    [R_EPOCH_DESTROY] = {"POST", "/v1/retention/epochs/{epoch}/destroy", 0,
+                         "retention.epoch_destroy"},
+    [R_RECEIPT_GET] = {"GET", "/v1/receipts/{id}", 0, NULL},
+    [R_RECEIPT_KEY] = {"GET", "/v1/receipts/key", 0, NULL},
+    [R_SUBJECT_ACCESS] = {"GET", "/v1/persons/{pseudonym}/subject-access", 0,
+                          "person.subject_access"},
+    /* The guard's state is watched while sealed; it changes only with the
+     * vault unsealed under its pinned policy, audited. */
+    [R_GUARD_STATUS] = {"GET", "/v1/guard/status", 1, NULL},
+    [R_GUARD_REINSTATE] = {"POST", "/v1/guard/reinstate", 0, "guard.reinstate"},
+    [R_BADGE_ISSUE] = {"POST", "/v1/badges/{pseudonym}", 0, "badge.issue"},
+    [R_BADGE_TRUST] = {"GET", "/v1/badges/trust-list", 0, NULL},
+    [R_BADGE_REVOCATIONS] = {"GET", "/v1/badges/revocations", 0, NULL},
+    [R_BADGE_LIST_KEY] = {"GET", "/v1/badges/list-key", 0, NULL},
+    [R_BADGE_ROTATE] = {"POST", "/v1/badges/keys/rotate", 0, "badge.rotate"},
 };
+
+const char *
+srv_route_action(size_t route)
+{
+    return route < R__COUNT ? srv_routes[route].action : NULL;
+}
 
 const char *const srv_route_labels[R__COUNT] = {
     [R_HEALTH] = "GET /v1/sys/health",

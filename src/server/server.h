@@ -237,7 +237,9 @@ enum srv_route_id {
 
 struct srv_route {
     const char *method;
-    const char *path; /* template: "{pseudonym}" is a parameter */
+    const char *path;   /* template: "{pseudonym}" is a parameter */
+    int sealed_ok;      /* served while sealed */
+    const char *action; /* audit action, or NULL: no entry (route.c) */
 };
 extern const struct srv_route srv_routes[R__COUNT];
 /** srv_route_labels: "GET /v1/..." of each route, for metrics. */
@@ -290,6 +292,11 @@ struct srv_resp {
     /* req->audit_async: the entry to wait for before the answer leaves. */
     int audit_pending;
     uint64_t audit_index;
+    /* The entry a write recorded through the vault's audit hook, durable
+     * before it committed (srv_vault_hook): the request's own when the
+     * answer is that write's success. */
+    int audit_written;
+    const char *written_action;
 };
 
 /**
@@ -299,6 +306,10 @@ struct srv_resp {
  */
 size_t srv_route_match(const char *method, const char *path,
                        char param[COFFRE_PSEUDONYM_LEN + 1], unsigned *pstatus);
+
+/** srv_route_action(route): the audit action of ${route}, NULL for a
+ * route that makes no entry (and may neither disclose nor write). */
+const char *srv_route_action(size_t route);
 
 /** srv_route_allow(path): the Allow header value for ${path}. */
 const char *srv_route_allow(const char *path);
@@ -402,6 +413,34 @@ void srv_audit_refuse(struct srv_resp *r);
 int srv_audit_note(struct srv_ctx *ctx, const struct srv_principal *who,
                    const char *action, const char *pseudonym,
                    const char *purpose, unsigned status, const char *outcome);
+
+/* The request a thread is serving, for the vault's audit hook. */
+struct srv_call {
+    struct srv_ctx *ctx;
+    size_t route;
+    const struct srv_req *req;
+    const char *param;
+    struct srv_resp *r;
+};
+
+/** srv_call_set(c): the request this thread serves from now on (NULL:
+ * none, the server's own work); the previous one is returned, so that
+ * work of the server's own inside a request (the vetting sweep) is told
+ * apart: set NULL, then set back. */
+struct srv_call *srv_call_set(struct srv_call *c);
+
+/**
+ * srv_vault_hook(ctx, ev, pindex): the vault's audit hook while the server
+ * runs (coffre_vault_set_audit, installed by srv_ctx_init). Inside a
+ * request: a disclosure or write on a route with no audit action is
+ * refused; a disclosure must be of classes the principal may read of
+ * that record (the protected rule of srv_policy_readable) and counts the
+ * person in the guard; a write's entry, naming the caller, is made
+ * durable before the write commits (r->audit_written). Outside any
+ * request, writes are the server's own (role "server") and disclosures
+ * are refused.
+ */
+int srv_vault_hook(void *ctx, const struct coffre_event *ev, uint64_t *pindex);
 
 /** srv_audit_metrics(ctx, f): the audit log's Prometheus lines. */
 void srv_audit_metrics(struct srv_ctx *ctx, FILE *f);

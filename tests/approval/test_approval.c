@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "coffre/approval.h"
+#include "coffre/audit.h"
 #include "coffre/migrate.h"
 #include "vault/vault.h"
 
@@ -290,6 +291,13 @@ test_retention_period(void)
     uint64_t id1 = 0, id2 = 0, ids[8];
     size_t n = 0;
     int64_t now = 1700000000; /* 2023: long after 2020-01-15 */
+    /* Writes are audited: the vault's own log. */
+    const struct coffre_actor actor = {NULL, "test", NULL, NULL};
+    struct coffre_audit *a = NULL;
+    char dir[700];
+    snprintf(dir, sizeof(dir), "%s/audit", data_dir);
+    CHECK_RC(coffre_audit_open(v, dir, NULL, &a), COFFRE_OK);
+    CHECK_RC(coffre_audit_attach(a, v, &actor), COFFRE_OK);
     CHECK_RC(coffre_person_from_json(person, strlen(person), &p, NULL),
              COFFRE_OK);
     CHECK_RC(coffre_vault_put(v, p, &id1), COFFRE_OK); /* 365 days */
@@ -304,6 +312,7 @@ test_retention_period(void)
              COFFRE_OK);
     CHECK(n == 2);
     coffre_person_free(p);
+    coffre_audit_close(a);
     coffre_vault_close(v);
 }
 

@@ -76,7 +76,9 @@ grant_export() {
     chmod 755 "$T" # started as root, the server drops to nobody
     gx_certs || { echo "grant_export: no dev server" >&2; return 1; }
     GX_PORT=$(gx_port)
-    jq --arg d "$data" --arg l "127.0.0.1:$GX_PORT" --arg a "$data-audit" \
+    # The vault's own audit log, the one its command-line writes went to:
+    # a second log would not agree with the store (docs/audit.md 13).
+    jq --arg d "$data" --arg l "127.0.0.1:$GX_PORT" --arg a "$data/audit" \
         --argjson t "$ttl" \
         '.data_dir = $d | .listen = $l | .audit_dir = $a |
          .approval_ttl_seconds = $t | .guard = {poison: {count: 0}}' \

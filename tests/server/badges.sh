@@ -172,3 +172,49 @@ verify "REFUSE: revoked" "$BADGE_A"
 expect 200 auditor GET /metrics
 grep -q 'route="POST /v1/badges/{pseudonym}"' <<<"$BODY" && ok ||
     bad "badge metrics"
+
+# --- vetting bypass (issue 13, item 1): a new identity after the verdict ---
+# Before the fix: the PATCH kept state and verdict, a badge was issued for
+# a person nobody vetted and the gate accepted it. Now the person goes
+# back to vetting, its verdict cleared and its badges revoked.
+new_person D
+PD=$OFFICE_PS
+approve "$PD" D
+expect 201 office POST "/v1/badges/$PD?$P"
+BADGE_D=$(echo "$BODY" | jq -r .payload)
+gate_sync
+verify ACCEPT "$BADGE_D"
+expect 200 office GET "/v1/persons/$PD?fields=identity&$P"
+NEWID=$(echo "$BODY" | jq -c '{identity: (.person.identity | .surname = "Imposteur")}')
+expect 200 office PATCH "/v1/persons/$PD" "$NEWID"
+expect 200 office GET "/v1/persons/$PD?fields=public,vetting&$P"
+check "back to vetting" '.person.public.state == "vetting"'
+check "verdict cleared" '.person.vetting.status == "pending" and (.person.vetting.decided_by == null)'
+expect 409 office POST "/v1/badges/$PD?$P"
+expect 409 office POST "/v1/persons/$PD/state" '{"state":"approved"}'
+gate_sync
+verify "REFUSE: revoked" "$BADGE_D"
+# While the verdict is awaited, what is vetted cannot change at all; the
+# rest of the record can, and the same identity sent again changes nothing.
+expect 409 office PATCH "/v1/persons/$PD" \
+    "$(echo "$NEWID" | jq -c '.identity.surname = "Autre"')"
+check "refusal says why" '.error.code == "revetting_refused"'
+expect 200 office PATCH "/v1/persons/$PD" "$NEWID" # the same again
+expect 200 vetting GET "/v1/vetting/pending?limit=1000"
+check "pending again, under the new name" \
+    '[.items[] | select(.identity.surname == "Imposteur")] | length == 1'
+# The platform's own submission: the platform's PATCH after approval.
+APP_E=$(echo "$TEMPLATE" | jq -c --arg f "$FROM" --arg u "$UNTIL" \
+    '.document.number = "BDGE\(.document.number)" | .contact.email = "e.\(.contact.email)" |
+     .identity.surname = "DupontE" | .public.valid_from = $f | .public.valid_until = $u |
+     .public.state = "submitted" | .public.organisation = "Badge test E"')
+expect 201 platform POST /v1/persons "$APP_E"
+PLAT_E=$(echo "$BODY" | jq -r .pseudonym)
+expect 200 office GET "/v1/persons?document_number=$(echo "$APP_E" | jq -r .document.number)&$P"
+PE=$(echo "$BODY" | jq -r '.items[0].pseudonym')
+approve "$PE" E
+expect 200 platform PATCH "/v1/persons/$PLAT_E" \
+    "$(echo "$APP_E" | jq -c '{document: (.document | .number = "ZZ999")}')"
+expect 200 office GET "/v1/persons/$PE?fields=public,vetting&$P"
+check "platform's change: back to vetting" \
+    '.person.public.state == "vetting" and .person.vetting.status == "pending"'

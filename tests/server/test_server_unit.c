@@ -265,6 +265,34 @@ test_routes(void)
                           p, &st) == R__COUNT);
 }
 
+/* The route table's promises (route.c): nothing that changes state is
+ * served while sealed, everything that changes state or names a person
+ * makes an audit entry, so a new route cannot forget either. */
+static void
+test_route_invariants(void)
+{
+    size_t sealed = 0;
+    for (size_t r = 0; r < R__COUNT; r++) {
+        const struct srv_route *rt = &srv_routes[r];
+        int get = strcmp(rt->method, "GET") == 0;
+        CHECK(srv_route_action(r) == rt->action);
+        if (!get || strstr(rt->path, "{pseudonym}") != NULL) {
+            CHECK(rt->action != NULL);
+        }
+        if (rt->sealed_ok) {
+            sealed++;
+            CHECK(get || r == R_UNSEAL);
+            CHECK(rt->action == NULL || r == R_UNSEAL);
+        }
+        for (const char *a = rt->action; a != NULL && *a != '\0'; a++) {
+            CHECK((*a >= 'a' && *a <= 'z') || *a == '.' || *a == '_');
+        }
+    }
+    CHECK(sealed == 5);
+    CHECK(!srv_routes[R_GUARD_REINSTATE].sealed_ok);
+    CHECK(srv_route_action(R__COUNT) == NULL);
+}
+
 static void
 test_utf8_and_errors(void)
 {
@@ -442,6 +470,7 @@ main(void)
     RUN(test_policy_table);
     RUN(test_policy_filter);
     RUN(test_routes);
+    RUN(test_route_invariants);
     RUN(test_utf8_and_errors);
     RUN(test_metrics);
     RUN(test_pki);

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "check.h"
+#include "coffre/audit.h"
 #include "coffre/coffre.h"
 
 #define N_PERSONS 300
@@ -74,6 +76,47 @@ gen_one(struct coffre_gen *g)
     return p;
 }
 
+/* The audit logs attached to open vaults: closed with them. */
+static struct {
+    struct coffre_vault *v;
+    struct coffre_audit *a;
+} logs[16];
+
+/* Attach DATA/audit to ${v}: nothing is disclosed or written without. */
+static void
+attach(struct coffre_vault *v, const char *data)
+{
+    const struct coffre_actor actor = {NULL, "test", NULL, "unit test"};
+    struct coffre_audit *a = NULL;
+    char dir[700];
+    size_t i = 0;
+
+    snprintf(dir, sizeof(dir), "%s/audit", data);
+    CHECK_RC(coffre_audit_open(v, dir, NULL, &a), COFFRE_OK);
+    CHECK_RC(coffre_audit_attach(a, v, &actor), COFFRE_OK);
+    while (i < 16 && logs[i].v != NULL) {
+        i++;
+    }
+    CHECK(i < 16);
+    if (i < 16) {
+        logs[i].v = v;
+        logs[i].a = a;
+    }
+}
+
+/* Close ${v} and the log attached to it. */
+static void
+vclose(struct coffre_vault *v)
+{
+    for (size_t i = 0; v != NULL && i < 16; i++) {
+        if (logs[i].v == v) {
+            coffre_audit_close(logs[i].a);
+            logs[i].v = NULL;
+        }
+    }
+    coffre_vault_close(v);
+}
+
 /* A new vault in DIR with shares in DIR-shares; its first persons. */
 static struct coffre_vault *
 make_vault(const char *name, uint64_t *ids, size_t n)
@@ -88,6 +131,7 @@ make_vault(const char *name, uint64_t *ids, size_t n)
     snprintf(data, sizeof(data), "%s", fresh(name));
     snprintf(shares, sizeof(shares), "%s-shares", data);
     CHECK_RC(coffre_vault_init(data, &io, &v), COFFRE_OK);
+    attach(v, data);
     CHECK_RC(coffre_gen_new(&go, &g), COFFRE_OK);
     for (size_t i = 0; i < n; i++) {
         ps[i] = gen_one(g);
@@ -119,7 +163,7 @@ test_init_writes_shares(void)
     snprintf(path, sizeof(path), "%s/share-6.txt", shares);
     CHECK(stat(path, &st) != 0);
     CHECK(!coffre_vault_is_sealed(v));
-    coffre_vault_close(v);
+    vclose(v);
     /* A second init in the same place is refused, shares untouched. */
     {
         struct coffre_init_opts io = {5, 3, shares};
@@ -127,7 +171,7 @@ test_init_writes_shares(void)
 
         snprintf(path, sizeof(path), "%s/init", check_tmpdir());
         CHECK_RC(coffre_vault_init(path, &io, &w), COFFRE_ERR_EXISTS);
-        coffre_vault_close(w);
+        vclose(w);
     }
 }
 
@@ -140,7 +184,7 @@ test_unseal_threshold(void)
     unsigned have = 0, need = 0;
     char *s1, *s3, *s5;
 
-    coffre_vault_close(v);
+    vclose(v);
     snprintf(data, sizeof(data), "%s/unseal", check_tmpdir());
     snprintf(shares, sizeof(shares), "%s-shares", data);
     s1 = share_text(shares, 1);
@@ -159,7 +203,7 @@ test_unseal_threshold(void)
     CHECK(!coffre_vault_is_sealed(v));
     CHECK_RC(coffre_vault_seal(v), COFFRE_OK);
     CHECK(coffre_vault_is_sealed(v));
-    coffre_vault_close(v);
+    vclose(v);
     free(s1);
     free(s3);
     free(s5);
@@ -172,16 +216,16 @@ test_share_of_other_vault(void)
     struct coffre_vault *v = make_vault("va", NULL, 0), *w;
     char *foreign;
 
-    coffre_vault_close(v);
+    vclose(v);
     w = make_vault("vb", NULL, 0);
-    coffre_vault_close(w);
+    vclose(w);
     snprintf(a, sizeof(a), "%s/va", check_tmpdir());
     snprintf(bshares, sizeof(bshares), "%s/vb-shares", check_tmpdir());
     foreign = share_text(bshares, 2);
     CHECK_RC(coffre_vault_open(a, &v), COFFRE_OK);
     CHECK_RC(coffre_vault_unseal(v, foreign, NULL, NULL), COFFRE_ERR_SHARE);
     CHECK(strstr(coffre_vault_errmsg(v), "another vault") != NULL);
-    coffre_vault_close(v);
+    vclose(v);
     free(foreign);
 }
 
@@ -223,7 +267,7 @@ test_round_trip(void)
     CHECK_RC(coffre_vault_get(v, 999999, COFFRE_CLASSES_ALL, &got),
              COFFRE_ERR_NOTFOUND);
     coffre_gen_free(g);
-    coffre_vault_close(v);
+    vclose(v);
 }
 
 /* Run one SQL statement on a vault's database file. */
@@ -320,7 +364,7 @@ test_tamper(void)
     /* Person 3 itself is intact. */
     CHECK_RC(coffre_vault_get(v, ids[2], COFFRE_CLASSES_ALL, &p), COFFRE_OK);
     coffre_person_free(p);
-    coffre_vault_close(v);
+    vclose(v);
 }
 
 static void
@@ -335,9 +379,17 @@ test_rotation(void)
 
     CHECK_RC(coffre_vault_rotate(v, &version), COFFRE_OK);
     CHECK(version == 2);
-    /* Old records still open; new records use v2. */
+    /* Old records still open; new records use v2. A record read back
+     * and put again is the same submission (its source key): stored
+     * once. */
     CHECK_RC(coffre_vault_get(v, ids[7], COFFRE_CLASSES_ALL, &p), COFFRE_OK);
     CHECK_RC(coffre_vault_put(v, p, &more[0]), COFFRE_OK);
+    CHECK(more[0] == ids[7]);
+    coffre_person_free(p);
+    CHECK_RC(coffre_person_from_json(person, strlen(person), &p, NULL),
+             COFFRE_OK);
+    CHECK_RC(coffre_vault_put(v, p, &more[0]), COFFRE_OK);
+    CHECK(more[0] != ids[7]);
     CHECK_RC(coffre_vault_retire(v, 1), COFFRE_ERR_INUSE);
     CHECK_RC(coffre_vault_retire(v, 2), COFFRE_ERR_INUSE);
     do {
@@ -360,7 +412,7 @@ test_rotation(void)
         q = NULL;
     }
     coffre_person_free(p);
-    coffre_vault_close(v);
+    vclose(v);
 }
 
 static void
@@ -393,7 +445,7 @@ test_erase_old_copy(void)
     /* Its neighbours are untouched. */
     CHECK_RC(coffre_vault_get(v, ids[2], COFFRE_CLASSES_ALL, &p), COFFRE_OK);
     coffre_person_free(p);
-    coffre_vault_close(v);
+    vclose(v);
 }
 
 static void
@@ -429,7 +481,7 @@ test_epoch_shred(void)
     }
     CHECK(same >= 1 && shredded == same);
     CHECK(kept == 40 - same);
-    coffre_vault_close(v);
+    vclose(v);
 }
 
 static void
@@ -466,7 +518,7 @@ test_find(void)
     }
     coffre_free(json);
     coffre_person_free(p);
-    coffre_vault_close(v);
+    vclose(v);
 }
 
 static void
@@ -489,7 +541,7 @@ test_name_search_normalised(void)
              COFFRE_OK);
     CHECK(n == 0);
     coffre_person_free(p);
-    coffre_vault_close(v);
+    vclose(v);
 }
 
 static void
@@ -506,7 +558,7 @@ test_pseudonyms(void)
     CHECK(got == ids[0]);
     CHECK_RC(coffre_vault_resolve(v, "gate", a, &got), COFFRE_ERR_NOTFOUND);
     CHECK_RC(coffre_vault_resolve(v, "office", "x", &got), COFFRE_ERR_NOTFOUND);
-    coffre_vault_close(v);
+    vclose(v);
 }
 
 static void
@@ -535,7 +587,7 @@ test_lifecycle(void)
              COFFRE_OK);
     CHECK_RC(coffre_vault_set_state(v, ids[0], COFFRE_STATE_VETTING),
              COFFRE_ERR_STATE);
-    coffre_vault_close(v);
+    vclose(v);
 }
 
 static void
@@ -547,9 +599,9 @@ test_dev_vault_cannot_reopen(void)
     snprintf(path, sizeof(path), "%s/dev", check_tmpdir());
     CHECK_RC(coffre_vault_open_dev(path, &v), COFFRE_OK);
     CHECK(!coffre_vault_is_sealed(v));
-    coffre_vault_close(v);
+    vclose(v);
     CHECK_RC(coffre_vault_open(path, &v), COFFRE_ERR_SEALED);
-    coffre_vault_close(v);
+    vclose(v);
 }
 
 static void
@@ -563,9 +615,352 @@ test_keys_wiped(void)
     v = make_vault("wipe", ids, 8);
     CHECK_RC(coffre_vault_get(v, ids[3], COFFRE_CLASSES_ALL, &p), COFFRE_OK);
     coffre_person_free(p);
-    coffre_vault_close(v);
+    vclose(v);
     CHECK(check_secmem_released() > 20);
     CHECK(check_secmem_violations() == 0);
+}
+
+/* Reopen and unseal the vault make_vault made under ${name}. */
+static struct coffre_vault *
+reopen(const char *name)
+{
+    char data[600], shares[700];
+    struct coffre_vault *v = NULL;
+
+    snprintf(data, sizeof(data), "%s/%s", check_tmpdir(), name);
+    snprintf(shares, sizeof(shares), "%s-shares", data);
+    CHECK_RC(coffre_vault_open(data, &v), COFFRE_OK);
+    for (unsigned k = 1; k <= 3; k++) {
+        char *t = share_text(shares, k);
+
+        CHECK_RC(coffre_vault_unseal(v, t, NULL, NULL), COFFRE_OK);
+        free(t);
+    }
+    return v;
+}
+
+static int
+failing_hook(void *arg, const struct coffre_event *ev, uint64_t *pindex)
+{
+    int *calls = arg;
+
+    (void)pindex;
+    if (ev != NULL) {
+        (*calls)++;
+    }
+    return ev == NULL ? COFFRE_OK : COFFRE_ERR_UNAVAILABLE;
+}
+
+/* Nothing is disclosed or written unaudited: no hook, no data; a hook
+ * that cannot record, no write (the entry and the write fail together). */
+static void
+test_audit_required(void)
+{
+    uint64_t ids[4], id = 0;
+    struct coffre_vault *v = make_vault("hook", ids, 4);
+    struct coffre_vault_stats st;
+    struct coffre_person *p = NULL, *q = NULL;
+    int calls = 0;
+
+    CHECK_RC(coffre_person_from_json(person, strlen(person), &p, NULL),
+             COFFRE_OK);
+    for (size_t i = 0; i < 16; i++) {
+        if (logs[i].v == v) { /* detached: the vault has no hook now */
+            coffre_audit_close(logs[i].a);
+            logs[i].v = NULL;
+        }
+    }
+    CHECK_RC(coffre_vault_get(v, ids[1], COFFRE_CLASSES_ALL, &q),
+             COFFRE_ERR_DENIED);
+    CHECK(q == NULL);
+    CHECK_RC(coffre_vault_put(v, p, &id), COFFRE_ERR_DENIED);
+    CHECK_RC(coffre_vault_erase(v, ids[2]), COFFRE_ERR_DENIED);
+    coffre_vault_set_audit(v, failing_hook, &calls);
+    CHECK_RC(coffre_vault_put(v, p, &id), COFFRE_ERR_UNAVAILABLE);
+    CHECK_RC(coffre_vault_update(v, ids[0], p), COFFRE_ERR_UNAVAILABLE);
+    CHECK_RC(coffre_vault_set_state(v, ids[3], COFFRE_STATE_REVOKED),
+             COFFRE_ERR_UNAVAILABLE);
+    CHECK_RC(coffre_vault_get(v, ids[1], COFFRE_CLASSES_ALL, &q),
+             COFFRE_ERR_UNAVAILABLE);
+    CHECK(q == NULL);
+    CHECK(calls == 4);
+    CHECK_RC(coffre_vault_stats(v, &st), COFFRE_OK);
+    CHECK(st.persons == 4 && st.erased == 0);
+    coffre_person_free(p);
+    vclose(v);
+    /* Reopened with its log: the four persons as they were. */
+    v = reopen("hook");
+    attach(v, fresh("hook"));
+    CHECK_RC(coffre_vault_get(v, ids[3], COFFRE_CLASSES_ALL, &q), COFFRE_OK);
+    CHECK(q != NULL && coffre_person_state(q) != COFFRE_STATE_REVOKED);
+    coffre_person_free(q);
+    vclose(v);
+}
+
+/* A person of ${state} (with a favourable verdict past vetting). */
+static uint64_t
+put_in_state(struct coffre_vault *v, const char *state, const char *key)
+{
+    char json[2048];
+    struct coffre_person *p = NULL;
+    uint64_t id = 0;
+    const char *verdict =
+        strcmp(state, "submitted") == 0 || strcmp(state, "vetting") == 0
+            ? ""
+            : ",\"vetting\":{\"status\":\"favourable\","
+              "\"decided_at\":\"2024-05-01T10:00:00Z\","
+              "\"decided_by\":\"svc\"}";
+
+    snprintf(json, sizeof(json),
+             "{\"source_key\":\"%s\",\"public\":{\"category\":\"media\","
+             "\"organisation\":\"AFP\",\"valid_from\":\"2024-07-01\","
+             "\"valid_until\":\"2024-08-15\",\"state\":\"%s\"},"
+             "\"identity\":{\"surname\":\"Martin\",\"given_names\":"
+             "\"Paul\",\"sex\":\"M\",\"birth_date\":\"1980-01-02\","
+             "\"birth_place\":\"Lyon\",\"birth_country\":\"FRA\","
+             "\"nationalities\":[\"FRA\"]},\"contact\":{\"address\":"
+             "\"1 rue de la Paix\",\"postal_code\":\"69001\",\"city\":"
+             "\"Lyon\",\"country\":\"FRA\",\"email\":\"p@example.org\"}%s}",
+             key, state, verdict);
+    CHECK_RC(coffre_person_from_json(json, strlen(json), &p, NULL), COFFRE_OK);
+    CHECK_RC(coffre_vault_put(v, p, &id), COFFRE_OK);
+    coffre_person_free(p);
+    return id;
+}
+
+static struct coffre_person *
+patch_of(const char *json)
+{
+    struct coffre_person *p = NULL;
+
+    CHECK_RC(coffre_person_from_json(json, strlen(json), &p, NULL), COFFRE_OK);
+    return p;
+}
+
+/* What is vetted cannot change behind the verdict's back. */
+static void
+test_revetting(void)
+{
+    struct coffre_vault *v = make_vault("revet", NULL, 0);
+    struct coffre_person *rename = patch_of(
+        "{\"identity\":{\"surname\":\"Dupont\",\"given_names\":\"Paul\","
+        "\"sex\":\"M\",\"birth_date\":\"1980-01-02\",\"birth_place\":"
+        "\"Lyon\",\"birth_country\":\"FRA\",\"nationalities\":[\"FRA\"]}}");
+    struct coffre_person *same = patch_of(
+        "{\"identity\":{\"surname\":\"Martin\",\"given_names\":\"Paul\","
+        "\"sex\":\"M\",\"birth_date\":\"1980-01-02\",\"birth_place\":"
+        "\"Lyon\",\"birth_country\":\"FRA\",\"nationalities\":[\"FRA\"]}}");
+    struct coffre_person *mail =
+        patch_of("{\"contact\":{\"address\":\"2 rue de la Paix\","
+                 "\"postal_code\":\"69001\",\"city\":\"Lyon\","
+                 "\"country\":\"FRA\",\"email\":\"q@example.org\"}}");
+    struct coffre_person *q = NULL;
+    uint64_t sub = put_in_state(v, "submitted", "R1");
+    uint64_t vet = put_in_state(v, "vetting", "R2");
+    uint64_t app = put_in_state(v, "approved", "R3");
+    uint64_t iss = put_in_state(v, "badge_issued", "R4");
+    uint64_t ref = put_in_state(v, "refused", "R5");
+
+    CHECK_RC(coffre_vault_update(v, sub, rename), COFFRE_OK);
+    CHECK_RC(coffre_vault_update(v, vet, rename), COFFRE_ERR_STATE);
+    CHECK_RC(coffre_vault_update(v, ref, rename), COFFRE_ERR_STATE);
+    /* The same values again, or another class: nothing to vet. */
+    CHECK_RC(coffre_vault_update(v, app, same), COFFRE_OK);
+    CHECK_RC(coffre_vault_update(v, app, mail), COFFRE_OK);
+    CHECK_RC(coffre_vault_get(v, app, COFFRE_CLASSES_ALL, &q), COFFRE_OK);
+    CHECK(coffre_person_state(q) == COFFRE_STATE_APPROVED);
+    coffre_person_free(q);
+    /* A new name after the verdict: vetted again, the verdict gone. */
+    for (int k = 0; k < 2; k++) {
+        uint64_t id = k == 0 ? app : iss;
+        char *json = NULL;
+
+        CHECK_RC(coffre_vault_update(v, id, rename), COFFRE_OK);
+        CHECK_RC(coffre_vault_get(v, id, COFFRE_CLASSES_ALL, &q), COFFRE_OK);
+        CHECK(coffre_person_state(q) == COFFRE_STATE_VETTING);
+        CHECK_RC(coffre_person_to_json(q, COFFRE_CLASSES_ALL, &json),
+                 COFFRE_OK);
+        CHECK(json != NULL && strstr(json, "\"status\":\"pending\"") != NULL &&
+              strstr(json, "favourable") == NULL &&
+              strstr(json, "Dupont") != NULL);
+        coffre_free(json);
+        coffre_person_free(q);
+    }
+    coffre_person_free(rename);
+    coffre_person_free(same);
+    coffre_person_free(mail);
+    vclose(v);
+}
+
+/* A retried submission (same source key) is stored once. */
+static void
+test_put_once(void)
+{
+    struct coffre_vault *v = make_vault("once", NULL, 0);
+    struct coffre_vault_stats st;
+    uint64_t id = put_in_state(v, "submitted", "K1"), again = 0, other = 0;
+    struct coffre_person *p =
+        patch_of("{\"source_key\":\"K1\",\"public\":{\"category\":\"media\","
+                 "\"organisation\":\"AFP\",\"valid_from\":\"2024-07-01\","
+                 "\"valid_until\":\"2024-08-15\"},\"identity\":{\"surname\":"
+                 "\"Autre\",\"given_names\":\"Paul\",\"sex\":\"M\","
+                 "\"birth_date\":\"1980-01-02\",\"birth_place\":\"Lyon\","
+                 "\"birth_country\":\"FRA\",\"nationalities\":[\"FRA\"]}}");
+    int created = 1;
+
+    CHECK(put_in_state(v, "submitted", "K1") == id);
+    CHECK_RC(coffre_vault_set_state(v, id, COFFRE_STATE_VETTING), COFFRE_OK);
+    again = put_in_state(v, "submitted", "K1"); /* moved on: same one */
+    CHECK(again == id);
+    CHECK_RC(coffre_vault_put_once(v, p, &other, &created), COFFRE_ERR_EXISTS);
+    CHECK(other == 0 && created == 0);
+    CHECK_RC(coffre_vault_stats(v, &st), COFFRE_OK);
+    CHECK(st.persons == 1);
+    coffre_person_free(p);
+    vclose(v);
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+
+    CHECK(a != NULL && b != NULL);
+    while (a != NULL && b != NULL && (n = fread(buf, 1, sizeof(buf), a)) > 0) {
+        CHECK(fwrite(buf, 1, n, b) == n);
+    }
+    if (a != NULL) {
+        fclose(a);
+    }
+    if (b != NULL) {
+        fclose(b);
+    }
+}
+
+/* The store's copy at ${name}/coffre.db goes back to ${saved} (an older
+ * copy, or one whose write-ahead log was lost). */
+static void
+restore_store(const char *name, const char *saved)
+{
+    char db[700], side[720];
+
+    snprintf(db, sizeof(db), "%s/%s/coffre.db", check_tmpdir(), name);
+    copy_file(saved, db);
+    snprintf(side, sizeof(side), "%s-wal", db);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", db);
+    unlink(side);
+}
+
+/* One person more, through a vault opened with its log. */
+static void
+write_one(const char *name, const char *key)
+{
+    struct coffre_vault *v = reopen(name);
+
+    attach(v, fresh(name));
+    put_in_state(v, "submitted", key);
+    vclose(v);
+}
+
+/* A store behind its log is refused; a log one uncommitted write ahead
+ * (a crash between an entry and its commit) is noted and passed. */
+static void
+test_store_behind_log(void)
+{
+    char db[700], saved[720], dir[700];
+    struct coffre_audit *a = NULL;
+    struct coffre_vault *v = make_vault("behind", NULL, 0);
+
+    put_in_state(v, "submitted", "B1");
+    vclose(v);
+    snprintf(db, sizeof(db), "%s/behind/coffre.db", check_tmpdir());
+    snprintf(saved, sizeof(saved), "%s.saved", db);
+    copy_file(db, saved);
+    write_one("behind", "B2");
+    restore_store("behind", saved); /* B2 lost: one write */
+    v = reopen("behind");
+    snprintf(dir, sizeof(dir), "%s/behind/audit", check_tmpdir());
+    CHECK_RC(coffre_audit_open(v, dir, NULL, &a), COFFRE_OK);
+    CHECK(strstr(coffre_audit_open_errmsg(), "never committed") != NULL);
+    coffre_audit_close(a);
+    vclose(v);
+    /* Noted: the next open is clean, and writes go on. */
+    write_one("behind", "B3");
+    copy_file(db, saved);
+    write_one("behind", "B4");
+    write_one("behind", "B5");
+    restore_store("behind", saved); /* B4 and B5 lost: refused */
+    v = reopen("behind");
+    CHECK_RC(coffre_audit_open(v, dir, NULL, &a), COFFRE_ERR_STORE);
+    CHECK(a == NULL);
+    CHECK(strstr(coffre_audit_open_errmsg(), "store is behind") != NULL);
+    vclose(v);
+}
+
+/* A store whose pages are damaged does not unseal. */
+static void
+test_store_integrity(void)
+{
+    char db[700], shares[700];
+    struct coffre_vault *v = make_vault("damaged", NULL, 0);
+    FILE *f;
+    char *t;
+
+    for (int i = 0; i < 40; i++) {
+        char key[16];
+
+        snprintf(key, sizeof(key), "D%d", i);
+        put_in_state(v, "submitted", key);
+    }
+    vclose(v);
+    snprintf(db, sizeof(db), "%s/damaged/coffre.db", check_tmpdir());
+    f = fopen(db, "r+b");
+    CHECK(f != NULL);
+    if (f != NULL) { /* a B-tree page's header, past the schema page */
+        static const char junk[64] = "damaged damaged damaged damaged";
+
+        fseek(f, 3 * 4096, SEEK_SET);
+        fwrite(junk, 1, sizeof(junk), f);
+        fclose(f);
+    }
+    snprintf(shares, sizeof(shares), "%s/damaged-shares", check_tmpdir());
+    CHECK_RC(coffre_vault_open(fresh("damaged"), &v), COFFRE_OK);
+    for (unsigned k = 1; k <= 3; k++) {
+        int rc;
+
+        t = share_text(shares, k);
+        rc = coffre_vault_unseal(v, t, NULL, NULL);
+        CHECK(k < 3 ? rc == COFFRE_OK : rc == COFFRE_ERR_STORE);
+        free(t);
+    }
+    CHECK(coffre_vault_is_sealed(v));
+    CHECK(strstr(coffre_vault_errmsg(v), "integrity") != NULL);
+    vclose(v);
+}
+
+/* One process (one handle) unseals a data directory at a time. */
+static void
+test_one_unsealer(void)
+{
+    struct coffre_vault *v = make_vault("lock", NULL, 0), *w = NULL;
+    char shares[700];
+
+    snprintf(shares, sizeof(shares), "%s/lock-shares", check_tmpdir());
+    CHECK_RC(coffre_vault_open(fresh("lock"), &w), COFFRE_OK);
+    for (unsigned k = 1; k <= 3; k++) {
+        char *t = share_text(shares, k);
+        int rc = coffre_vault_unseal(w, t, NULL, NULL);
+
+        CHECK(k < 3 ? rc == COFFRE_OK : rc == COFFRE_ERR_INUSE);
+        free(t);
+    }
+    CHECK(coffre_vault_is_sealed(w));
+    CHECK(strstr(coffre_vault_errmsg(w), "another process") != NULL);
+    vclose(w);
+    vclose(v);
 }
 
 int
@@ -588,5 +983,11 @@ main(void)
     RUN(test_lifecycle);
     RUN(test_dev_vault_cannot_reopen);
     RUN(test_keys_wiped);
+    RUN(test_audit_required);
+    RUN(test_revetting);
+    RUN(test_put_once);
+    RUN(test_store_behind_log);
+    RUN(test_store_integrity);
+    RUN(test_one_unsealer);
     return check_done();
 }

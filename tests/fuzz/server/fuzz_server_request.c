@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coffre/audit.h"
 #include "server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,6 +35,15 @@ setup(void)
         coffre_gen_new(&go, &g) != COFFRE_OK) {
         abort();
     }
+    /* The persons are written like any others: through an audit log. */
+    const struct coffre_actor actor = {NULL, "fuzz", NULL, NULL};
+    struct coffre_audit *a = NULL;
+    char log[sizeof(dir) + 8];
+    snprintf(log, sizeof(log), "%s/audit", dir);
+    if (coffre_audit_open(v, log, NULL, &a) != COFFRE_OK ||
+        coffre_audit_attach(a, v, &actor) != COFFRE_OK) {
+        abort();
+    }
     for (int i = 0; i < 20; i++) {
         struct coffre_person *p = NULL;
         if (coffre_gen_next(g, &p) != COFFRE_OK ||
@@ -42,8 +52,11 @@ setup(void)
         }
         coffre_person_free(p);
     }
+    coffre_audit_close(a);
     coffre_gen_free(g);
     srv_config_defaults(&cfg);
+    /* Its audit log in the temporary directory, not in /audit. */
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", dir);
     for (int r = 0; r <= SRV_ROLE_COUNT; r++) {
         struct srv_principal *p = &principals[r];
         p->role = r < SRV_ROLE_COUNT ? r : SRV_ROLE_OFFICE;

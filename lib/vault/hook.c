@@ -1,0 +1,417 @@
+/*
+ * The audit hook (docs/audit.md section 13): the one place every
+ * disclosure and every write of the library goes through, whichever front
+ * end calls it. A write's entry is made durable inside its store
+ * transaction, before the commit, and the store records the entry's index
+ * (the audit mark) in the same transaction; at the log's open the two are
+ * cross-checked, so that a store behind its log (acknowledged writes lost)
+ * or a log behind its store is refused.
+ *
+ * Also here: the data directory's lock, which keeps a second process
+ * (a CLI beside a running server) from unsealing the same vault.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "coffre/audit.h"
+#include "vault/vault.h"
+
+#define MARK_KEY "audit_mark"
+#define LOCK_NAME "lock"
+
+/* Actions of the events; the write ones are those the mark covers. */
+static const struct {
+    const char *action;
+    int write;
+} ops[COFFRE_OP__COUNT] = {
+    [COFFRE_OP_READ] = {"person.read", 0},
+    [COFFRE_OP_FIND] = {"person.search", 0},
+    [COFFRE_OP_EXPORT] = {"person.export", 0},
+    [COFFRE_OP_CREATE] = {"person.create", 1},
+    [COFFRE_OP_IMPORT] = {"person.import", 1},
+    [COFFRE_OP_UPDATE] = {"person.update", 1},
+    [COFFRE_OP_STATE] = {"person.state", 1},
+    [COFFRE_OP_VERDICT] = {"vetting.verdict", 1},
+    [COFFRE_OP_ERASE] = {"person.erase", 1},
+    [COFFRE_OP_SHRED] = {"person.shred", 1},
+    [COFFRE_OP_EPOCH_DESTROY] = {"retention.epoch_destroy", 1},
+    [COFFRE_OP_BADGE_ISSUE] = {"badge.issue", 1},
+    [COFFRE_OP_BADGE_REVOKE] = {"badge.revoke", 1},
+    [COFFRE_OP_KEY_ROTATE] = {"key.rotate", 1},
+    [COFFRE_OP_KEY_REWRAP] = {"key.rewrap", 1},
+    [COFFRE_OP_KEY_RETIRE] = {"key.retire", 1},
+    [COFFRE_OP_POISON] = {"guard.poison_plant", 1},
+};
+
+const char *
+coffre_op_action(int op)
+{
+    return op >= 0 && op < COFFRE_OP__COUNT ? ops[op].action : NULL;
+}
+
+int
+coffre_action_is_write(const char *action)
+{
+    for (int i = 0; action != NULL && i < COFFRE_OP__COUNT; i++) {
+        if (ops[i].write && strcmp(ops[i].action, action) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void
+coffre_vault_set_audit(struct coffre_vault *v, coffre_audit_fn fn, void *arg)
+{
+    pthread_mutex_lock(&v->lock);
+    v->audit_fn = fn;
+    v->audit_arg = arg;
+    pthread_mutex_unlock(&v->lock);
+}
+
+void
+vault_event(struct coffre_event *ev, int op, uint64_t id, unsigned classes)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->op = op;
+    ev->action = coffre_op_action(op);
+    ev->id = id;
+    ev->count = id != 0;
+    ev->classes = classes;
+}
+
+static int
+hook_refused(struct coffre_vault *v, int rc, const char *what)
+{
+    if (rc == COFFRE_ERR_DENIED) {
+        return vault_fail(v, rc, "%s refused by the audit policy", what);
+    }
+    return vault_fail(v, rc == COFFRE_ERR_NOMEM ? rc : COFFRE_ERR_UNAVAILABLE,
+                      "the audit log cannot record this %s (%s): nothing "
+                      "was %s",
+                      what, coffre_strerror(rc),
+                      strcmp(what, "write") == 0 ? "written" : "disclosed");
+}
+
+int
+vault_audit_read(struct coffre_vault *v, struct coffre_event *ev)
+{
+    uint64_t index = 0;
+    int rc;
+
+    if (v->audit_fn == NULL) {
+        return vault_fail(v, COFFRE_ERR_DENIED,
+                          "no audit log is attached: nothing is disclosed "
+                          "unaudited");
+    }
+    ev->write = 0;
+    rc = v->audit_fn(v->audit_arg, ev, &index);
+    return rc == COFFRE_OK ? rc : hook_refused(v, rc, "disclosure");
+}
+
+static int
+mark_put(struct coffre_vault *v, uint64_t mark)
+{
+    unsigned char b[8];
+
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(mark >> (56 - 8 * i));
+    }
+    return v->store->ops->meta_put(v->store, MARK_KEY, b, sizeof(b));
+}
+
+static int
+mark_get(struct coffre_vault *v, uint64_t *pmark)
+{
+    struct coffre_buf b;
+    int rc;
+
+    *pmark = 0;
+    coffre_buf_init(&b, 64);
+    rc = v->store->ops->meta_get(v->store, MARK_KEY, &b);
+    if (rc == COFFRE_ERR_NOTFOUND) {
+        rc = COFFRE_ERR_NOTFOUND; /* a store older than the mark */
+    } else if (rc == COFFRE_OK && b.len != 8) {
+        rc = vault_fail(v, COFFRE_ERR_STORE,
+                        "the store's audit mark is "
+                        "corrupt");
+    } else if (rc == COFFRE_OK) {
+        for (int i = 0; i < 8; i++) {
+            *pmark = *pmark << 8 | b.p[i];
+        }
+    }
+    coffre_buf_free(&b);
+    return rc;
+}
+
+int
+vault_audit_mark_init(struct coffre_vault *v)
+{
+    return mark_put(v, 0);
+}
+
+int
+vault_audit_write(struct coffre_vault *v, struct coffre_event *ev)
+{
+    uint64_t index = 0;
+    int rc;
+
+    if (v->audit_fn == NULL) {
+        return vault_fail(v, COFFRE_ERR_DENIED,
+                          "no audit log is attached: nothing is written "
+                          "unaudited");
+    }
+    ev->write = 1;
+    ev->aborted = 0;
+    rc = v->audit_fn(v->audit_arg, ev, &index);
+    if (rc != COFFRE_OK) {
+        return hook_refused(v, rc, "write");
+    }
+    rc = mark_put(v, index + 1);
+    return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "audit mark");
+}
+
+int
+vault_audit_commit(struct coffre_vault *v, struct coffre_event *ev)
+{
+    struct coffre_store *s = v->store;
+    uint64_t index = 0;
+    int rc = s->ops->commit(s);
+
+    if (rc == COFFRE_OK) {
+        return rc;
+    }
+    vault_store_fail(v, rc, "commit");
+    /* The entry says the write was done: say it was not, and move the
+     * mark past both if the store still takes a transaction. */
+    ev->aborted = 1;
+    if (v->audit_fn(v->audit_arg, ev, &index) == COFFRE_OK &&
+        s->ops->begin(s) == COFFRE_OK) {
+        if (mark_put(v, index + 1) != COFFRE_OK ||
+            s->ops->commit(s) != COFFRE_OK) {
+            s->ops->rollback(s);
+        }
+    }
+    return rc;
+}
+
+int
+vault_tx_audited(struct coffre_vault *v, struct coffre_event *ev,
+                 int (*fn)(struct coffre_vault *, void *), void *arg)
+{
+    struct coffre_store *s = v->store;
+    int rc = s->ops->begin(s);
+
+    if (rc != COFFRE_OK) {
+        return vault_store_fail(v, rc, "begin");
+    }
+    rc = fn(v, arg);
+    if (rc == COFFRE_OK) {
+        rc = vault_audit_write(v, ev);
+    }
+    if (rc == COFFRE_OK) {
+        return vault_audit_commit(v, ev);
+    }
+    s->ops->rollback(s);
+    return rc;
+}
+
+int
+vault_in_tx_audited(struct coffre_vault *v, struct coffre_event *ev,
+                    int (*fn)(struct coffre_vault *, void *), void *arg)
+{
+    int rc;
+
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK) {
+        rc = vault_tx_audited(v, ev, fn, arg);
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The data directory's lock.                                          */
+
+/* The pid written in the lock file by its holder, or 0. */
+static long
+lock_holder(int fd)
+{
+    char b[32];
+    ssize_t n = pread(fd, b, sizeof(b) - 1, 0);
+
+    if (n <= 0) {
+        return 0;
+    }
+    b[n] = '\0';
+    return strtol(b, NULL, 10);
+}
+
+int
+vault_dir_lock(struct coffre_vault *v)
+{
+    char path[4096], pid[32];
+    int fd, n;
+
+    if (v->dir == NULL || v->lock_fd >= 0) {
+        return COFFRE_OK;
+    }
+    n = snprintf(path, sizeof(path), "%s/%s", v->dir, LOCK_NAME);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        return vault_fail(v, COFFRE_ERR_ARG, "path too long: %s", v->dir);
+    }
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        return vault_fail(v, COFFRE_ERR_IO, "cannot open %s: %s", path,
+                          strerror(errno));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        long holder = lock_holder(fd);
+
+        close(fd);
+        return vault_fail(v, COFFRE_ERR_INUSE,
+                          "the vault in %s is unsealed by another process "
+                          "(pid %ld: a running coffre server?); stop it, or "
+                          "go through its API",
+                          v->dir, holder);
+    }
+    n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        close(fd);
+        return vault_fail(v, COFFRE_ERR_IO, "cannot write %s", path);
+    }
+    v->lock_fd = fd;
+    return COFFRE_OK;
+}
+
+void
+vault_dir_unlock(struct coffre_vault *v)
+{
+    if (v->lock_fd >= 0) {
+        close(v->lock_fd); /* releases the flock */
+        v->lock_fd = -1;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The cross-check of the store and its log at open.                   */
+
+struct mark_scan {
+    uint64_t writes, first, last;
+    struct coffre_audit_entry last_entry;
+};
+
+/* The write entries that answered success in [from, n). */
+static int
+scan_writes(struct coffre_audit *a, uint64_t from, uint64_t n,
+            struct mark_scan *ms)
+{
+    unsigned char b[COFFRE_AUDIT_ENTRY_MAX];
+    struct coffre_audit_entry e;
+    size_t len = 0;
+
+    memset(ms, 0, sizeof(*ms));
+    for (uint64_t i = from; i < n; i++) {
+        if (coffre_audit_entry_bytes(a, i, b, &len) != COFFRE_OK ||
+            coffre_audit_entry_parse(b, len, &e) != COFFRE_OK) {
+            return COFFRE_ERR_IO;
+        }
+        if (e.status < 300 && coffre_action_is_write(e.action)) {
+            ms->first = ms->writes++ == 0 ? i : ms->first;
+            ms->last = i;
+            ms->last_entry = e;
+        }
+    }
+    return COFFRE_OK;
+}
+
+/* One write entry with no commit behind it: note it, move the mark. */
+static int
+note_uncommitted(struct coffre_vault *v, struct coffre_audit *a,
+                 const struct mark_scan *ms, char *msg, size_t cap)
+{
+    struct coffre_audit_entry e;
+    struct coffre_store *s = v->store;
+    char why[COFFRE_AUDIT_MAX_PURPOSE + 1];
+    uint64_t index = 0;
+    int rc;
+
+    memset(&e, 0, sizeof(e));
+    e.time_ms = ms->last_entry.time_ms; /* never before the write's own */
+    snprintf(e.role, sizeof(e.role), "vault");
+    snprintf(e.action, sizeof(e.action), "store.recover");
+    memcpy(e.pseudonym, ms->last_entry.pseudonym, sizeof(e.pseudonym));
+    snprintf(why, sizeof(why),
+             "entry %" PRIu64 " (%s) was never committed: the process "
+             "stopped between its entry and its commit",
+             ms->last, ms->last_entry.action);
+    (void)coffre_audit_set_purpose(&e, why);
+    e.status = 500;
+    snprintf(e.outcome, sizeof(e.outcome), "not_committed");
+    rc = coffre_audit_record(a, &e, &index);
+    if (rc == COFFRE_OK) {
+        rc = s->ops->begin(s);
+    }
+    if (rc == COFFRE_OK) {
+        rc = mark_put(v, index + 1);
+        rc = rc == COFFRE_OK ? s->ops->commit(s) : rc;
+        if (rc != COFFRE_OK) {
+            s->ops->rollback(s);
+        }
+    }
+    snprintf(msg, cap, "%s", why);
+    return rc;
+}
+
+int
+vault_audit_check(struct coffre_vault *v, struct coffre_audit *a, char *msg,
+                  size_t cap)
+{
+    struct mark_scan ms;
+    uint64_t mark = 0, n = coffre_audit_size(a);
+    int rc;
+
+    msg[0] = '\0';
+    pthread_mutex_lock(&v->lock);
+    rc = mark_get(v, &mark);
+    if (rc == COFFRE_ERR_NOTFOUND) {
+        /* A vault made before the mark existed (a new one stores 0): its
+         * log is taken as it is, from now on the mark follows it. */
+        rc = mark_put(v, n);
+        snprintf(msg, cap, "the store had no audit mark: set at %" PRIu64, n);
+        mark = n;
+    }
+    if (rc == COFFRE_OK && n < mark) {
+        snprintf(msg, cap,
+                 "the audit log holds %" PRIu64 " entries, but the store "
+                 "recorded its last write at entry %" PRIu64
+                 ": the log is behind the store (truncated, or not this "
+                 "vault's log)",
+                 n, mark - 1);
+        rc = COFFRE_ERR_STORE;
+    }
+    if (rc == COFFRE_OK) {
+        rc = scan_writes(a, mark, n, &ms);
+    }
+    if (rc == COFFRE_OK && ms.writes > 1) {
+        snprintf(msg, cap,
+                 "the store is behind the audit log: %" PRIu64
+                 " writes the log records as done (entries %" PRIu64
+                 " to %" PRIu64 ") are not in the store, whose last write is "
+                 "entry %" PRIu64
+                 " (a lost write-ahead log, or an older copy of the store?)",
+                 ms.writes, ms.first, ms.last, mark ? mark - 1 : 0);
+        rc = COFFRE_ERR_STORE;
+    } else if (rc == COFFRE_OK && ms.writes == 1) {
+        rc = note_uncommitted(v, a, &ms, msg, cap);
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
