@@ -99,16 +99,22 @@ struct coffre_audit;
  * ${dir} (made 0700 if absent), signing with the vault's audit key (made
  * on first use; ${v} must be unsealed, else COFFRE_ERR_SEALED), under
  * ${origin}, which is also the key name (NULL: "coffre.vault/<vault id>").
- * Rebuilds the tree, truncates a torn tail left by a crash, and checks
- * every stored checkpoint against the tree: COFFRE_ERR_CRYPTO if one does
- * not match (the log was tampered with; coffre_audit_open_errmsg() says
- * which). Starts the committer and signer threads.
+ * Rebuilds the tree, checks every record of both files and every stored
+ * checkpoint against the tree. Cuts only what a crash leaves: a final
+ * record the file ends inside of, or zero bytes past the last good record
+ * (docs/audit.md section 9). Anything else (a record whose trailer hash
+ * does not match, one that does not parse, a length over the cap, a
+ * checkpoint that does not match) is refused with COFFRE_ERR_CRYPTO and
+ * no byte of either file is changed; coffre_audit_open_errmsg() names the
+ * file, the record and its byte offset. Starts the committer and signer
+ * threads.
  */
 COFFRE_API int coffre_audit_open(struct coffre_vault *v, const char *dir,
                                  const char *origin, struct coffre_audit **pa);
 
 /** coffre_audit_open_errmsg(): why the last coffre_audit_open of this
- * thread failed, or what it repaired (a torn tail), "" if nothing. */
+ * thread failed, or what it cut (a torn tail: file, bytes, offset), ""
+ * if nothing. Never holds a personal value. */
 COFFRE_API const char *coffre_audit_open_errmsg(void);
 
 /** coffre_audit_close(a): make queued entries durable, sign a last

@@ -70,7 +70,7 @@ struct coffre_audit {
     int threads;
 };
 
-static _Thread_local char open_msg[256];
+static _Thread_local char open_msg[1536];
 
 const char *
 coffre_audit_open_errmsg(void)
@@ -294,7 +294,8 @@ signer_main(void *arg)
 }
 
 /* ------------------------------------------------------------------ */
-/* Opening: rebuild the tree, cut a torn tail, check every checkpoint. */
+/* Opening: rebuild the tree, check every record and every checkpoint, */
+/* and cut nothing but a torn final record (docs/audit.md section 9).  */
 
 static int open_fail(int rc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -310,152 +311,291 @@ open_fail(int rc, const char *fmt, ...)
     return rc;
 }
 
-/* Cut the file at ${valid} when a crash left a partial record past it. */
-static int
-cut_tail(int fd, const char *what, uint64_t valid)
-{
-    struct stat st;
+/* Add a sentence to what the open says it did. */
+static void open_note(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
-    if (fstat(fd, &st) != 0) {
-        return COFFRE_ERR_IO;
+static void
+open_note(const char *fmt, ...)
+{
+    size_t n = strlen(open_msg);
+    va_list ap;
+
+    if (n > 0 && n + 2 < sizeof(open_msg)) {
+        memcpy(open_msg + n, "; ", 3);
+        n += 2;
     }
-    if ((uint64_t)st.st_size == valid) {
-        return COFFRE_OK;
+    va_start(ap, fmt);
+    vsnprintf(open_msg + n, sizeof(open_msg) - n, fmt, ap);
+    va_end(ap);
+}
+
+/* One record file read at open. Only what a crash can leave is cut: the
+ * file ending inside its last record, or zero bytes past the last good
+ * record (a file extended before its data landed). Anything else is
+ * evidence: the open refuses and changes nothing. */
+struct scan {
+    const char *dir, *name;
+    int fd;
+    struct coffre_audit_file *f;
+    uint64_t k;        /* records read and checked */
+    uint64_t good;     /* where the last of them ends */
+    uint64_t size;     /* the file's size when opened */
+    uint64_t zero_max; /* longest zero tail one unfinished write leaves */
+    int zero;          /* the tail past good is zeros, not a torn record */
+};
+
+static int
+scan_start(struct scan *s, const char *dir, const char *name, int fd,
+           uint64_t zero_max)
+{
+    char path[4096];
+    struct stat st;
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    *s =
+        (struct scan){.dir = dir, .name = name, .fd = fd, .zero_max = zero_max};
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        return open_fail(COFFRE_ERR_ARG, "%s: path too long", dir);
     }
-    if (ftruncate(fd, (off_t)valid) != 0 || fsync(fd) != 0) {
-        return COFFRE_ERR_IO;
+    if (fstat(fd, &st) != 0 || coffre_audit_file_open(path, &s->f) != 0) {
+        return open_fail(COFFRE_ERR_IO, "%s: cannot read: %s", path,
+                         strerror(errno));
     }
-    open_fail(0, "%s: cut a torn tail of %" PRIu64 " bytes at offset %" PRIu64,
-              what, (uint64_t)st.st_size - valid, valid);
+    s->size = (uint64_t)st.st_size;
     return COFFRE_OK;
 }
 
-/* A file reader over an fd of ours (the path may be relative). */
+/* Refuse the open over record s->k: ${what} is wrong with it. */
 static int
-reader_at(const char *dir, const char *name, struct coffre_audit_file **pf)
+scan_refuse(const struct scan *s, const char *what)
 {
-    char path[4096];
-    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-
-    if (n < 0 || (size_t)n >= sizeof(path)) {
-        return COFFRE_ERR_ARG;
-    }
-    return coffre_audit_file_open(path, pf);
+    return open_fail(COFFRE_ERR_CRYPTO,
+                     "%s/%s: record %" PRIu64 " at byte offset %" PRIu64
+                     ": %s. The file (%" PRIu64 " bytes) was left as it is: "
+                     "a damaged record is evidence, not a torn write. "
+                     "Keep a copy of the directory; `coffre audit verify` "
+                     "says what the break covers, `coffre audit repair "
+                     "--dir %s --cut-at %" PRIu64 "%s` moves the bytes from "
+                     "there on to a side file",
+                     s->dir, s->name, s->k, s->good, what, s->size, s->dir,
+                     s->good,
+                     strcmp(s->name, "entries") ? " --file checkpoints" : "");
 }
 
+/* 1 if the ${n} bytes of ${fd} from ${off} on are all zero. */
 static int
-load_entries(struct coffre_audit *a, const char *dir)
+zeros(int fd, uint64_t off, uint64_t n)
 {
-    struct coffre_audit_file *f;
+    unsigned char buf[65536];
+
+    while (n > 0) {
+        size_t k = n > sizeof(buf) ? sizeof(buf) : (size_t)n;
+        ssize_t r = pread(fd, buf, k, (off_t)off);
+
+        if (r <= 0) {
+            return 0;
+        }
+        for (ssize_t i = 0; i < r; i++) {
+            if (buf[i] != 0) {
+                return 0;
+            }
+        }
+        off += (uint64_t)r, n -= (uint64_t)r;
+    }
+    return 1;
+}
+
+/* A complete record at s->good failed its check: the end of the file if
+ * all that follows is zeros, else a refusal. */
+static int
+scan_bad(struct scan *s, const char *what)
+{
+    uint64_t n = s->size - s->good;
+
+    if (n <= s->zero_max && zeros(s->fd, s->good, n)) {
+        s->zero = 1;
+        return COFFRE_ERR_NOTFOUND;
+    }
+    return scan_refuse(s, what);
+}
+
+/* The next record of the file, whole; COFFRE_ERR_NOTFOUND at its end,
+ * clean or torn (the file ends inside the record). */
+static int
+scan_next(struct scan *s, unsigned char *p, size_t cap, size_t *plen,
+          unsigned char stored[COFFRE_AUDIT_HASH_LEN])
+{
+    char what[96];
+    unsigned char head[AUDIT_FRAME_HEAD];
+    int rc = coffre_audit_file_next(s->f, p, cap, plen, stored);
+
+    if (rc == COFFRE_ERR_PARSE) {
+        return COFFRE_ERR_NOTFOUND;
+    }
+    if (rc == COFFRE_ERR_TOOBIG &&
+        pread(s->fd, head, sizeof(head), (off_t)s->good) == sizeof(head)) {
+        snprintf(what, sizeof(what),
+                 "it announces %" PRIu32 " bytes, over the cap of %zu",
+                 audit_be32(head), cap);
+        return scan_refuse(s, what);
+    }
+    if (rc != COFFRE_OK && rc != COFFRE_ERR_NOTFOUND) {
+        return open_fail(COFFRE_ERR_IO,
+                         "%s/%s: cannot read record %" PRIu64
+                         " at byte offset %" PRIu64,
+                         s->dir, s->name, s->k, s->good);
+    }
+    return rc;
+}
+
+/* The record just read checked. */
+static void
+scan_ok(struct scan *s)
+{
+    s->k++;
+    s->good = coffre_audit_file_offset(s->f);
+}
+
+static void
+scan_close(struct scan *s)
+{
+    coffre_audit_file_close(s->f);
+    s->f = NULL;
+}
+
+/* Once every check passed: cut what a crash left past the last good
+ * record, and say so. */
+static int
+scan_cut(const struct scan *s)
+{
+    uint64_t n = s->size - s->good;
+
+    if (n == 0) {
+        return COFFRE_OK;
+    }
+    if (ftruncate(s->fd, (off_t)s->good) != 0 || fsync(s->fd) != 0) {
+        return open_fail(COFFRE_ERR_IO, "%s/%s: cannot cut the torn tail: %s",
+                         s->dir, s->name, strerror(errno));
+    }
+    if (s->zero) {
+        open_note("%s/%s: cut a tail of %" PRIu64 " zero bytes at byte "
+                  "offset %" PRIu64 " (a file extended before its data "
+                  "landed; %" PRIu64 " complete records kept)",
+                  s->dir, s->name, n, s->good, s->k);
+    } else {
+        open_note("%s/%s: cut a torn tail of %" PRIu64 " bytes at byte "
+                  "offset %" PRIu64 " (a write a crash left unfinished; "
+                  "%" PRIu64 " complete records kept)",
+                  s->dir, s->name, n, s->good, s->k);
+    }
+    return COFFRE_OK;
+}
+
+/* The longest zero tail an unfinished write leaves: one group commit (a
+ * full queue) or the recovery probe, whichever is longer. */
+#define ENTRIES_ZERO_MAX                                                       \
+    ((uint64_t)QUEUE_MAX + COFFRE_AUDIT_ENTRY_MAX + AUDIT_FRAME_OVERHEAD)
+#define CHECKPOINTS_ZERO_MAX                                                   \
+    ((uint64_t)COFFRE_NOTE_MAX_SIZE + AUDIT_FRAME_OVERHEAD)
+
+static int
+load_entries(struct coffre_audit *a, const char *dir, struct scan *s)
+{
     unsigned char p[COFFRE_AUDIT_ENTRY_MAX + AUDIT_FRAME_OVERHEAD];
     unsigned char leaf[COFFRE_AUDIT_HASH_LEN], stored[COFFRE_AUDIT_HASH_LEN];
     struct coffre_audit_entry e;
     size_t len;
-    int rc = reader_at(dir, "entries", &f);
+    int rc = scan_start(s, dir, "entries", a->efd, ENTRIES_ZERO_MAX);
 
-    while (rc == COFFRE_OK) {
-        rc = coffre_audit_file_next(f, p + AUDIT_FRAME_HEAD,
-                                    COFFRE_AUDIT_ENTRY_MAX, &len, stored);
-        if (rc != COFFRE_OK) {
-            break;
-        }
+    while (rc == COFFRE_OK &&
+           (rc = scan_next(s, p + AUDIT_FRAME_HEAD, COFFRE_AUDIT_ENTRY_MAX,
+                           &len, stored)) == COFFRE_OK) {
         coffre_audit_leaf_hash(p + AUDIT_FRAME_HEAD, len, leaf);
-        /* A record that does not check is where a crash tore the file. */
-        if (sodium_memcmp(leaf, stored, sizeof(leaf)) != 0 ||
-            coffre_audit_entry_parse(p + AUDIT_FRAME_HEAD, len, &e) != 0) {
-            rc = COFFRE_ERR_PARSE;
-            break;
+        if (sodium_memcmp(leaf, stored, sizeof(leaf)) != 0) {
+            rc = scan_bad(s, "its bytes do not match its trailer hash");
+        } else if (coffre_audit_entry_parse(p + AUDIT_FRAME_HEAD, len, &e) !=
+                   COFFRE_OK) {
+            rc = scan_bad(s, "its trailer matches but it is not a canonical "
+                             "entry");
+        } else {
+            audit_frame(p + AUDIT_FRAME_HEAD, len, leaf, p);
+            rc = tree_add_frames(a, p, len + AUDIT_FRAME_OVERHEAD);
+            a->eoff += len + AUDIT_FRAME_OVERHEAD;
+            scan_ok(s);
         }
-        audit_frame(p + AUDIT_FRAME_HEAD, len, leaf, p);
-        rc = tree_add_frames(a, p, len + AUDIT_FRAME_OVERHEAD);
-        a->eoff += len + AUDIT_FRAME_OVERHEAD;
     }
-    if (rc == COFFRE_ERR_NOTFOUND || rc == COFFRE_ERR_PARSE ||
-        rc == COFFRE_ERR_TOOBIG) {
-        rc = cut_tail(a->efd, "entries", a->eoff);
-    }
-    coffre_audit_file_close(f);
+    scan_close(s);
     a->ndurable = a->next = coffre_merkle_tree_size(a->tree);
-    return rc;
+    return rc == COFFRE_ERR_NOTFOUND ? COFFRE_OK : rc;
 }
 
 /* One stored checkpoint: ours, and a head of the tree rebuilt. */
 static int
 check_stored(struct coffre_audit *a, const struct coffre_note_verifier *v,
-             const char *note, size_t len, uint64_t k)
+             const char *note, size_t len, const struct scan *s)
 {
     struct coffre_checkpoint c = {0};
     unsigned char root[COFFRE_AUDIT_HASH_LEN];
     uint64_t n = coffre_merkle_tree_size(a->tree);
     int rc = coffre_checkpoint_open(note, len, a->origin, v, 1, &c);
+    char what[256] = "";
 
     if (rc != COFFRE_OK) {
-        rc = open_fail(COFFRE_ERR_CRYPTO,
-                       "checkpoints: checkpoint #%" PRIu64
-                       " is not signed by this log's key (%s)",
-                       k, coffre_strerror(rc));
+        snprintf(what, sizeof(what),
+                 "the checkpoint is not signed by this log's key (%s)",
+                 coffre_strerror(rc));
     } else if (c.size > n) {
-        rc = open_fail(COFFRE_ERR_CRYPTO,
-                       "entries: checkpoint #%" PRIu64 " of size %" PRIu64
-                       " was served, but only %" PRIu64
-                       " entries remain: the log was truncated",
-                       k, c.size, n);
+        snprintf(what, sizeof(what),
+                 "a checkpoint of size %" PRIu64 " was served, but only "
+                 "%" PRIu64 " entries remain: the log was truncated",
+                 c.size, n);
     } else if (coffre_merkle_tree_root(a->tree, c.size, root) != COFFRE_OK ||
                sodium_memcmp(root, c.root, sizeof(root)) != 0) {
-        rc = open_fail(COFFRE_ERR_CRYPTO,
-                       "entries: checkpoint #%" PRIu64 " (size %" PRIu64
-                       ") does not match the entries: the log was tampered "
-                       "with",
-                       k, c.size);
+        snprintf(what, sizeof(what),
+                 "the checkpoint of size %" PRIu64 " does not match the "
+                 "entries: the log was tampered with",
+                 c.size);
     } else {
         a->note_size = c.size;
     }
     coffre_checkpoint_clear(&c);
-    return rc;
+    return what[0] == '\0' ? COFFRE_OK : scan_refuse(s, what);
 }
 
 static int
-load_checkpoints(struct coffre_audit *a, const char *dir)
+load_checkpoints(struct coffre_audit *a, const char *dir, struct scan *s)
 {
-    struct coffre_audit_file *f;
     struct coffre_note_verifier v;
     unsigned char stored[COFFRE_AUDIT_HASH_LEN], leaf[COFFRE_AUDIT_HASH_LEN];
     char *note = coffre_pmem_alloc(COFFRE_NOTE_MAX_SIZE + 1);
     size_t len;
-    uint64_t k = 0;
-    int rc =
-        note == NULL ? COFFRE_ERR_NOMEM : reader_at(dir, "checkpoints", &f);
+    int rc = note == NULL ? COFFRE_ERR_NOMEM
+                          : scan_start(s, dir, "checkpoints", a->cfd,
+                                       CHECKPOINTS_ZERO_MAX);
 
     coffre_note_signer_verifier(a->signer, &v);
-    while (rc == COFFRE_OK) {
-        rc = coffre_audit_file_next(f, (unsigned char *)note,
-                                    COFFRE_NOTE_MAX_SIZE, &len, stored);
-        if (rc != COFFRE_OK) {
-            break;
-        }
+    while (rc == COFFRE_OK &&
+           (rc = scan_next(s, (unsigned char *)note, COFFRE_NOTE_MAX_SIZE, &len,
+                           stored)) == COFFRE_OK) {
         coffre_audit_leaf_hash((unsigned char *)note, len, leaf);
         if (sodium_memcmp(leaf, stored, sizeof(leaf)) != 0) {
-            rc = COFFRE_ERR_PARSE;
-            break;
+            rc = scan_bad(s, "its bytes do not match its trailer hash");
+            continue;
         }
-        rc = check_stored(a, &v, note, len, k++);
+        rc = check_stored(a, &v, note, len, s);
         if (rc == COFFRE_OK) {
             coffre_free(a->note);
             a->note = coffre_pmem_strndup(note, len);
             a->note_len = len;
-            a->coff = coffre_audit_file_offset(f);
+            scan_ok(s);
+            a->coff = s->good;
             rc = a->note == NULL ? COFFRE_ERR_NOMEM : COFFRE_OK;
         }
     }
-    if (rc == COFFRE_ERR_NOTFOUND || rc == COFFRE_ERR_PARSE ||
-        rc == COFFRE_ERR_TOOBIG) {
-        rc = cut_tail(a->cfd, "checkpoints", a->coff);
-    }
-    if (note != NULL) {
-        coffre_audit_file_close(f);
-    }
+    scan_close(s);
     coffre_free(note);
-    return rc;
+    return rc == COFFRE_ERR_NOTFOUND ? COFFRE_OK : rc;
 }
 
 static int
@@ -572,6 +712,7 @@ audit_log_open(const char *dir, const char *origin,
                const unsigned char seed[32], struct coffre_audit **pa)
 {
     struct coffre_audit *a = audit_new();
+    struct scan se = {0}, sc = {0};
     int rc;
 
     *pa = NULL;
@@ -587,10 +728,17 @@ audit_log_open(const char *dir, const char *origin,
         rc = open_files(a, dir);
     }
     if (rc == COFFRE_OK) {
-        rc = load_entries(a, dir);
+        rc = load_entries(a, dir, &se);
     }
     if (rc == COFFRE_OK) {
-        rc = load_checkpoints(a, dir);
+        rc = load_checkpoints(a, dir, &sc);
+    }
+    /* Cut only once both files passed every check. */
+    if (rc == COFFRE_OK) {
+        rc = scan_cut(&se);
+    }
+    if (rc == COFFRE_OK) {
+        rc = scan_cut(&sc);
     }
     if (rc == COFFRE_OK) {
         rc = checkpoint_make(a); /* a head for every entry found */

@@ -88,6 +88,11 @@ srv_audit_start(struct srv_ctx *ctx, char *err, size_t errlen)
                  coffre_audit_open_errmsg());
         goto out;
     }
+    if (coffre_audit_open_errmsg()[0] != '\0') {
+        /* What the open cut (a torn tail): the operator should know. */
+        fprintf(stderr, "coffre server: audit log: %s\n",
+                coffre_audit_open_errmsg());
+    }
     if (ctx->audit_vkey_path != NULL) {
         write_vkey(ctx->audit_vkey_path, coffre_audit_verifier_key(a));
     }
@@ -171,7 +176,7 @@ void
 srv_audit_after(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
                 const char *param, struct srv_resp *r)
 {
-    char err[256];
+    char err[2048];
     if (route >= R__COUNT || actions[route] == NULL || req->who == NULL) {
         return;
     }

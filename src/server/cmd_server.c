@@ -695,7 +695,7 @@ serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 static int
 serve_prepare(struct run *run, struct srv_ctx *ctx)
 {
-    char err[512];
+    char err[2048];
     if (srv_ctx_init(ctx, run->vault, &run->cfg) != COFFRE_OK) {
         fprintf(stderr, "coffre server: out of memory\n");
         return -1;

@@ -198,6 +198,243 @@ test_log(void)
     CHECK(strstr(coffre_audit_open_errmsg(), "truncated") != NULL);
 }
 
+/* ------------------------------------------------------------------ */
+/* Damage found at open: only a torn final record may be cut.         */
+
+/* The whole file ${name} of ${dir} in a malloc'd buffer. */
+static unsigned char *
+slurp(const char *dir, const char *name, size_t *plen)
+{
+    char p[600];
+    FILE *f;
+    unsigned char *b = NULL;
+    long n;
+
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    f = fopen(p, "rb");
+    if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+        fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)n + 1)) != NULL) {
+        *plen = fread(b, 1, (size_t)n, f);
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return b;
+}
+
+static void
+spit(const char *dir, const char *name, const unsigned char *b, size_t len)
+{
+    char p[600];
+    FILE *f;
+
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    f = fopen(p, "wb");
+    CHECK(f != NULL && fwrite(b, 1, len, f) == len);
+    if (f != NULL) {
+        fclose(f);
+    }
+}
+
+/* SHA-256 of a file and its size: to show that a refusal changed nothing. */
+static void
+file_digest(const char *dir, const char *name, unsigned char h[32],
+            size_t *plen)
+{
+    size_t len = 0;
+    unsigned char *b = slurp(dir, name, &len);
+
+    crypto_hash_sha256(h, b, len);
+    *plen = len;
+    free(b);
+}
+
+/* Byte offset of record ${k} of a record file (k == count: its end). */
+static size_t
+record_off(const unsigned char *b, size_t len, uint64_t k)
+{
+    size_t off = 0;
+
+    for (uint64_t i = 0; i < k && off + 4 <= len; i++) {
+        off += AUDIT_FRAME_OVERHEAD + audit_be32(b + off);
+    }
+    return off;
+}
+
+/* A fresh log of ${n} entries of which no stored checkpoint covers any:
+ * only the checkpoint of the empty tree is kept, as after a crash before
+ * the signer's first turn. */
+static const char *
+uncovered_log(const char *name, int n)
+{
+    const char *dir = path(name);
+    struct coffre_audit *a;
+    unsigned char *b;
+    size_t len = 0;
+
+    CHECK_RC(audit_log_open(dir, ORIGIN, seed, &a), COFFRE_OK);
+    fill(a, n);
+    coffre_audit_close(a);
+    b = slurp(dir, "checkpoints", &len);
+    spit(dir, "checkpoints", b, record_off(b, len, 1));
+    free(b);
+    return dir;
+}
+
+/* Open must refuse with COFFRE_ERR_CRYPTO, name ${want} in its message,
+ * and leave both files byte for byte as they were. */
+static void
+expect_refused(const char *dir, const char *want)
+{
+    struct coffre_audit *a = NULL;
+    unsigned char e0[32], e1[32], c0[32], c1[32];
+    size_t el0, el1, cl0, cl1;
+
+    file_digest(dir, "entries", e0, &el0);
+    file_digest(dir, "checkpoints", c0, &cl0);
+    CHECK_RC(audit_log_open(dir, ORIGIN, seed, &a), COFFRE_ERR_CRYPTO);
+    CHECK(a == NULL);
+    if (strstr(coffre_audit_open_errmsg(), want) == NULL) {
+        fprintf(stderr, "want '%s' in: %s\n", want, coffre_audit_open_errmsg());
+        CHECK(!"the message names the record");
+    }
+    file_digest(dir, "entries", e1, &el1);
+    file_digest(dir, "checkpoints", c1, &cl1);
+    CHECK(el0 == el1 && memcmp(e0, e1, 32) == 0);
+    CHECK(cl0 == cl1 && memcmp(c0, c1, 32) == 0);
+}
+
+/* Flip one bit of byte ${at} of ${dir}/${name}. */
+static void
+flip(const char *dir, const char *name, size_t at)
+{
+    size_t len = 0;
+    unsigned char *b = slurp(dir, name, &len);
+
+    CHECK(at < len);
+    if (at < len) {
+        b[at] ^= 0x01;
+        spit(dir, name, b, len);
+    }
+    free(b);
+}
+
+static void
+expect_opens(const char *dir, uint64_t size, const char *want)
+{
+    struct coffre_audit *a = NULL;
+
+    CHECK_RC(audit_log_open(dir, ORIGIN, seed, &a), COFFRE_OK);
+    if (a != NULL) {
+        CHECK(coffre_audit_size(a) == size);
+        coffre_audit_close(a);
+    }
+    if (strstr(coffre_audit_open_errmsg(), want) == NULL) {
+        fprintf(stderr, "want '%s' in: %s\n", want, coffre_audit_open_errmsg());
+        CHECK(!"the message says what was cut");
+    }
+}
+
+#define NDAMAGE 2507
+static void
+test_damage_entries(void)
+{
+    const char *dir = uncovered_log("dmg", NDAMAGE);
+    size_t len = 0, last, end;
+    unsigned char *orig = slurp(dir, "entries", &len);
+    char want[160];
+
+    last = record_off(orig, len, NDAMAGE - 1);
+    end = record_off(orig, len, NDAMAGE);
+    CHECK(end == len);
+    /* One flipped byte in the first of many uncovered entries. */
+    flip(dir, "entries", 20);
+    expect_refused(dir, "/entries: record 0 at byte offset 0:");
+    spit(dir, "entries", orig, len);
+    /* ... in the middle, in a length: over the cap. */
+    snprintf(want, sizeof(want),
+             "record 1000 at byte offset %zu:", record_off(orig, len, 1000));
+    flip(dir, "entries", record_off(orig, len, 1000) + 1);
+    expect_refused(dir, want);
+    CHECK(strstr(coffre_audit_open_errmsg(), "over the cap") != NULL);
+    spit(dir, "entries", orig, len);
+    /* ... in the trailer of the last complete record. */
+    snprintf(want, sizeof(want), "record %d at byte offset %zu:", NDAMAGE - 1,
+             last);
+    flip(dir, "entries", len - 1);
+    expect_refused(dir, want);
+    spit(dir, "entries", orig, len);
+    /* A torn final record, cut inside its payload, then inside its head:
+     * cut, and only it. */
+    CHECK(truncate(path("dmg/entries"), (off_t)(len - 10)) == 0);
+    snprintf(want, sizeof(want),
+             "cut a torn tail of %zu bytes at byte "
+             "offset %zu",
+             len - 10 - last, last);
+    expect_opens(dir, NDAMAGE - 1, want);
+    spit(dir, "entries", orig, len);
+    CHECK(truncate(path("dmg/entries"), (off_t)(last + 2)) == 0);
+    expect_opens(dir, NDAMAGE - 1, "cut a torn tail of 2 bytes");
+    /* A tail of zeros after the last complete record (a file extended
+     * before its data landed). */
+    spit(dir, "entries", orig, len);
+    {
+        unsigned char *z = calloc(1, len + 100);
+
+        memcpy(z, orig, len);
+        spit(dir, "entries", z, len + 100);
+        free(z);
+    }
+    expect_opens(dir, NDAMAGE, "cut a tail of 100 zero bytes");
+    free(orig);
+}
+
+/* A record whose trailer is right but whose payload is not a canonical
+ * entry; then the checkpoints file: a damaged record refused, a torn one
+ * cut. */
+static void
+test_damage_records(void)
+{
+    const char *dir = uncovered_log("dmg2", 30);
+    size_t len = 0, off, clen = 0;
+    unsigned char *b = slurp(dir, "entries", &len), *c;
+    char want[160];
+    struct coffre_audit *a;
+
+    off = record_off(b, len, 7);
+    b[off + 4] = 2; /* version 2 */
+    coffre_audit_leaf_hash(b + off + 4, audit_be32(b + off),
+                           b + off + 4 + audit_be32(b + off));
+    spit(dir, "entries", b, len);
+    snprintf(want, sizeof(want), "record 7 at byte offset %zu: ", off);
+    expect_refused(dir, want);
+    CHECK(strstr(coffre_audit_open_errmsg(), "not a canonical entry") != NULL);
+    free(b);
+
+    dir = path("dmg3");
+    CHECK_RC(audit_log_open(dir, ORIGIN, seed, &a), COFFRE_OK);
+    fill(a, 3);
+    CHECK_RC(coffre_audit_sync_checkpoint(a), COFFRE_OK);
+    fill(a, 3);
+    coffre_audit_close(a);
+    c = slurp(dir, "checkpoints", &clen);
+    off = record_off(c, clen, 1);
+    flip(dir, "checkpoints", off + 30);
+    snprintf(want, sizeof(want),
+             "/checkpoints: record 1 at byte offset %zu:", off);
+    expect_refused(dir, want);
+    /* A torn checkpoint while the entries file also has a torn tail: both
+     * cut, both said. */
+    spit(dir, "checkpoints", c, clen - 5);
+    b = slurp(dir, "entries", &len);
+    spit(dir, "entries", b, len - 3);
+    expect_opens(dir, 5, "checkpoints: cut a torn tail of");
+    CHECK(strstr(coffre_audit_open_errmsg(), "entries: cut a torn tail of") !=
+          NULL);
+    free(b);
+    free(c);
+}
+
 static void
 test_vault_key(void)
 {
@@ -399,6 +636,8 @@ main(void)
     RUN(test_entry);
     RUN(test_crash);
     RUN(test_log);
+    RUN(test_damage_entries);
+    RUN(test_damage_records);
     RUN(test_vault_key);
     RUN(test_throughput);
     return check_done();
