@@ -112,10 +112,27 @@ struct coffre_audit;
 COFFRE_API int coffre_audit_open(struct coffre_vault *v, const char *dir,
                                  const char *origin, struct coffre_audit **pa);
 
-/** coffre_audit_open_errmsg(): why the last coffre_audit_open of this
- * thread failed, or what it cut (a torn tail: file, bytes, offset), ""
- * if nothing. Never holds a personal value. */
+/** coffre_audit_open_errmsg(): why the last coffre_audit_open (or
+ * coffre_audit_repair) of this thread failed, or what it cut (a torn tail:
+ * file, bytes, offset), "" if nothing. Never holds a personal value. */
 COFFRE_API const char *coffre_audit_open_errmsg(void);
+
+/**
+ * coffre_audit_repair(dir, name, offset): the operator's way out when
+ * coffre_audit_open refuses a damaged record (docs/audit.md section 9.1).
+ * Moves the bytes of ${dir}/${name} ("entries" or "checkpoints") from
+ * ${offset} to its end into the new file ${dir}/${name}.cut-${offset}
+ * (O_EXCL, mode 0600, synced with its directory), then cuts the file at
+ * ${offset} and syncs it. Needs no key. Changes nothing and returns
+ * COFFRE_ERR_ARG if ${offset} is not a record boundary, is the end of the
+ * file, or follows a damaged record (cut there instead);
+ * COFFRE_ERR_DENIED if the cut would remove entries a stored checkpoint
+ * covers, or the checkpoints file is damaged (repair it first);
+ * COFFRE_ERR_INUSE while the log is open; COFFRE_ERR_EXISTS if the side
+ * file exists. coffre_audit_open_errmsg() says what was done, or why not.
+ */
+COFFRE_API int coffre_audit_repair(const char *dir, const char *name,
+                                   uint64_t offset);
 
 /** coffre_audit_close(a): make queued entries durable, sign a last
  * checkpoint if the log grew, stop the threads, free ${a}; NULL no-op. */

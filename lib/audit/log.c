@@ -297,11 +297,8 @@ signer_main(void *arg)
 /* Opening: rebuild the tree, check every record and every checkpoint, */
 /* and cut nothing but a torn final record (docs/audit.md section 9).  */
 
-static int open_fail(int rc, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-open_fail(int rc, const char *fmt, ...)
+int
+audit_msg(int rc, const char *fmt, ...)
 {
     va_list ap;
 
@@ -356,10 +353,10 @@ scan_start(struct scan *s, const char *dir, const char *name, int fd,
     *s =
         (struct scan){.dir = dir, .name = name, .fd = fd, .zero_max = zero_max};
     if (n < 0 || (size_t)n >= sizeof(path)) {
-        return open_fail(COFFRE_ERR_ARG, "%s: path too long", dir);
+        return audit_msg(COFFRE_ERR_ARG, "%s: path too long", dir);
     }
     if (fstat(fd, &st) != 0 || coffre_audit_file_open(path, &s->f) != 0) {
-        return open_fail(COFFRE_ERR_IO, "%s: cannot read: %s", path,
+        return audit_msg(COFFRE_ERR_IO, "%s: cannot read: %s", path,
                          strerror(errno));
     }
     s->size = (uint64_t)st.st_size;
@@ -370,7 +367,7 @@ scan_start(struct scan *s, const char *dir, const char *name, int fd,
 static int
 scan_refuse(const struct scan *s, const char *what)
 {
-    return open_fail(COFFRE_ERR_CRYPTO,
+    return audit_msg(COFFRE_ERR_CRYPTO,
                      "%s/%s: record %" PRIu64 " at byte offset %" PRIu64
                      ": %s. The file (%" PRIu64 " bytes) was left as it is: "
                      "a damaged record is evidence, not a torn write. "
@@ -441,7 +438,7 @@ scan_next(struct scan *s, unsigned char *p, size_t cap, size_t *plen,
         return scan_refuse(s, what);
     }
     if (rc != COFFRE_OK && rc != COFFRE_ERR_NOTFOUND) {
-        return open_fail(COFFRE_ERR_IO,
+        return audit_msg(COFFRE_ERR_IO,
                          "%s/%s: cannot read record %" PRIu64
                          " at byte offset %" PRIu64,
                          s->dir, s->name, s->k, s->good);
@@ -475,7 +472,7 @@ scan_cut(const struct scan *s)
         return COFFRE_OK;
     }
     if (ftruncate(s->fd, (off_t)s->good) != 0 || fsync(s->fd) != 0) {
-        return open_fail(COFFRE_ERR_IO, "%s/%s: cannot cut the torn tail: %s",
+        return audit_msg(COFFRE_ERR_IO, "%s/%s: cannot cut the torn tail: %s",
                          s->dir, s->name, strerror(errno));
     }
     if (s->zero) {
@@ -619,7 +616,7 @@ open_files(struct coffre_audit *a, const char *dir)
     int rc, dfd;
 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        return open_fail(COFFRE_ERR_IO, "%s: cannot create: %s", dir,
+        return audit_msg(COFFRE_ERR_IO, "%s: cannot create: %s", dir,
                          strerror(errno));
     }
     rc = open_file(dir, "entries", &a->efd);
@@ -627,7 +624,7 @@ open_files(struct coffre_audit *a, const char *dir)
      * directory) would interleave frames and fork the tree. The lock goes
      * with the descriptor, at close or at the process's death. */
     if (rc == COFFRE_OK && flock(a->efd, LOCK_EX | LOCK_NB) != 0) {
-        return open_fail(COFFRE_ERR_INUSE,
+        return audit_msg(COFFRE_ERR_INUSE,
                          "%s: the log is in use by another process (a "
                          "second coffre server on the same directory?)",
                          dir);
@@ -643,7 +640,7 @@ open_files(struct coffre_audit *a, const char *dir)
         close(dfd);
     }
     if (rc != COFFRE_OK) {
-        return open_fail(rc, "%s: cannot open the log files: %s", dir,
+        return audit_msg(rc, "%s: cannot open the log files: %s", dir,
                          strerror(errno));
     }
     return rc;
@@ -674,7 +671,7 @@ audit_keys(struct coffre_audit *a, const char *origin,
     int rc;
 
     if (!coffre_note_name_valid(origin, strlen(origin))) {
-        return open_fail(COFFRE_ERR_ARG, "origin '%s' is not a valid key name",
+        return audit_msg(COFFRE_ERR_ARG, "origin '%s' is not a valid key name",
                          origin);
     }
     a->origin = strdup(origin);
@@ -770,7 +767,7 @@ coffre_audit_open(struct coffre_vault *v, const char *dir, const char *origin,
     }
     rc = coffre_vault_audit_seed(v, seed);
     if (rc != COFFRE_OK) {
-        return open_fail(rc, "%s", coffre_vault_errmsg(v));
+        return audit_msg(rc, "%s", coffre_vault_errmsg(v));
     }
     rc = audit_log_open(dir, origin, seed, pa);
     sodium_memzero(seed, sizeof(seed));

@@ -2,6 +2,7 @@
  * The vault's durable audit log (docs/audit.md sections 9 and 10); public
  * functions in include/coffre/audit.h. coffre_audit_open() takes the seed
  * from the vault; tests and tools that hold a seed use audit_log_open().
+ * The operator's repair (repair.c) reports through audit_msg().
  */
 #ifndef COFFRE_AUDIT_LOG_H
 #define COFFRE_AUDIT_LOG_H
@@ -12,5 +13,10 @@
  * 32-byte Ed25519 ${seed} given (copied; the caller wipes its own). */
 int audit_log_open(const char *dir, const char *origin,
                    const unsigned char seed[32], struct coffre_audit **pa);
+
+/** audit_msg(rc, fmt, ...): set what coffre_audit_open_errmsg() returns
+ * in this thread (the open's and the repair's report); returns ${rc}. */
+int audit_msg(int rc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -435,6 +435,97 @@ test_damage_records(void)
     free(c);
 }
 
+/* The operator's way out: coffre_audit_repair moves the bytes from a
+ * record boundary on to a side file, then cuts; never what a checkpoint
+ * covers, never while the log is open. */
+static void
+test_repair(void)
+{
+    const char *dir = uncovered_log("rep", 50);
+    size_t len = 0, slen = 0, off10, off20;
+    unsigned char *orig = slurp(dir, "entries", &len), *side;
+    char name[64];
+    struct coffre_audit *a;
+    struct stat st;
+
+    off10 = record_off(orig, len, 10);
+    off20 = record_off(orig, len, 20);
+    flip(dir, "entries", off10 + 20);
+    expect_refused(dir, "record 10 at byte offset");
+    /* Refused, changing nothing: not a boundary, a damaged record before
+     * the cut, the end of the file, another file. */
+    CHECK_RC(coffre_audit_repair(dir, "entries", off10 - 1), COFFRE_ERR_ARG);
+    CHECK(strstr(coffre_audit_open_errmsg(), "not a record boundary") != NULL);
+    CHECK_RC(coffre_audit_repair(dir, "entries", off20), COFFRE_ERR_ARG);
+    CHECK(strstr(coffre_audit_open_errmsg(), "record 10") != NULL);
+    CHECK_RC(coffre_audit_repair(dir, "entries", len), COFFRE_ERR_ARG);
+    CHECK_RC(coffre_audit_repair(dir, "vkey", 0), COFFRE_ERR_ARG);
+    expect_refused(dir, "record 10 at byte offset");
+    /* Not while the log is open (another, healthy one here). */
+    CHECK_RC(audit_log_open(path("rep_open"), ORIGIN, seed, &a), COFFRE_OK);
+    CHECK_RC(coffre_audit_repair(path("rep_open"), "entries", 0),
+             COFFRE_ERR_INUSE);
+    coffre_audit_close(a);
+    /* Done: the bytes from record 10 on are in the side file, the log
+     * opens with entries 0..9. */
+    CHECK_RC(coffre_audit_repair(dir, "entries", off10), COFFRE_OK);
+    CHECK(strstr(coffre_audit_open_errmsg(), "10 records remain") != NULL);
+    snprintf(name, sizeof(name), "entries.cut-%zu", off10);
+    side = slurp(dir, name, &slen);
+    CHECK(side != NULL && slen == len - off10 &&
+          memcmp(side, orig + off10, 20) == 0 &&
+          side[20] == (orig[off10 + 20] ^ 1) &&
+          memcmp(side + 21, orig + off10 + 21, len - off10 - 21) == 0);
+    CHECK(stat(path("rep/entries.cut-0"), &st) != 0);
+    snprintf(name, sizeof(name), "rep/entries.cut-%zu", off10);
+    CHECK(stat(path(name), &st) == 0 && (st.st_mode & 0777) == 0600);
+    expect_opens(dir, 10, "");
+    free(side);
+    free(orig);
+}
+
+/* A cut that would remove entries a checkpoint covers is refused; the
+ * checkpoints file has its own repair; an existing side file is kept. */
+static void
+test_repair_refused(void)
+{
+    const char *dir = path("rep2");
+    struct coffre_audit *a;
+    size_t len = 0, clen = 0;
+    unsigned char *b, *c;
+    char name[64];
+    FILE *f;
+
+    CHECK_RC(audit_log_open(dir, ORIGIN, seed, &a), COFFRE_OK);
+    fill(a, 20);
+    CHECK_RC(coffre_audit_sync_checkpoint(a), COFFRE_OK);
+    fill(a, 5);
+    coffre_audit_close(a);
+    b = slurp(dir, "entries", &len);
+    CHECK_RC(coffre_audit_repair(dir, "entries", record_off(b, len, 19)),
+             COFFRE_ERR_DENIED);
+    CHECK(strstr(coffre_audit_open_errmsg(), "covers") != NULL);
+    /* The last stored checkpoint covers all 25: flip a byte of it. */
+    c = slurp(dir, "checkpoints", &clen);
+    flip(dir, "checkpoints", record_off(c, clen, 2) + 40);
+    expect_refused(dir, "/checkpoints: record 2 at byte offset");
+    CHECK_RC(coffre_audit_repair(dir, "entries", record_off(b, len, 22)),
+             COFFRE_ERR_DENIED);
+    CHECK(strstr(coffre_audit_open_errmsg(), "checkpoints") != NULL);
+    snprintf(name, sizeof(name), "rep2/checkpoints.cut-%zu",
+             record_off(c, clen, 2));
+    f = fopen(path(name), "w");
+    CHECK(f != NULL && fclose(f) == 0);
+    CHECK_RC(coffre_audit_repair(dir, "checkpoints", record_off(c, clen, 2)),
+             COFFRE_ERR_EXISTS);
+    CHECK(unlink(path(name)) == 0);
+    CHECK_RC(coffre_audit_repair(dir, "checkpoints", record_off(c, clen, 2)),
+             COFFRE_OK);
+    expect_opens(dir, 25, "");
+    free(b);
+    free(c);
+}
+
 static void
 test_vault_key(void)
 {
@@ -638,6 +729,8 @@ main(void)
     RUN(test_log);
     RUN(test_damage_entries);
     RUN(test_damage_records);
+    RUN(test_repair);
+    RUN(test_repair_refused);
     RUN(test_vault_key);
     RUN(test_throughput);
     return check_done();
