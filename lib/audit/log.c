@@ -4,10 +4,12 @@
  * Appenders frame their entry and queue it under the lock; one committer
  * thread swaps the queue out, writes it with one write() and one
  * fdatasync(), then adds the leaves to the tree and wakes the waiters. A
- * signer thread signs a checkpoint of the durable tree at most once a
- * second (at once for the first entry), appends it durably to the
- * checkpoints file and only then serves it. Any write or sync error puts
- * the log in the failed state until it is reopened: fail-closed.
+ * signer thread signs a checkpoint of the durable tree once a second (at
+ * once for the first entry), or as soon as AUDIT_SIGN_EVERY durable
+ * entries are uncovered, appends it durably to the checkpoints file and
+ * only then serves it; the committer holds while AUDIT_UNCOVERED_MAX are. Any
+ * write or sync error puts the log in the failed state until it is reopened:
+ * fail-closed.
  *
  * Locks: sign_lock (serialises checkpoint production) before lock (all the
  * state below, and the tree). The files are written by one thread each,
@@ -64,7 +66,8 @@ struct coffre_audit {
     size_t note_len;
     uint64_t note_size;
     int64_t last_sign_ms;
-    int signer_idle; /* the signer waits for entries, not for its time */
+    int signer_idle;    /* the signer waits for entries, not for its time */
+    int committer_held; /* the committer waits for a checkpoint */
     uint64_t syncs, nsigned;
     pthread_t committer, signer_th;
     int threads;
@@ -179,10 +182,19 @@ commit_batch(struct coffre_audit *a, struct qbuf *b)
     a->syncs++;
     pthread_cond_broadcast(&a->durable);
     /* A signer waiting for its next second wakes by itself: waking it
-     * for every batch cost a context switch per sync for nothing. */
-    if (a->signer_idle) {
+     * for every batch cost a context switch per sync for nothing. It is
+     * woken when it waits for entries, or when enough wait for it. */
+    if (a->signer_idle || a->ndurable - a->note_size >= AUDIT_SIGN_EVERY) {
         pthread_cond_signal(&a->sign);
     }
+}
+
+/* Called with the lock held: so many durable entries lack a checkpoint
+ * that the next group commit waits for one. */
+static int
+window_full(const struct coffre_audit *a)
+{
+    return !a->failed && a->ndurable - a->note_size >= AUDIT_UNCOVERED_MAX;
 }
 
 static void *
@@ -193,9 +205,11 @@ committer_main(void *arg)
 
     pthread_mutex_lock(&a->lock);
     for (;;) {
-        while (!a->stop && a->q.len == 0) {
+        while (!a->stop && (a->q.len == 0 || window_full(a))) {
+            a->committer_held = a->q.len != 0;
             pthread_cond_wait(&a->work, &a->lock);
         }
+        a->committer_held = 0;
         if (a->q.len == 0) {
             break;
         }
@@ -252,6 +266,9 @@ checkpoint_make(struct coffre_audit *a)
         a->coff += len + AUDIT_FRAME_OVERHEAD;
         a->nsigned++;
         a->last_sign_ms = now_ms();
+        if (a->committer_held) {
+            pthread_cond_signal(&a->work);
+        }
     } else {
         fail_locked(a);
     }
@@ -279,7 +296,7 @@ signer_main(void *arg)
             continue;
         }
         due = a->last_sign_ms == 0 ? 0 : a->last_sign_ms + SIGN_INTERVAL_MS;
-        if (now_ms() < due) {
+        if (a->ndurable - a->note_size < AUDIT_SIGN_EVERY && now_ms() < due) {
             ts.tv_sec = due / 1000;
             ts.tv_nsec = (long)(due % 1000) * 1000000;
             pthread_cond_timedwait(&a->sign, &a->lock, &ts);

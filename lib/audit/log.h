@@ -9,6 +9,17 @@
 
 #include "coffre/audit.h"
 
+/*
+ * The uncovered window (docs/audit.md section 10): entries durable but
+ * under no stored checkpoint can be cut by anyone who can write the file
+ * without a verifier noticing. The signer signs once a second, and as soon
+ * as AUDIT_SIGN_EVERY durable entries are uncovered; the committer holds
+ * its next group commit while AUDIT_UNCOVERED_MAX are, so the window never
+ * exceeds AUDIT_UNCOVERED_MAX entries plus one group commit.
+ */
+#define AUDIT_SIGN_EVERY 1024
+#define AUDIT_UNCOVERED_MAX 2048
+
 /** audit_log_open(dir, origin, seed, pa): coffre_audit_open with the
  * 32-byte Ed25519 ${seed} given (copied; the caller wipes its own). */
 int audit_log_open(const char *dir, const char *origin,

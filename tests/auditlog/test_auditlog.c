@@ -548,6 +548,70 @@ test_vault_key(void)
     coffre_vault_close(v);
 }
 
+/* The size the latest served checkpoint covers. */
+static uint64_t
+covered(struct coffre_audit *a)
+{
+    char *note = NULL;
+    size_t len = 0;
+    uint64_t size = UINT64_MAX;
+    unsigned char root[32];
+
+    if (coffre_audit_checkpoint(a, &note, &len) != COFFRE_OK ||
+        coffre_audit_checkpoint_verify(note, len, coffre_audit_verifier_key(a),
+                                       &size, root) != COFFRE_OK) {
+        size = UINT64_MAX;
+    }
+    coffre_free(note);
+    return size;
+}
+
+static double
+seconds(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The uncovered window is bounded by count, not only by the 1 s timer:
+ * appending fast, a checkpoint follows every AUDIT_SIGN_EVERY entries
+ * well within a second, and no more than AUDIT_UNCOVERED_MAX durable
+ * entries are ever without one (one appender: groups of one). */
+static void
+test_checkpoint_bound(void)
+{
+    struct coffre_audit *a;
+    struct coffre_audit_entry e;
+    uint64_t worst = 0, n, c;
+    double t0, t1;
+
+    CHECK_RC(audit_log_open(path("bound"), ORIGIN, seed, &a), COFFRE_OK);
+    sample(&e, 9, "bound");
+    t0 = seconds();
+    for (int i = 0; i < AUDIT_SIGN_EVERY; i++) {
+        CHECK_RC(coffre_audit_record(a, &e, NULL), COFFRE_OK);
+    }
+    t1 = seconds();
+    /* The timer may have signed some of them already; if not, all are
+     * uncovered and a checkpoint must follow at once. */
+    while (covered(a) == 0 && seconds() < t1 + 0.3) {
+        usleep(2000);
+    }
+    printf("# %d entries in %.3f s; %.3f s later, %" PRIu64 " covered\n",
+           AUDIT_SIGN_EVERY, t1 - t0, seconds() - t1, covered(a));
+    CHECK(covered(a) > 0 && covered(a) <= AUDIT_SIGN_EVERY);
+    for (int i = 0; i < 3 * AUDIT_UNCOVERED_MAX; i++) {
+        CHECK_RC(coffre_audit_record(a, &e, NULL), COFFRE_OK);
+        n = coffre_audit_size(a), c = covered(a);
+        worst = n - c > worst ? n - c : worst;
+    }
+    printf("# at most %" PRIu64 " durable entries uncovered\n", worst);
+    CHECK(worst <= AUDIT_UNCOVERED_MAX);
+    coffre_audit_close(a);
+}
+
 /* Throughput: NTHREADS appending and waiting, as request handlers do. */
 #define NTHREADS 16
 #define PER_THREAD 2000
@@ -732,6 +796,7 @@ main(void)
     RUN(test_repair);
     RUN(test_repair_refused);
     RUN(test_vault_key);
+    RUN(test_checkpoint_bound);
     RUN(test_throughput);
     return check_done();
 }
