@@ -139,24 +139,30 @@ COFFRE_API int coffre_audit_repair(const char *dir, const char *name,
 COFFRE_API void coffre_audit_close(struct coffre_audit *a);
 
 /**
- * coffre_audit_append(a, e, pindex): queue ${e}; its leaf index in
- * *${pindex}. It is not durable before coffre_audit_wait() says so.
- * COFFRE_ERR_ARG for an invalid entry, COFFRE_ERR_UNAVAILABLE if the log
- * failed (fail-closed: answer 503) or the queue is full.
+ * coffre_audit_append(a, e, pticket): queue ${e}; in *${pticket} a ticket
+ * for coffre_audit_wait() (not the leaf index: a recovery reuses the
+ * indices of the entries it refused; tickets of the same epoch compare as
+ * their indices, a later epoch's are larger). It is not durable before
+ * coffre_audit_wait() says so. COFFRE_ERR_ARG for an invalid entry,
+ * COFFRE_ERR_UNAVAILABLE while the log is failed (fail-closed: answer
+ * 503) or the queue is full.
  */
 COFFRE_API int coffre_audit_append(struct coffre_audit *a,
                                    const struct coffre_audit_entry *e,
-                                   uint64_t *pindex);
+                                   uint64_t *pticket);
 
 /**
- * coffre_audit_wait(a, index): block until entry ${index} is durable
- * (COFFRE_OK) or the log failed before it was (COFFRE_ERR_UNAVAILABLE:
- * the request must be refused and nothing disclosed).
+ * coffre_audit_wait(a, ticket): block until the entry of ${ticket} is
+ * durable (COFFRE_OK) or the log failed before it was
+ * (COFFRE_ERR_UNAVAILABLE: the request must be refused and nothing
+ * disclosed; the entry is then never in the log, whatever the log does
+ * after). Returns at once while the log is failed.
  */
-COFFRE_API int coffre_audit_wait(struct coffre_audit *a, uint64_t index);
+COFFRE_API int coffre_audit_wait(struct coffre_audit *a, uint64_t ticket);
 
-/** coffre_audit_record(a, e, pindex): append then wait; ${pindex} may be
- * NULL. What a request handler calls before it answers. */
+/** coffre_audit_record(a, e, pindex): append then wait; the entry's leaf
+ * index in *${pindex}, which may be NULL. What a request handler calls
+ * before it answers. */
 COFFRE_API int coffre_audit_record(struct coffre_audit *a,
                                    const struct coffre_audit_entry *e,
                                    uint64_t *pindex);
@@ -221,13 +227,22 @@ COFFRE_API int coffre_audit_entries_json(struct coffre_audit *a, uint64_t start,
  * checkpoint served), checkpoint (the latest) and vkey. */
 COFFRE_API int coffre_audit_export(struct coffre_audit *a, const char *dir);
 
+#define COFFRE_AUDIT_REASON_MAX 96
+
 struct coffre_audit_stats {
-    uint64_t entries;     /* durable */
-    uint64_t syncs;       /* fdatasync calls of the committer */
-    uint64_t checkpoints; /* signed since open */
-    int failed;           /* nonzero: the log refuses everything */
+    uint64_t entries;        /* durable */
+    uint64_t syncs;          /* fdatasync calls of the committer */
+    uint64_t checkpoints;    /* signed since open */
+    int failed;              /* nonzero: the log refuses everything, for now */
+    uint64_t covered;        /* entries the latest checkpoint covers */
+    uint64_t recoveries;     /* times the log resumed by itself after failing */
+    int64_t failed_since_ms; /* while failed: unix time (ms) it failed */
+    /* While failed: why, as "FILE: OPERATION: strerror" ("entries: write:
+     * No space left on device"); "" otherwise. Never a personal value. */
+    char reason[COFFRE_AUDIT_REASON_MAX];
 };
-/** coffre_audit_stats(a, st): counters for /metrics. */
+/** coffre_audit_stats(a, st): counters for /metrics and the failure state
+ * for health (docs/audit.md section 10). */
 COFFRE_API void coffre_audit_stats(struct coffre_audit *a,
                                    struct coffre_audit_stats *st);
 

@@ -7,13 +7,18 @@
  * signer thread signs a checkpoint of the durable tree once a second (at
  * once for the first entry), or as soon as AUDIT_SIGN_EVERY durable
  * entries are uncovered, appends it durably to the checkpoints file and
- * only then serves it; the committer holds while AUDIT_UNCOVERED_MAX are. Any
- * write or sync error puts the log in the failed state until it is reopened:
- * fail-closed.
+ * only then serves it; the committer holds while AUDIT_UNCOVERED_MAX are.
  *
- * Locks: sign_lock (serialises checkpoint production) before lock (all the
- * state below, and the tree). The files are written by one thread each,
- * outside the lock; the bytes below the durable offsets never change.
+ * A write or sync error fails the log closed: appends and waits are
+ * refused at once. The committer then retries, 100 ms later and twice as
+ * late each time up to 3.2 s: it cuts both files back to their durable
+ * bytes (the refused requests leave no entry), tests that a write
+ * succeeds, syncs, checks the last records, and accepts appends again.
+ *
+ * Locks: sign_lock (serialises checkpoint production, and the recovery's
+ * cuts) before lock (all the state below, and the tree). The files are
+ * written by one thread each, outside the lock; the bytes below the
+ * durable offsets never change.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -40,6 +45,16 @@
 
 #define QUEUE_MAX (64u << 20) /* bytes queued before appends are refused */
 #define SIGN_INTERVAL_MS 1000
+#define RETRY_MIN_MS 100 /* first retry after a failure, then doubled */
+#define RETRY_MAX_MS 3200
+#define PROBE_LEN 4096 /* zeros a retry writes, then cuts, to test for room */
+
+/* A ticket (coffre_audit_append) is the entry's index and the epoch it was
+ * queued in; the epoch grows at each recovery, which reuses the indices of
+ * the entries the failure refused. */
+#define TICKET_SHIFT 48
+#define INDEX_MASK ((UINT64_C(1) << TICKET_SHIFT) - 1)
+#define EPOCH_MASK ((UINT64_C(1) << (64 - TICKET_SHIFT)) - 1)
 
 struct qbuf {
     unsigned char *p;
@@ -49,9 +64,9 @@ struct qbuf {
 
 struct coffre_audit {
     pthread_mutex_t lock, sign_lock;
-    pthread_cond_t work;    /* committer: queue not empty, or stop */
+    pthread_cond_t work;    /* committer: queue not empty, failed, stop */
     pthread_cond_t durable; /* waiters: durable grew, or failed */
-    pthread_cond_t sign;    /* signer: durable grew, or stop */
+    pthread_cond_t sign;    /* signer: durable grew, recovered, or stop */
     int efd, cfd;
     struct coffre_merkle_tree *tree; /* durable leaves only */
     uint64_t *offs;                  /* frame offset of each durable entry */
@@ -60,6 +75,13 @@ struct coffre_audit {
     struct qbuf q;
     uint64_t next, ndurable;
     int failed, stop;
+    /* Failure and recovery (docs/audit.md section 10). */
+    char reason[COFFRE_AUDIT_REASON_MAX]; /* while failed; no personal value */
+    int64_t failed_ms, retry_ms;          /* failed since, next retry */
+    int64_t backoff_ms;
+    uint64_t epoch;    /* of the tickets appends give now */
+    uint64_t prev_end; /* entries durable when the last epoch ended */
+    uint64_t recoveries;
     struct coffre_note_signer *signer;
     char *origin, *vkey;
     char *note; /* latest checkpoint served, coffre_pmem */
@@ -90,17 +112,33 @@ now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Where a file operation failed: "write", errno. */
+struct ioerr {
+    const char *what;
+    int err;
+};
+
 static int
-write_all(int fd, const unsigned char *p, size_t len)
+io_fail(struct ioerr *e, const char *what)
+{
+    e->what = what;
+    e->err = errno != 0 ? errno : EIO;
+    return COFFRE_ERR_IO;
+}
+
+static int
+write_all(int fd, const unsigned char *p, size_t len, struct ioerr *e)
 {
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        ssize_t w;
 
+        errno = 0;
+        w = write(fd, p, len);
         if (w < 0 && errno == EINTR) {
             continue;
         }
         if (w <= 0) {
-            return COFFRE_ERR_IO;
+            return io_fail(e, "write");
         }
         p += w;
         len -= (size_t)w;
@@ -110,14 +148,31 @@ write_all(int fd, const unsigned char *p, size_t len)
 
 /* Append framed bytes and make them durable. */
 static int
-write_durable(int fd, const unsigned char *p, size_t len)
+write_durable(int fd, const unsigned char *p, size_t len, struct ioerr *e)
 {
-    int rc = write_all(fd, p, len);
+    int rc = write_all(fd, p, len, e);
 
     if (rc == COFFRE_OK && fdatasync(fd) != 0) {
-        rc = COFFRE_ERR_IO;
+        rc = io_fail(e, "fdatasync");
     }
     return rc;
+}
+
+static int
+pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, (off_t)off);
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            return COFFRE_ERR_IO;
+        }
+        p += r, n -= (size_t)r, off += (uint64_t)r;
+    }
+    return COFFRE_OK;
 }
 
 /* Record the leaves of durable frames [p, p + len) in the tree. */
@@ -149,13 +204,25 @@ tree_add_frames(struct coffre_audit *a, const unsigned char *p, size_t len)
     return COFFRE_OK;
 }
 
-/* Called with the lock held: from now on, refuse everything. */
+/* Called with the lock held: refuse everything until the committer has
+ * recovered (recover_locked). ${file}: ${e->what}: strerror says why; the
+ * first failure's time is kept while failed. */
 static void
-fail_locked(struct coffre_audit *a)
+fail_locked(struct coffre_audit *a, const char *file, const struct ioerr *e)
 {
+    char buf[64];
+
+    snprintf(a->reason, sizeof(a->reason), "%s: %s: %s", file, e->what,
+             strerror_r(e->err, buf, sizeof(buf)));
+    if (!a->failed) {
+        a->failed_ms = now_ms();
+        a->backoff_ms = RETRY_MIN_MS;
+        a->retry_ms = a->failed_ms + RETRY_MIN_MS;
+    }
     a->failed = 1;
     a->q.len = 0, a->q.n = 0;
     pthread_cond_broadcast(&a->durable);
+    pthread_cond_signal(&a->work);
 }
 
 static void
@@ -163,18 +230,22 @@ commit_batch(struct coffre_audit *a, struct qbuf *b)
 {
     int rc;
 
+    struct ioerr e = {0};
+
     pthread_mutex_unlock(&a->lock);
-    rc = write_durable(a->efd, b->p, b->len);
+    rc = write_durable(a->efd, b->p, b->len, &e);
+    if (rc != COFFRE_OK) {
+        /* At once, for the room: a refused request leaves no entry. The
+         * recovery cuts again, and syncs. */
+        (void)!ftruncate(a->efd, (off_t)a->eoff);
+    }
     pthread_mutex_lock(&a->lock);
-    if (rc == COFFRE_OK) {
-        rc = tree_add_frames(a, b->p, b->len);
+    if (rc == COFFRE_OK && tree_add_frames(a, b->p, b->len) != COFFRE_OK) {
+        rc = COFFRE_ERR_NOMEM;
+        e = (struct ioerr){"tree", ENOMEM};
     }
     if (rc != COFFRE_OK) {
-        /* Best effort: a refused request should leave no entry. */
-        if (ftruncate(a->efd, (off_t)a->eoff) != 0) {
-            a->failed = 1;
-        }
-        fail_locked(a);
+        fail_locked(a, "entries", &e);
         return;
     }
     a->eoff += b->len;
@@ -197,6 +268,125 @@ window_full(const struct coffre_audit *a)
     return !a->failed && a->ndurable - a->note_size >= AUDIT_UNCOVERED_MAX;
 }
 
+/* 1 if the record of ${fd} at ${off} ends at ${end} and checks (${off}
+ * == ${end}: the file is empty): what a cut left is clean. */
+static int
+tail_clean(int fd, uint64_t off, uint64_t end, size_t cap)
+{
+    unsigned char head[AUDIT_FRAME_HEAD], leaf[COFFRE_AUDIT_HASH_LEN];
+    unsigned char *p = NULL;
+    size_t len;
+    int ok = off == end;
+
+    if (!ok && pread_full(fd, head, sizeof(head), off) == COFFRE_OK) {
+        len = audit_be32(head);
+        if (len <= cap && off + AUDIT_FRAME_OVERHEAD + len == end &&
+            (p = malloc(len + AUDIT_FRAME_TAIL)) != NULL &&
+            pread_full(fd, p, len + AUDIT_FRAME_TAIL, off + AUDIT_FRAME_HEAD) ==
+                COFFRE_OK) {
+            coffre_audit_leaf_hash(p, len, leaf);
+            ok = sodium_memcmp(leaf, p + len, sizeof(leaf)) == 0;
+        }
+    }
+    free(p);
+    return ok;
+}
+
+/* Cut ${fd} back to ${end}, its durable bytes, and sync. First test that
+ * a write succeeds now: zeros appended, then cut (a crash in between
+ * leaves a zero tail, which the open cuts). */
+static int
+file_reset(int fd, uint64_t end, uint64_t last, size_t cap, struct ioerr *e)
+{
+    static const unsigned char zero[PROBE_LEN];
+    struct stat st;
+
+    errno = 0;
+    if (ftruncate(fd, (off_t)end) != 0) {
+        return io_fail(e, "truncate");
+    }
+    if (write_all(fd, zero, sizeof(zero), e) != COFFRE_OK) {
+        (void)!ftruncate(fd, (off_t)end);
+        return COFFRE_ERR_IO;
+    }
+    if (ftruncate(fd, (off_t)end) != 0) {
+        return io_fail(e, "truncate");
+    }
+    if (fsync(fd) != 0) {
+        return io_fail(e, "fsync");
+    }
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != end ||
+        !tail_clean(fd, last, end, cap)) {
+        errno = EIO;
+        return io_fail(e, "the last record does not check");
+    }
+    return COFFRE_OK;
+}
+
+/* Called with the lock held by a successful recovery: appends resume in
+ * a new epoch, at the index after the last durable entry. */
+static void
+resume_locked(struct coffre_audit *a)
+{
+    a->failed = 0;
+    a->reason[0] = '\0';
+    a->failed_ms = 0;
+    a->recoveries++;
+    a->prev_end = a->next = a->ndurable;
+    a->epoch = (a->epoch + 1) & EPOCH_MASK;
+    pthread_cond_broadcast(&a->sign);
+}
+
+/* Called by the committer with the lock held, while failed. At the time of
+ * the next retry, cut both files back to their durable bytes, test them
+ * and check their last records, holding the sign lock (the signer writes
+ * nothing meanwhile); then resume, or retry twice as late (at most
+ * RETRY_MAX_MS). Appends and waits fail fast all along. */
+static void
+recover_locked(struct coffre_audit *a)
+{
+    struct ioerr e = {0};
+    const char *file = "entries";
+    uint64_t eoff, coff, elast, clast;
+    int rc, whole;
+
+    if (now_ms() < a->retry_ms) {
+        struct timespec ts = {.tv_sec = a->retry_ms / 1000,
+                              .tv_nsec = (long)(a->retry_ms % 1000) * 1000000};
+
+        pthread_cond_timedwait(&a->work, &a->lock, &ts);
+        return;
+    }
+    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_lock(&a->sign_lock);
+    pthread_mutex_lock(&a->lock);
+    eoff = a->eoff, coff = a->coff;
+    elast = a->ndurable > 0 ? a->offs[a->ndurable - 1] : 0;
+    clast = a->note != NULL ? coff - a->note_len - AUDIT_FRAME_OVERHEAD : 0;
+    whole = coffre_merkle_tree_size(a->tree) == a->ndurable;
+    pthread_mutex_unlock(&a->lock);
+    rc = file_reset(a->efd, eoff, elast, COFFRE_AUDIT_ENTRY_MAX, &e);
+    if (rc == COFFRE_OK) {
+        file = "checkpoints";
+        rc = file_reset(a->cfd, coff, clast, COFFRE_NOTE_MAX_SIZE, &e);
+    }
+    if (rc == COFFRE_OK && !whole) {
+        /* Out of memory while adding leaves: only a reopen rebuilds. */
+        rc = COFFRE_ERR_NOMEM, file = "entries";
+        e = (struct ioerr){"tree", ENOMEM};
+    }
+    pthread_mutex_lock(&a->lock);
+    if (rc == COFFRE_OK) {
+        resume_locked(a);
+    } else {
+        fail_locked(a, file, &e);
+        a->backoff_ms =
+            a->backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : a->backoff_ms * 2;
+        a->retry_ms = now_ms() + a->backoff_ms;
+    }
+    pthread_mutex_unlock(&a->sign_lock);
+}
+
 static void *
 committer_main(void *arg)
 {
@@ -205,13 +395,18 @@ committer_main(void *arg)
 
     pthread_mutex_lock(&a->lock);
     for (;;) {
-        while (!a->stop && (a->q.len == 0 || window_full(a))) {
+        if (a->failed && !a->stop) {
+            recover_locked(a);
+            continue;
+        }
+        if (!a->stop && (a->q.len == 0 || window_full(a))) {
             a->committer_held = a->q.len != 0;
             pthread_cond_wait(&a->work, &a->lock);
+            a->committer_held = 0;
+            continue;
         }
-        a->committer_held = 0;
         if (a->q.len == 0) {
-            break;
+            break; /* stopping, and everything queued is written */
         }
         /* Swap the buffers: appenders fill the other one meanwhile. */
         t = a->q, a->q = b, b = t;
@@ -233,6 +428,7 @@ checkpoint_make(struct coffre_audit *a)
     char *note = NULL;
     unsigned char *frame = NULL, leaf[COFFRE_AUDIT_HASH_LEN];
     size_t len = 0;
+    struct ioerr e = {0};
     int rc = COFFRE_OK;
 
     pthread_mutex_lock(&a->sign_lock);
@@ -257,7 +453,10 @@ checkpoint_make(struct coffre_audit *a)
     }
     coffre_audit_leaf_hash((unsigned char *)note, len, leaf);
     audit_frame((unsigned char *)note, len, leaf, frame);
-    rc = write_durable(a->cfd, frame, len + AUDIT_FRAME_OVERHEAD);
+    rc = write_durable(a->cfd, frame, len + AUDIT_FRAME_OVERHEAD, &e);
+    if (rc != COFFRE_OK) {
+        (void)!ftruncate(a->cfd, (off_t)a->coff); /* as in commit_batch */
+    }
     pthread_mutex_lock(&a->lock);
     if (rc == COFFRE_OK) {
         coffre_free(a->note);
@@ -270,7 +469,7 @@ checkpoint_make(struct coffre_audit *a)
             pthread_cond_signal(&a->work);
         }
     } else {
-        fail_locked(a);
+        fail_locked(a, "checkpoints", &e);
     }
     pthread_mutex_unlock(&a->lock);
 out:
@@ -672,6 +871,7 @@ audit_new(void)
         return NULL;
     }
     a->efd = a->cfd = -1;
+    a->backoff_ms = RETRY_MIN_MS;
     pthread_mutex_init(&a->lock, NULL);
     pthread_mutex_init(&a->sign_lock, NULL);
     pthread_cond_init(&a->work, NULL);
@@ -756,6 +956,10 @@ audit_log_open(const char *dir, const char *origin,
     }
     if (rc == COFFRE_OK) {
         rc = checkpoint_make(a); /* a head for every entry found */
+        if (rc != COFFRE_OK) {
+            audit_msg(rc, "%s: cannot store a checkpoint: %s", dir,
+                      a->reason[0] ? a->reason : coffre_strerror(rc));
+        }
     }
     if (rc == COFFRE_OK) {
         rc = audit_start(a);
@@ -820,7 +1024,7 @@ queue_room(struct qbuf *q, size_t n)
 
 int
 coffre_audit_append(struct coffre_audit *a, const struct coffre_audit_entry *e,
-                    uint64_t *pindex)
+                    uint64_t *pticket)
 {
     unsigned char b[COFFRE_AUDIT_ENTRY_MAX], leaf[COFFRE_AUDIT_HASH_LEN];
     size_t len;
@@ -831,13 +1035,14 @@ coffre_audit_append(struct coffre_audit *a, const struct coffre_audit_entry *e,
     }
     coffre_audit_leaf_hash(b, len, leaf); /* outside the lock */
     pthread_mutex_lock(&a->lock);
-    rc = a->failed || a->stop ? COFFRE_ERR_UNAVAILABLE
-                              : queue_room(&a->q, len + AUDIT_FRAME_OVERHEAD);
+    rc = a->failed || a->stop || a->next > INDEX_MASK
+             ? COFFRE_ERR_UNAVAILABLE
+             : queue_room(&a->q, len + AUDIT_FRAME_OVERHEAD);
     if (rc == COFFRE_OK) {
         audit_frame(b, len, leaf, a->q.p + a->q.len);
         a->q.len += len + AUDIT_FRAME_OVERHEAD;
         a->q.n++;
-        *pindex = a->next++;
+        *pticket = a->epoch << TICKET_SHIFT | a->next++;
         pthread_cond_signal(&a->work);
     }
     pthread_mutex_unlock(&a->lock);
@@ -845,15 +1050,25 @@ coffre_audit_append(struct coffre_audit *a, const struct coffre_audit_entry *e,
 }
 
 int
-coffre_audit_wait(struct coffre_audit *a, uint64_t index)
+coffre_audit_wait(struct coffre_audit *a, uint64_t ticket)
 {
+    uint64_t epoch = ticket >> TICKET_SHIFT, i = ticket & INDEX_MASK;
     int rc;
 
     pthread_mutex_lock(&a->lock);
-    while (a->ndurable <= index && !a->failed && index < a->next) {
+    while (epoch == a->epoch && a->ndurable <= i && !a->failed && i < a->next) {
         pthread_cond_wait(&a->durable, &a->lock);
     }
-    rc = a->ndurable > index ? COFFRE_OK : COFFRE_ERR_UNAVAILABLE;
+    if (epoch == a->epoch) {
+        rc = a->ndurable > i ? COFFRE_OK : COFFRE_ERR_UNAVAILABLE;
+    } else {
+        /* Queued before the last recovery: durable only if it was by
+         * then; the indices after it were refused, and are reused. Older
+         * epochs are refused (a refusal never discloses). */
+        rc = epoch == ((a->epoch - 1) & EPOCH_MASK) && i < a->prev_end
+                 ? COFFRE_OK
+                 : COFFRE_ERR_UNAVAILABLE;
+    }
     pthread_mutex_unlock(&a->lock);
     return rc;
 }
@@ -862,14 +1077,14 @@ int
 coffre_audit_record(struct coffre_audit *a, const struct coffre_audit_entry *e,
                     uint64_t *pindex)
 {
-    uint64_t i;
-    int rc = coffre_audit_append(a, e, &i);
+    uint64_t t;
+    int rc = coffre_audit_append(a, e, &t);
 
     if (rc == COFFRE_OK) {
-        rc = coffre_audit_wait(a, i);
+        rc = coffre_audit_wait(a, t);
     }
     if (rc == COFFRE_OK && pindex != NULL) {
-        *pindex = i;
+        *pindex = t & INDEX_MASK;
     }
     return rc;
 }
@@ -946,23 +1161,6 @@ coffre_audit_consistency(struct coffre_audit *a, uint64_t m, uint64_t n,
                                         COFFRE_AUDIT_MAX_PROOF, pn);
     pthread_mutex_unlock(&a->lock);
     return rc;
-}
-
-static int
-pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t r = pread(fd, p, n, (off_t)off);
-
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            return COFFRE_ERR_IO;
-        }
-        p += r, n -= (size_t)r, off += (uint64_t)r;
-    }
-    return COFFRE_OK;
 }
 
 int
@@ -1067,6 +1265,7 @@ copy_out(int fd, uint64_t len, const unsigned char *mem, const char *dir,
     unsigned char buf[65536];
     char path[4096];
     uint64_t off = 0;
+    struct ioerr e;
     int out, rc = COFFRE_OK;
 
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
@@ -1079,14 +1278,14 @@ copy_out(int fd, uint64_t len, const unsigned char *mem, const char *dir,
         return errno == EEXIST ? COFFRE_ERR_EXISTS : COFFRE_ERR_IO;
     }
     if (mem != NULL) {
-        rc = write_all(out, mem, (size_t)len);
+        rc = write_all(out, mem, (size_t)len, &e);
         off = len;
     }
     while (rc == COFFRE_OK && off < len) {
         size_t n = len - off > sizeof(buf) ? sizeof(buf) : (size_t)(len - off);
 
         rc = pread_full(fd, buf, n, off);
-        rc = rc == COFFRE_OK ? write_all(out, buf, n) : rc;
+        rc = rc == COFFRE_OK ? write_all(out, buf, n, &e) : rc;
         off += n;
     }
     if (rc == COFFRE_OK && fsync(out) != 0) {
@@ -1139,6 +1338,10 @@ coffre_audit_stats(struct coffre_audit *a, struct coffre_audit_stats *st)
     st->syncs = a->syncs;
     st->checkpoints = a->nsigned;
     st->failed = a->failed;
+    st->covered = a->note_size;
+    st->recoveries = a->recoveries;
+    st->failed_since_ms = a->failed ? a->failed_ms : 0;
+    snprintf(st->reason, sizeof(st->reason), "%s", a->failed ? a->reason : "");
     pthread_mutex_unlock(&a->lock);
 }
 

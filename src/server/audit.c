@@ -236,6 +236,32 @@ srv_audit_note(struct srv_ctx *ctx, const struct srv_principal *who,
     return rc == COFFRE_OK ? coffre_audit_record(a, &e, NULL) : rc;
 }
 
+int
+srv_audit_unavailable(struct srv_ctx *ctx, char *why, size_t len)
+{
+    struct coffre_audit *a = srv_audit_get(ctx);
+    struct coffre_audit_stats st;
+    char when[32] = "?";
+    struct tm tm;
+    if (a == NULL) {
+        if (coffre_vault_is_sealed(ctx->vault)) {
+            return 0; /* nothing is served that needs it */
+        }
+        snprintf(why, len, "audit log not open (the server's log says why)");
+        return 1;
+    }
+    coffre_audit_stats(a, &st);
+    if (!st.failed) {
+        return 0;
+    }
+    time_t t = (time_t)(st.failed_since_ms / 1000);
+    if (gmtime_r(&t, &tm) != NULL) {
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    snprintf(why, len, "audit log unavailable since %s: %s", when, st.reason);
+    return 1;
+}
+
 /* ---- metrics ----------------------------------------------------- */
 
 /* The tree size of the latest checkpoint: its note's second line. */
@@ -279,8 +305,12 @@ srv_audit_metrics(struct srv_ctx *ctx, FILE *f)
             "# HELP coffre_audit_up 1 when the audit log is open and "
             "accepting entries.\n"
             "# TYPE coffre_audit_up gauge\n"
-            "coffre_audit_up %d\n",
-            st.entries, st.syncs, size, a != NULL && !st.failed);
+            "coffre_audit_up %d\n"
+            "# HELP coffre_audit_recoveries_total Times the audit log "
+            "resumed by itself after a write error, since it was opened.\n"
+            "# TYPE coffre_audit_recoveries_total counter\n"
+            "coffre_audit_recoveries_total %" PRIu64 "\n",
+            st.entries, st.syncs, size, a != NULL && !st.failed, st.recoveries);
 }
 
 /* ---- the auditor's routes ----------------------------------------- */

@@ -287,7 +287,8 @@ struct srv_resp {
     int disclosed_over, disclosed_personal;
     unsigned retry_after; /* seconds, for 429 */
     const char *action;   /* overrides the route's action (static) */
-    /* req->audit_async: the entry to wait for before the answer leaves. */
+    /* req->audit_async: the entry to wait for before the answer leaves
+     * (audit_index: the ticket coffre_audit_append gave). */
     int audit_pending;
     uint64_t audit_index;
 };
@@ -402,6 +403,14 @@ void srv_audit_refuse(struct srv_resp *r);
 int srv_audit_note(struct srv_ctx *ctx, const struct srv_principal *who,
                    const char *action, const char *pseudonym,
                    const char *purpose, unsigned status, const char *outcome);
+
+/**
+ * srv_audit_unavailable(ctx, why, len): 1 with the reason in ${why} while
+ * the vault is unsealed and its audit log refuses entries ("audit log
+ * unavailable since 2026-01-02T03:04:05Z: entries: write: No space left on
+ * device"); 0 otherwise. No personal value.
+ */
+int srv_audit_unavailable(struct srv_ctx *ctx, char *why, size_t len);
 
 /** srv_audit_metrics(ctx, f): the audit log's Prometheus lines. */
 void srv_audit_metrics(struct srv_ctx *ctx, FILE *f);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -632,6 +633,103 @@ test_checkpoint_bound(void)
     coffre_audit_close(a);
 }
 
+/* ------------------------------------------------------------------ */
+/* Failure and recovery: a write error fails the log closed; it cuts  */
+/* the refused entries, and resumes by itself once writes work again. */
+
+/* Wait up to ${secs} for the log's failed state to become ${want}. */
+static int
+await_failed(struct coffre_audit *a, int want, double secs)
+{
+    struct coffre_audit_stats st;
+    double end = seconds() + secs;
+
+    do {
+        coffre_audit_stats(a, &st);
+        if ((st.failed != 0) == want) {
+            return 1;
+        }
+        usleep(10000);
+    } while (seconds() < end);
+    return 0;
+}
+
+static off_t
+entries_size(const char *dir)
+{
+    char p[600];
+    struct stat st;
+
+    snprintf(p, sizeof(p), "%s/entries", dir);
+    return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+/* The file size limit stands in for a full disk: writes past it fail
+ * (EFBIG) as they would with ENOSPC, and no root is needed. */
+static void
+test_recovery(void)
+{
+    const char *dir = path("recover");
+    struct coffre_audit *a;
+    struct coffre_audit_entry e;
+    struct coffre_audit_stats st;
+    struct rlimit old, lim;
+    uint64_t t1 = 0, t2 = 0, idx = 0, before;
+    off_t size0;
+    double t0;
+
+    signal(SIGXFSZ, SIG_IGN);
+    CHECK_RC(audit_log_open(dir, ORIGIN, seed, &a), COFFRE_OK);
+    fill(a, 10);
+    before = coffre_audit_size(a);
+    size0 = entries_size(dir);
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)size0 + 100; /* less than one more entry */
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    sample(&e, 77, "refused");
+    CHECK_RC(coffre_audit_append(a, &e, &t1), COFFRE_OK);
+    CHECK_RC(coffre_audit_wait(a, t1), COFFRE_ERR_UNAVAILABLE);
+    CHECK(await_failed(a, 1, 1));
+    coffre_audit_stats(a, &st);
+    CHECK(strcmp(st.reason, "entries: write: File too large") == 0);
+    CHECK(st.failed_since_ms > 0 && st.recoveries == 0);
+    /* Fail-closed, fast, while writes fail; the partial record is gone. */
+    CHECK_RC(coffre_audit_record(a, &e, NULL), COFFRE_ERR_UNAVAILABLE);
+    usleep(400000);
+    CHECK(await_failed(a, 1, 0));
+    CHECK_RC(coffre_audit_record(a, &e, NULL), COFFRE_ERR_UNAVAILABLE);
+    CHECK(entries_size(dir) == size0);
+    /* Room again: it resumes by itself, at the index the refused entry had
+     * (which stays refused). */
+    CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    t0 = seconds();
+    CHECK(await_failed(a, 0, 10));
+    printf("# recovered %.2f s after the limit was lifted\n", seconds() - t0);
+    coffre_audit_stats(a, &st);
+    CHECK(st.recoveries == 1 && st.reason[0] == '\0' &&
+          st.failed_since_ms == 0);
+    sample(&e, 78, "after");
+    CHECK_RC(coffre_audit_append(a, &e, &t2), COFFRE_OK);
+    CHECK_RC(coffre_audit_wait(a, t2), COFFRE_OK);
+    CHECK_RC(coffre_audit_wait(a, t1), COFFRE_ERR_UNAVAILABLE);
+    CHECK_RC(coffre_audit_record(a, &e, &idx), COFFRE_OK);
+    CHECK(idx == before + 1);
+    coffre_audit_close(a);
+    CHECK_RC(audit_log_open(dir, ORIGIN, seed, &a), COFFRE_OK);
+    CHECK(coffre_audit_size(a) == before + 2);
+    for (uint64_t i = 0; i < coffre_audit_size(a); i++) {
+        unsigned char b[COFFRE_AUDIT_ENTRY_MAX];
+        size_t len;
+        struct coffre_audit_entry d;
+
+        CHECK(coffre_audit_entry_bytes(a, i, b, &len) == COFFRE_OK &&
+              coffre_audit_entry_parse(b, len, &d) == COFFRE_OK &&
+              strcmp(d.purpose, "refused") != 0);
+    }
+    coffre_audit_close(a);
+}
+
 /* Throughput: NTHREADS appending and waiting, as request handlers do. */
 #define NTHREADS 16
 #define PER_THREAD 2000
@@ -817,6 +915,7 @@ main(void)
     RUN(test_repair_refused);
     RUN(test_vault_key);
     RUN(test_checkpoint_bound);
+    RUN(test_recovery);
     RUN(test_throughput);
     return check_done();
 }
