@@ -552,6 +552,45 @@ usage(FILE *f)
                "usage.\n");
 }
 
+/* Where the argument of option ${c} goes when it is kept as given; NULL
+ * for the others. */
+static const char **
+str_opt(struct opts *o, int c)
+{
+    switch (c) {
+    case 'k':
+        return &o->key;
+    case 'l':
+        return &o->log;
+    case 'u':
+        return &o->url;
+    case 's':
+        return &o->saved;
+    case 'S':
+        return &o->save;
+    case 'p':
+        return &o->q.pseudonym;
+    case 'P':
+        return &o->q.principal;
+    case 'A':
+        return &o->rm.cacert;
+    case 'C':
+        return &o->rm.cert;
+    case 'K':
+        return &o->rm.key;
+    case 'o':
+        return &o->out;
+    case 'd':
+        return &o->dir;
+    case 'x':
+        return &o->cut_at;
+    case 'F':
+        return &o->file;
+    default:
+        return NULL;
+    }
+}
+
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -575,66 +614,21 @@ parse_opts(int argc, char **argv, struct opts *o)
         {"file", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    const char **str;
     int c;
 
     o->q.until = INT64_MAX;
     while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
-        switch (c) {
-        case 'k':
-            o->key = optarg;
-            break;
-        case 'l':
-            o->log = optarg;
-            break;
-        case 'u':
-            o->url = optarg;
-            break;
-        case 's':
-            o->saved = optarg;
-            break;
-        case 'S':
-            o->save = optarg;
-            break;
-        case 'p':
-            o->q.pseudonym = optarg;
-            break;
-        case 'P':
-            o->q.principal = optarg;
-            break;
-        case 'c':
+        if ((str = str_opt(o, c)) != NULL) {
+            *str = optarg;
+        } else if (c == 'c') {
             o->q.counts = 1;
-            break;
-        case 'f':
-            o->q.since = parse_time(optarg);
-            break;
-        case 't':
-            o->q.until = parse_time(optarg);
-            break;
-        case 'A':
-            o->rm.cacert = optarg;
-            break;
-        case 'C':
-            o->rm.cert = optarg;
-            break;
-        case 'K':
-            o->rm.key = optarg;
-            break;
-        case 'o':
-            o->out = optarg;
-            break;
-        case 'd':
-            o->dir = optarg;
-            break;
-        case 'x':
-            o->cut_at = optarg;
-            break;
-        case 'F':
-            o->file = optarg;
-            break;
-        case 'h':
+        } else if (c == 'f' || c == 't') {
+            *(c == 'f' ? &o->q.since : &o->q.until) = parse_time(optarg);
+        } else if (c == 'h') {
             usage(stdout);
             exit(0);
-        default:
+        } else {
             return -1;
         }
     }
