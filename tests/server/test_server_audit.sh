@@ -144,6 +144,20 @@ grep -q "^coffre_audit_entries_total $SIZE$" "$WORK/metrics.txt" && ok || bad "e
 grep -q '^coffre_audit_up 1$' "$WORK/metrics.txt" && ok || bad "audit up"
 stop_server
 
+# --- a log damaged at rest: the server refuses to start, says where, and
+# leaves the file as it is ----------------------------------------------------
+python3 -c "
+f=open('$DEV/audit/entries','r+b'); f.seek(20); c=f.read(1); f.seek(20)
+f.write(bytes([c[0]^1]))"
+SUM=$(sha256sum <"$DEV/audit/entries")
+timeout 60 "$COFFRE" server --dev --listen "127.0.0.1:$(free_port)" \
+    --dev-dir "$DEV" --demo-persons 0 >"$WORK/damaged.log" 2>&1
+rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && ok || bad "a server on a damaged log: exit $rc"
+grep -q "audit log: .*/entries: record 0 at byte offset 0: its bytes do not match its trailer hash" \
+    "$WORK/damaged.log" && ok || bad "the refusal names the record: $(cat "$WORK/damaged.log")"
+[ "$(sha256sum <"$DEV/audit/entries")" = "$SUM" ] && ok || bad "the damaged log was changed"
+
 # --- fault: the log's disk fills up, then has room again ---------------------
 # While the log refuses entries, audited requests get 503 and disclose
 # nothing, and health says degraded (503) with the reason. Once there is
