@@ -23,6 +23,15 @@
 #include "audit/log.h"
 #include "audit/note.h"
 
+/* ${dir}/${name} in ${buf}; 0, or -1 if it does not fit. */
+static int
+join(char *buf, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(buf, cap, "%s/%s", dir, name);
+
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 /* A walk over one record file. */
 struct walk {
     const char *dir, *name;
@@ -37,14 +46,16 @@ static int
 walk_open(struct walk *w, const char *dir, const char *name)
 {
     char path[4096];
-    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 
     w->dir = dir, w->name = name, w->k = 0, w->off = 0, w->f = NULL;
     w->cap = strcmp(name, "entries") == 0 ? COFFRE_AUDIT_ENTRY_MAX
                                           : COFFRE_NOTE_MAX_SIZE;
     w->p = malloc(w->cap);
-    if (n < 0 || (size_t)n >= sizeof(path) || w->p == NULL) {
-        return audit_msg(COFFRE_ERR_NOMEM, "%s: cannot read", dir);
+    if (w->p == NULL) {
+        return audit_msg(COFFRE_ERR_NOMEM, "%s: out of memory", dir);
+    }
+    if (join(path, sizeof(path), dir, name) != 0) {
+        return audit_msg(COFFRE_ERR_ARG, "%s: path too long", dir);
     }
     if (coffre_audit_file_open(path, &w->f) != COFFRE_OK) {
         return audit_msg(COFFRE_ERR_IO, "%s: cannot read: %s", path,
@@ -258,7 +269,9 @@ move_and_cut(const char *dir, const char *name, uint64_t offset, uint64_t k)
     struct stat st;
     int fd, rc;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    /* The caller joined the same path already: it fits, and so does
+     * ".cut-" and 20 digits in side. */
+    (void)join(path, sizeof(path), dir, name);
     snprintf(side, sizeof(side), "%s.cut-%" PRIu64, path, offset);
     fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
@@ -304,8 +317,9 @@ file_size(const char *dir, const char *name)
     char path[4096];
     struct stat st;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    return join(path, sizeof(path), dir, name) == 0 && stat(path, &st) == 0
+               ? (uint64_t)st.st_size
+               : 0;
 }
 
 /* Hold the log's lock (the one coffre_audit_open takes) while cutting. */
@@ -314,7 +328,9 @@ lock_log(const char *dir, int *pfd)
 {
     char path[4096];
 
-    snprintf(path, sizeof(path), "%s/entries", dir);
+    if (join(path, sizeof(path), dir, "entries") != 0) {
+        return audit_msg(COFFRE_ERR_ARG, "%s: path too long", dir);
+    }
     *pfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (*pfd < 0) {
         return audit_msg(COFFRE_ERR_IO, "%s: %s", path, strerror(errno));
