@@ -77,7 +77,8 @@ struct coffre_audit {
     int failed, stop;
     /* Failure and recovery (docs/audit.md section 10). */
     char reason[COFFRE_AUDIT_REASON_MAX]; /* while failed; no personal value */
-    int64_t failed_ms, retry_ms;          /* failed since, next retry */
+    int64_t failed_ms;                    /* failed since: unix time, ms */
+    int64_t retry_ms; /* next retry: CLOCK_MONOTONIC, ms (work's clock) */
     int64_t backoff_ms;
     uint64_t epoch;    /* of the tickets appends give now */
     uint64_t prev_end; /* entries durable when the last epoch ended */
@@ -124,6 +125,16 @@ io_fail(struct ioerr *e, const char *what)
     e->what = what;
     e->err = errno != 0 ? errno : EIO;
     return COFFRE_ERR_IO;
+}
+
+/* For the retries' timing: immune to the wall clock being set. */
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -217,7 +228,7 @@ fail_locked(struct coffre_audit *a, const char *file, const struct ioerr *e)
     if (!a->failed) {
         a->failed_ms = now_ms();
         a->backoff_ms = RETRY_MIN_MS;
-        a->retry_ms = a->failed_ms + RETRY_MIN_MS;
+        a->retry_ms = mono_ms() + RETRY_MIN_MS;
     }
     a->failed = 1;
     a->q.len = 0, a->q.n = 0;
@@ -228,9 +239,8 @@ fail_locked(struct coffre_audit *a, const char *file, const struct ioerr *e)
 static void
 commit_batch(struct coffre_audit *a, struct qbuf *b)
 {
-    int rc;
-
     struct ioerr e = {0};
+    int rc;
 
     pthread_mutex_unlock(&a->lock);
     rc = write_durable(a->efd, b->p, b->len, &e);
@@ -350,7 +360,7 @@ recover_locked(struct coffre_audit *a)
     uint64_t eoff, coff, elast, clast;
     int rc, whole;
 
-    if (now_ms() < a->retry_ms) {
+    if (mono_ms() < a->retry_ms) {
         struct timespec ts = {.tv_sec = a->retry_ms / 1000,
                               .tv_nsec = (long)(a->retry_ms % 1000) * 1000000};
 
@@ -382,7 +392,7 @@ recover_locked(struct coffre_audit *a)
         fail_locked(a, file, &e);
         a->backoff_ms =
             a->backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : a->backoff_ms * 2;
-        a->retry_ms = now_ms() + a->backoff_ms;
+        a->retry_ms = mono_ms() + a->backoff_ms;
     }
     pthread_mutex_unlock(&a->sign_lock);
 }
@@ -866,6 +876,7 @@ static struct coffre_audit *
 audit_new(void)
 {
     struct coffre_audit *a = calloc(1, sizeof(*a));
+    pthread_condattr_t mono;
 
     if (a == NULL) {
         return NULL;
@@ -874,7 +885,11 @@ audit_new(void)
     a->backoff_ms = RETRY_MIN_MS;
     pthread_mutex_init(&a->lock, NULL);
     pthread_mutex_init(&a->sign_lock, NULL);
-    pthread_cond_init(&a->work, NULL);
+    /* The committer's retries wait on work: on the monotonic clock. */
+    pthread_condattr_init(&mono);
+    pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->work, &mono);
+    pthread_condattr_destroy(&mono);
     pthread_cond_init(&a->durable, NULL);
     pthread_cond_init(&a->sign, NULL);
     return a;
