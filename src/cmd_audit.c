@@ -3,7 +3,8 @@
  * export, or the server's audit endpoints) against the vault's verifier
  * key: signatures, forks, consistency with a saved checkpoint, and the
  * tree recomputed over every entry; it names the first break it finds.
- * "query" answers an auditor's questions over the entries.
+ * "query" answers an auditor's questions over the entries. "repair" is
+ * the operator's way out of a log the vault refuses to open.
  * Public API only (coffre/audit.h).
  */
 #include <getopt.h>
@@ -35,6 +36,7 @@ struct log {
     char *latest; /* note text of the last checkpoint */
     struct coffre_audit_tree *tree;
     int64_t bad_entry; /* first entry whose bytes miss its leaf, or -1 */
+    uint64_t bad_off;  /* its byte offset in the entries file */
 };
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -69,13 +71,70 @@ load_key(const char *arg)
     return k;
 }
 
+/* Why the record file ${path} stopped before its end, or 0. */
+static int
+stopped(int rc, const char *path, const char *what, const char *whats,
+        uint64_t k, uint64_t off)
+{
+    if (rc == COFFRE_ERR_TOOBIG) {
+        return fail("%s: %s %" PRIu64 " at byte offset %" PRIu64
+                    " announces a length over the cap: the file is damaged "
+                    "there, and nothing after it can be read",
+                    path, what, k, off);
+    }
+    if (rc == COFFRE_ERR_PARSE) {
+        return fail("%s: cut short after %" PRIu64 " %s (the file ends "
+                    "inside the record at byte offset %" PRIu64
+                    "): the log was truncated or torn",
+                    path, k, whats, off);
+    }
+    if (rc != COFFRE_ERR_NOTFOUND) {
+        return fail("%s: cannot read %s %" PRIu64, path, what, k);
+    }
+    return 0;
+}
+
+/* One stored checkpoint: its trailer, then its signature. */
+static int
+add_checkpoint(struct log *lg, const unsigned char *note, size_t len,
+               const unsigned char stored[32], const char *vkey, uint64_t off)
+{
+    struct ckpt *c = realloc(lg->cps, (lg->ncps + 1) * sizeof(*c));
+    unsigned char h[32];
+
+    if (c == NULL) {
+        return fail("out of memory");
+    }
+    lg->cps = c;
+    c = &lg->cps[lg->ncps];
+    coffre_audit_leaf_hash(note, len, h);
+    if (memcmp(h, stored, 32) != 0) {
+        return fail("checkpoint #%zu in the log (byte offset %" PRIu64
+                    " of checkpoints): its bytes do not match its trailer "
+                    "hash",
+                    lg->ncps, off);
+    }
+    if (coffre_audit_checkpoint_verify((const char *)note, len, vkey, &c->size,
+                                       c->root) != COFFRE_OK) {
+        return fail("checkpoint #%zu in the log (byte offset %" PRIu64
+                    " of checkpoints): its signature does not verify with "
+                    "the key given",
+                    lg->ncps, off);
+    }
+    lg->ncps++;
+    free(lg->latest);
+    lg->latest = strndup((const char *)note, len);
+    return lg->latest == NULL ? fail("out of memory") : 0;
+}
+
 static int
 read_checkpoints(const char *dir, const char *vkey, struct log *lg)
 {
     char path[4096];
     struct coffre_audit_file *f;
-    unsigned char *note = malloc(NOTE_MAX + 1), stored[32], h[32];
+    unsigned char *note = malloc(NOTE_MAX + 1), stored[32];
     size_t len;
+    uint64_t off = 0;
     int rc, broke = 0;
 
     snprintf(path, sizeof(path), "%s/checkpoints", dir);
@@ -83,35 +142,18 @@ read_checkpoints(const char *dir, const char *vkey, struct log *lg)
         free(note);
         return fail("cannot read %s", path);
     }
-    while ((rc = coffre_audit_file_next(f, note, NOTE_MAX, &len, stored)) ==
-           COFFRE_OK) {
-        struct ckpt *c = realloc(lg->cps, (lg->ncps + 1) * sizeof(*c));
-
-        if (c == NULL) {
-            break;
-        }
-        lg->cps = c;
-        coffre_audit_leaf_hash(note, len, h);
-        c = &lg->cps[lg->ncps];
-        if (memcmp(h, stored, 32) != 0 ||
-            coffre_audit_checkpoint_verify((char *)note, len, vkey, &c->size,
-                                           c->root) != COFFRE_OK) {
-            broke = fail("checkpoint #%zu in the log: its signature does "
-                         "not verify with the key given",
-                         lg->ncps);
-            break;
-        }
-        lg->ncps++;
-        free(lg->latest);
-        lg->latest = strndup((char *)note, len);
+    while (!broke && (rc = coffre_audit_file_next(f, note, NOTE_MAX, &len,
+                                                  stored)) == COFFRE_OK) {
+        broke = add_checkpoint(lg, note, len, stored, vkey, off);
+        off = coffre_audit_file_offset(f);
     }
     coffre_audit_file_close(f);
     free(note);
     if (broke) {
         return 1;
     }
-    if (rc != COFFRE_ERR_NOTFOUND) {
-        return fail("%s: torn or truncated record", path);
+    if (stopped(rc, path, "checkpoint", "checkpoints", lg->ncps, off) != 0) {
+        return 1;
     }
     return lg->ncps == 0 ? fail("the log holds no checkpoint") : 0;
 }
@@ -139,6 +181,9 @@ check_forks(const struct log *lg)
     return 0;
 }
 
+/* Every record of the entries file: a trailer that does not match is
+ * remembered (the checkpoints tell more about it), anything else that
+ * does not read or parse is a break where it stands. */
 static int
 read_entries(const char *dir, struct log *lg)
 {
@@ -147,7 +192,7 @@ read_entries(const char *dir, struct log *lg)
     unsigned char b[COFFRE_AUDIT_ENTRY_MAX], stored[32], h[32];
     struct coffre_audit_entry e;
     size_t len;
-    uint64_t i = 0;
+    uint64_t i = 0, off = 0;
     int rc;
 
     snprintf(path, sizeof(path), "%s/entries", dir);
@@ -157,22 +202,23 @@ read_entries(const char *dir, struct log *lg)
     while ((rc = coffre_audit_file_next(f, b, sizeof(b), &len, stored)) ==
            COFFRE_OK) {
         coffre_audit_leaf_hash(b, len, h);
-        if (memcmp(h, stored, 32) != 0 && lg->bad_entry < 0) {
-            lg->bad_entry = (int64_t)i;
+        if (memcmp(h, stored, 32) != 0) {
+            if (lg->bad_entry < 0) {
+                lg->bad_entry = (int64_t)i, lg->bad_off = off;
+            }
         } else if (coffre_audit_entry_parse(b, len, &e) != COFFRE_OK) {
             coffre_audit_file_close(f);
-            return fail("entry %" PRIu64 ": not a canonical entry", i);
+            return fail("entry %" PRIu64 " (byte offset %" PRIu64
+                        " of entries): its trailer matches but it is not a "
+                        "canonical entry",
+                        i, off);
         }
         coffre_audit_tree_add(lg->tree, stored);
         i++;
+        off = coffre_audit_file_offset(f);
     }
     coffre_audit_file_close(f);
-    if (rc != COFFRE_ERR_NOTFOUND) {
-        return fail("entries file cut short after %" PRIu64
-                    " entries: the log was truncated or torn",
-                    i);
-    }
-    return 0;
+    return stopped(rc, path, "entry", "entries", i, off);
 }
 
 /* Every checkpoint must be a head of the tree the entries give. */
@@ -202,8 +248,8 @@ check_heads(const struct log *lg)
     }
     if (lg->bad_entry >= 0) {
         return fail("entry %" PRId64 ": its bytes do not hash to the leaf "
-                    "the tree needs",
-                    lg->bad_entry);
+                    "the tree needs (byte offset %" PRIu64 " of entries)",
+                    lg->bad_entry, lg->bad_off);
     }
     return 0;
 }
@@ -244,6 +290,25 @@ check_saved(const struct log *lg, const char *saved, const char *vkey,
     return 0;
 }
 
+/* Entries past the latest checkpoint are not yet under a signature. */
+static void
+report_uncovered(const struct log *lg)
+{
+    uint64_t n = coffre_audit_tree_size(lg->tree);
+    uint64_t m = lg->cps[lg->ncps - 1].size;
+
+    if (n == m + 1) {
+        printf("1 entry (%" PRIu64 ") follows the latest checkpoint: no "
+               "signature covers it yet.\n",
+               m);
+    } else if (n > m) {
+        printf("%" PRIu64 " entries (%" PRIu64 "..%" PRIu64
+               ") follow the latest checkpoint: no signature covers them "
+               "yet.\n",
+               n - m, m, n - 1);
+    }
+}
+
 static int
 verify_log(const char *dir, const char *vkey, const char *saved,
            const char *save)
@@ -270,6 +335,7 @@ verify_log(const char *dir, const char *vkey, const char *saved,
         printf("Recomputed the tree over %" PRIu64
                " entries: every checkpoint's root matches.\n",
                coffre_audit_tree_size(lg.tree));
+        report_uncovered(&lg);
     }
     if (rc == 0 && save != NULL) {
         FILE *f = fopen(save, "w");
@@ -352,24 +418,55 @@ query_match(const struct query *q, const struct coffre_audit_entry *e)
             strncmp(q->principal, e->principal, strlen(q->principal)) == 0);
 }
 
+/* A query over a damaged file says so, and fails: its answer is partial. */
+static int
+query_damage(const char *path, int rc, uint64_t bad, uint64_t bad_at,
+             uint64_t n, uint64_t off)
+{
+    if (bad > 0) {
+        cli_error(CMD,
+                  "%s: %" PRIu64 " damaged records were left out (the "
+                  "first at byte offset %" PRIu64
+                  "): coffre audit verify tells more",
+                  path, bad, bad_at);
+    }
+    if (rc != COFFRE_ERR_NOTFOUND) {
+        cli_error(CMD,
+                  "%s: the records after the first %" PRIu64
+                  " cannot be read (byte offset %" PRIu64 ": %s)",
+                  path, n, off,
+                  rc == COFFRE_ERR_PARSE ? "the file ends inside a record"
+                                         : "damaged or unreadable");
+    }
+    return bad > 0 || rc != COFFRE_ERR_NOTFOUND;
+}
+
 static int
 query_log(const char *dir, const struct query *q)
 {
     char path[4096], key[sizeof(((struct tally *)0)->key)];
     struct coffre_audit_file *f;
-    unsigned char b[COFFRE_AUDIT_ENTRY_MAX], stored[32];
+    unsigned char b[COFFRE_AUDIT_ENTRY_MAX], stored[32], h[32];
     struct coffre_audit_entry e;
     struct tally *roles = NULL, *purposes = NULL;
     size_t len, nroles = 0, npurposes = 0;
-    uint64_t i = 0, hits = 0;
+    uint64_t i = 0, hits = 0, off = 0, bad = 0, bad_at = 0;
+    int rc;
 
     snprintf(path, sizeof(path), "%s/entries", dir);
     if (coffre_audit_file_open(path, &f) != COFFRE_OK) {
         cli_error(CMD, "cannot read %s", path);
         return 1;
     }
-    for (; coffre_audit_file_next(f, b, sizeof(b), &len, stored) == 0; i++) {
-        if (coffre_audit_entry_parse(b, len, &e) != 0 || !query_match(q, &e)) {
+    for (; (rc = coffre_audit_file_next(f, b, sizeof(b), &len, stored)) == 0;
+         i++, off = coffre_audit_file_offset(f)) {
+        coffre_audit_leaf_hash(b, len, h);
+        if (memcmp(h, stored, 32) != 0 ||
+            coffre_audit_entry_parse(b, len, &e) != 0) {
+            bad_at = bad++ == 0 ? off : bad_at;
+            continue;
+        }
+        if (!query_match(q, &e)) {
             continue;
         }
         hits++;
@@ -392,7 +489,7 @@ query_log(const char *dir, const struct query *q)
     printf("%" PRIu64 " of %" PRIu64 " entries matched.\n", hits, i);
     free(roles);
     free(purposes);
-    return 0;
+    return query_damage(path, rc, bad, bad_at, i, off);
 }
 
 /* A time: unix seconds, or YYYY-MM-DD[THH:MM:SSZ] in UTC; -1 if bad. */
@@ -422,6 +519,7 @@ parse_time(const char *s)
 
 struct opts {
     const char *key, *log, *url, *saved, *save, *out;
+    const char *dir, *file, *cut_at; /* repair */
     struct audit_remote rm;
     struct query q;
 };
@@ -438,12 +536,59 @@ usage(FILE *f)
                "                          | --counts) [--since T] [--until "
                "T]\n"
                "       coffre audit export --url URL --out DIR\n"
+               "       coffre audit repair --dir AUDIT_DIR --cut-at OFFSET "
+               "[--file entries|checkpoints]\n"
                "URL: https://HOST:PORT of the vault, with --cacert CA.pem "
                "--cert AUDITOR.pem\n"
                "--cert-key AUDITOR.key (mutual TLS, role auditor).\n"
                "T: unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC).\n"
+               "repair: for a log the vault refuses to open (a damaged "
+               "record at OFFSET, which\n"
+               "the refusal names): moves the bytes from OFFSET on to "
+               "FILE.cut-OFFSET, then cuts\n"
+               "FILE there; the server must be stopped. Never cuts entries "
+               "a checkpoint covers.\n"
                "Exit status: 0 verified, 1 a break was found (or an error), 2 "
                "usage.\n");
+}
+
+/* Where the argument of option ${c} goes when it is kept as given; NULL
+ * for the others. */
+static const char **
+str_opt(struct opts *o, int c)
+{
+    switch (c) {
+    case 'k':
+        return &o->key;
+    case 'l':
+        return &o->log;
+    case 'u':
+        return &o->url;
+    case 's':
+        return &o->saved;
+    case 'S':
+        return &o->save;
+    case 'p':
+        return &o->q.pseudonym;
+    case 'P':
+        return &o->q.principal;
+    case 'A':
+        return &o->rm.cacert;
+    case 'C':
+        return &o->rm.cert;
+    case 'K':
+        return &o->rm.key;
+    case 'o':
+        return &o->out;
+    case 'd':
+        return &o->dir;
+    case 'x':
+        return &o->cut_at;
+    case 'F':
+        return &o->file;
+    default:
+        return NULL;
+    }
 }
 
 static int
@@ -464,59 +609,26 @@ parse_opts(int argc, char **argv, struct opts *o)
         {"cert", required_argument, NULL, 'C'},
         {"cert-key", required_argument, NULL, 'K'},
         {"out", required_argument, NULL, 'o'},
+        {"dir", required_argument, NULL, 'd'},
+        {"cut-at", required_argument, NULL, 'x'},
+        {"file", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    const char **str;
     int c;
 
     o->q.until = INT64_MAX;
     while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
-        switch (c) {
-        case 'k':
-            o->key = optarg;
-            break;
-        case 'l':
-            o->log = optarg;
-            break;
-        case 'u':
-            o->url = optarg;
-            break;
-        case 's':
-            o->saved = optarg;
-            break;
-        case 'S':
-            o->save = optarg;
-            break;
-        case 'p':
-            o->q.pseudonym = optarg;
-            break;
-        case 'P':
-            o->q.principal = optarg;
-            break;
-        case 'c':
+        if ((str = str_opt(o, c)) != NULL) {
+            *str = optarg;
+        } else if (c == 'c') {
             o->q.counts = 1;
-            break;
-        case 'f':
-            o->q.since = parse_time(optarg);
-            break;
-        case 't':
-            o->q.until = parse_time(optarg);
-            break;
-        case 'A':
-            o->rm.cacert = optarg;
-            break;
-        case 'C':
-            o->rm.cert = optarg;
-            break;
-        case 'K':
-            o->rm.key = optarg;
-            break;
-        case 'o':
-            o->out = optarg;
-            break;
-        case 'h':
+        } else if (c == 'f' || c == 't') {
+            *(c == 'f' ? &o->q.since : &o->q.until) = parse_time(optarg);
+        } else if (c == 'h') {
             usage(stdout);
             exit(0);
-        default:
+        } else {
             return -1;
         }
     }
@@ -697,6 +809,28 @@ remote(const char *cmd, struct opts *o)
     return rc;
 }
 
+/* repair: the operator's deliberate cut, the evidence kept aside. */
+static int
+repair(const struct opts *o)
+{
+    uint64_t off;
+    int rc;
+
+    if (o->dir == NULL || o->cut_at == NULL ||
+        cli_parse_u64(o->cut_at, INT64_MAX, &off) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    rc = coffre_audit_repair(o->dir, o->file ? o->file : "entries", off);
+    if (rc != COFFRE_OK) {
+        cli_error(CMD, "repair refused: %s (%s)", coffre_audit_open_errmsg(),
+                  coffre_strerror(rc));
+        return 1;
+    }
+    printf("%s.\n", coffre_audit_open_errmsg());
+    return 0;
+}
+
 int
 cmd_audit(int argc, char **argv)
 {
@@ -712,6 +846,9 @@ cmd_audit(int argc, char **argv)
     if (argc < 2 || parse_opts(argc - 1, argv + 1, &o) != 0) {
         usage(stderr);
         return 2;
+    }
+    if (strcmp(argv[1], "repair") == 0) {
+        return repair(&o);
     }
     if (o.url != NULL) {
         return remote(argv[1], &o);

@@ -99,21 +99,26 @@ struct coffre_audit;
  * ${dir} (made 0700 if absent), signing with the vault's audit key (made
  * on first use; ${v} must be unsealed, else COFFRE_ERR_SEALED), under
  * ${origin}, which is also the key name (NULL: "coffre.vault/<vault id>").
- * Rebuilds the tree, truncates a torn tail left by a crash, and checks
- * every stored checkpoint against the tree: COFFRE_ERR_CRYPTO if one does
- * not match (the log was tampered with; coffre_audit_open_errmsg() says
- * which). Then cross-checks the log with the vault's store (docs/audit.md
- * section 13): COFFRE_ERR_STORE if the store is behind the log (writes the
- * log records as done are missing) or the log behind the store; a single
- * write recorded by the log but never committed (a crash between its entry
- * and its commit) is noted in a "store.recover" entry. Starts the
- * committer and signer threads.
+ * Rebuilds the tree, checks every record of both files and every stored
+ * checkpoint against the tree. Cuts only what a crash leaves: a final
+ * record the file ends inside of, or zero bytes past the last good record
+ * (docs/audit.md section 9). Anything else (a record whose trailer hash
+ * does not match, one that does not parse, a length over the cap, a
+ * checkpoint that does not match) is refused with COFFRE_ERR_CRYPTO and
+ * no byte of either file is changed; coffre_audit_open_errmsg() names the
+ * file, the record and its byte offset. Then cross-checks the log with
+ * the vault's store (docs/audit.md section 13): COFFRE_ERR_STORE if the
+ * store is behind the log (writes the log records as done are missing) or
+ * the log behind the store; a single write recorded by the log but never
+ * committed (a crash between its entry and its commit) is noted in a
+ * "store.recover" entry. Starts the committer and signer threads.
  */
 COFFRE_API int coffre_audit_open(struct coffre_vault *v, const char *dir,
                                  const char *origin, struct coffre_audit **pa);
 
-/** coffre_audit_open_errmsg(): why the last coffre_audit_open of this
- * thread failed, or what it repaired (a torn tail), "" if nothing. */
+/** coffre_audit_open_errmsg(): why the last coffre_audit_open (or
+ * coffre_audit_repair) of this thread failed, or what it cut (a torn tail:
+ * file, bytes, offset), "" if nothing. Never holds a personal value. */
 COFFRE_API const char *coffre_audit_open_errmsg(void);
 
 /* Who the entries of coffre_audit_attach name. */
@@ -136,29 +141,52 @@ COFFRE_API int coffre_audit_attach(struct coffre_audit *a,
                                    struct coffre_vault *v,
                                    const struct coffre_actor *actor);
 
+/**
+ * coffre_audit_repair(dir, name, offset): the operator's way out when
+ * coffre_audit_open refuses a damaged record (docs/audit.md section 9.1).
+ * Moves the bytes of ${dir}/${name} ("entries" or "checkpoints") from
+ * ${offset} to its end into the new file ${dir}/${name}.cut-${offset}
+ * (O_EXCL, mode 0600, synced with its directory), then cuts the file at
+ * ${offset} and syncs it. Needs no key. Changes nothing and returns
+ * COFFRE_ERR_ARG if ${offset} is not a record boundary, is the end of the
+ * file, or follows a damaged record (cut there instead);
+ * COFFRE_ERR_DENIED if the cut would remove entries a stored checkpoint
+ * covers, or the checkpoints file is damaged (repair it first);
+ * COFFRE_ERR_INUSE while the log is open; COFFRE_ERR_EXISTS if the side
+ * file exists. coffre_audit_open_errmsg() says what was done, or why not.
+ */
+COFFRE_API int coffre_audit_repair(const char *dir, const char *name,
+                                   uint64_t offset);
+
 /** coffre_audit_close(a): make queued entries durable, sign a last
  * checkpoint if the log grew, stop the threads, free ${a}; NULL no-op. */
 COFFRE_API void coffre_audit_close(struct coffre_audit *a);
 
 /**
- * coffre_audit_append(a, e, pindex): queue ${e}; its leaf index in
- * *${pindex}. It is not durable before coffre_audit_wait() says so.
- * COFFRE_ERR_ARG for an invalid entry, COFFRE_ERR_UNAVAILABLE if the log
- * failed (fail-closed: answer 503) or the queue is full.
+ * coffre_audit_append(a, e, pticket): queue ${e}; in *${pticket} a ticket
+ * for coffre_audit_wait() (not the leaf index: a recovery reuses the
+ * indices of the entries it refused; tickets of the same epoch compare as
+ * their indices, a later epoch's are larger). It is not durable before
+ * coffre_audit_wait() says so. COFFRE_ERR_ARG for an invalid entry,
+ * COFFRE_ERR_UNAVAILABLE while the log is failed (fail-closed: answer
+ * 503) or the queue is full.
  */
 COFFRE_API int coffre_audit_append(struct coffre_audit *a,
                                    const struct coffre_audit_entry *e,
-                                   uint64_t *pindex);
+                                   uint64_t *pticket);
 
 /**
- * coffre_audit_wait(a, index): block until entry ${index} is durable
- * (COFFRE_OK) or the log failed before it was (COFFRE_ERR_UNAVAILABLE:
- * the request must be refused and nothing disclosed).
+ * coffre_audit_wait(a, ticket): block until the entry of ${ticket} is
+ * durable (COFFRE_OK) or the log failed before it was
+ * (COFFRE_ERR_UNAVAILABLE: the request must be refused and nothing
+ * disclosed; the entry is then never in the log, whatever the log does
+ * after). Returns at once while the log is failed.
  */
-COFFRE_API int coffre_audit_wait(struct coffre_audit *a, uint64_t index);
+COFFRE_API int coffre_audit_wait(struct coffre_audit *a, uint64_t ticket);
 
-/** coffre_audit_record(a, e, pindex): append then wait; ${pindex} may be
- * NULL. What a request handler calls before it answers. */
+/** coffre_audit_record(a, e, pindex): append then wait; the entry's leaf
+ * index in *${pindex}, which may be NULL. What a request handler calls
+ * before it answers. */
 COFFRE_API int coffre_audit_record(struct coffre_audit *a,
                                    const struct coffre_audit_entry *e,
                                    uint64_t *pindex);
@@ -223,13 +251,22 @@ COFFRE_API int coffre_audit_entries_json(struct coffre_audit *a, uint64_t start,
  * checkpoint served), checkpoint (the latest) and vkey. */
 COFFRE_API int coffre_audit_export(struct coffre_audit *a, const char *dir);
 
+#define COFFRE_AUDIT_REASON_MAX 96
+
 struct coffre_audit_stats {
-    uint64_t entries;     /* durable */
-    uint64_t syncs;       /* fdatasync calls of the committer */
-    uint64_t checkpoints; /* signed since open */
-    int failed;           /* nonzero: the log refuses everything */
+    uint64_t entries;        /* durable */
+    uint64_t syncs;          /* fdatasync calls of the committer */
+    uint64_t checkpoints;    /* signed since open */
+    int failed;              /* nonzero: the log refuses everything, for now */
+    uint64_t covered;        /* entries the latest checkpoint covers */
+    uint64_t recoveries;     /* times the log resumed by itself after failing */
+    int64_t failed_since_ms; /* while failed: unix time (ms) it failed */
+    /* While failed: why, as "FILE: OPERATION: strerror" ("entries: write:
+     * No space left on device"); "" otherwise. Never a personal value. */
+    char reason[COFFRE_AUDIT_REASON_MAX];
 };
-/** coffre_audit_stats(a, st): counters for /metrics. */
+/** coffre_audit_stats(a, st): counters for /metrics and the failure state
+ * for health (docs/audit.md section 10). */
 COFFRE_API void coffre_audit_stats(struct coffre_audit *a,
                                    struct coffre_audit_stats *st);
 

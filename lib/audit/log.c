@@ -4,14 +4,21 @@
  * Appenders frame their entry and queue it under the lock; one committer
  * thread swaps the queue out, writes it with one write() and one
  * fdatasync(), then adds the leaves to the tree and wakes the waiters. A
- * signer thread signs a checkpoint of the durable tree at most once a
- * second (at once for the first entry), appends it durably to the
- * checkpoints file and only then serves it. Any write or sync error puts
- * the log in the failed state until it is reopened: fail-closed.
+ * signer thread signs a checkpoint of the durable tree once a second (at
+ * once for the first entry), or as soon as AUDIT_SIGN_EVERY durable
+ * entries are uncovered, appends it durably to the checkpoints file and
+ * only then serves it; the committer holds while AUDIT_UNCOVERED_MAX are.
  *
- * Locks: sign_lock (serialises checkpoint production) before lock (all the
- * state below, and the tree). The files are written by one thread each,
- * outside the lock; the bytes below the durable offsets never change.
+ * A write or sync error fails the log closed: appends and waits are
+ * refused at once. The committer then retries, 100 ms later and twice as
+ * late each time up to 3.2 s: it cuts both files back to their durable
+ * bytes (the refused requests leave no entry), tests that a write
+ * succeeds, syncs, checks the last records, and accepts appends again.
+ *
+ * Locks: sign_lock (serialises checkpoint production, and the recovery's
+ * cuts) before lock (all the state below, and the tree). The files are
+ * written by one thread each, outside the lock; the bytes below the
+ * durable offsets never change.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -38,6 +45,16 @@
 
 #define QUEUE_MAX (64u << 20) /* bytes queued before appends are refused */
 #define SIGN_INTERVAL_MS 1000
+#define RETRY_MIN_MS 100 /* first retry after a failure, then doubled */
+#define RETRY_MAX_MS 3200
+#define PROBE_LEN 4096 /* zeros a retry writes, then cuts, to test for room */
+
+/* A ticket (coffre_audit_append) is the entry's index and the epoch it was
+ * queued in; the epoch grows at each recovery, which reuses the indices of
+ * the entries the failure refused. */
+#define TICKET_SHIFT 48
+#define INDEX_MASK ((UINT64_C(1) << TICKET_SHIFT) - 1)
+#define EPOCH_MASK ((UINT64_C(1) << (64 - TICKET_SHIFT)) - 1)
 
 struct qbuf {
     unsigned char *p;
@@ -47,9 +64,9 @@ struct qbuf {
 
 struct coffre_audit {
     pthread_mutex_t lock, sign_lock;
-    pthread_cond_t work;    /* committer: queue not empty, or stop */
+    pthread_cond_t work;    /* committer: queue not empty, failed, stop */
     pthread_cond_t durable; /* waiters: durable grew, or failed */
-    pthread_cond_t sign;    /* signer: durable grew, or stop */
+    pthread_cond_t sign;    /* signer: durable grew, recovered, or stop */
     int efd, cfd;
     struct coffre_merkle_tree *tree; /* durable leaves only */
     uint64_t *offs;                  /* frame offset of each durable entry */
@@ -58,13 +75,22 @@ struct coffre_audit {
     struct qbuf q;
     uint64_t next, ndurable;
     int failed, stop;
+    /* Failure and recovery (docs/audit.md section 10). */
+    char reason[COFFRE_AUDIT_REASON_MAX]; /* while failed; no personal value */
+    int64_t failed_ms;                    /* failed since: unix time, ms */
+    int64_t retry_ms; /* next retry: CLOCK_MONOTONIC, ms (work's clock) */
+    int64_t backoff_ms;
+    uint64_t epoch;    /* of the tickets appends give now */
+    uint64_t prev_end; /* entries durable when the last epoch ended */
+    uint64_t recoveries;
     struct coffre_note_signer *signer;
     char *origin, *vkey;
     char *note; /* latest checkpoint served, coffre_pmem */
     size_t note_len;
     uint64_t note_size;
     int64_t last_sign_ms;
-    int signer_idle; /* the signer waits for entries, not for its time */
+    int signer_idle;    /* the signer waits for entries, not for its time */
+    int committer_held; /* the committer waits for a checkpoint */
     uint64_t syncs, nsigned;
     pthread_t committer, signer_th;
     int threads;
@@ -81,7 +107,7 @@ audit_log_set_attach(struct coffre_audit *a, void *attach,
     a->attach_v = v;
 }
 
-static _Thread_local char open_msg[256];
+static _Thread_local char open_msg[1536];
 
 const char *
 coffre_audit_open_errmsg(void)
@@ -98,17 +124,43 @@ now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Where a file operation failed: "write", errno. */
+struct ioerr {
+    const char *what;
+    int err;
+};
+
 static int
-write_all(int fd, const unsigned char *p, size_t len)
+io_fail(struct ioerr *e, const char *what)
+{
+    e->what = what;
+    e->err = errno != 0 ? errno : EIO;
+    return COFFRE_ERR_IO;
+}
+
+/* For the retries' timing: immune to the wall clock being set. */
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+write_all(int fd, const unsigned char *p, size_t len, struct ioerr *e)
 {
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        ssize_t w;
 
+        errno = 0;
+        w = write(fd, p, len);
         if (w < 0 && errno == EINTR) {
             continue;
         }
         if (w <= 0) {
-            return COFFRE_ERR_IO;
+            return io_fail(e, "write");
         }
         p += w;
         len -= (size_t)w;
@@ -118,14 +170,31 @@ write_all(int fd, const unsigned char *p, size_t len)
 
 /* Append framed bytes and make them durable. */
 static int
-write_durable(int fd, const unsigned char *p, size_t len)
+write_durable(int fd, const unsigned char *p, size_t len, struct ioerr *e)
 {
-    int rc = write_all(fd, p, len);
+    int rc = write_all(fd, p, len, e);
 
     if (rc == COFFRE_OK && fdatasync(fd) != 0) {
-        rc = COFFRE_ERR_IO;
+        rc = io_fail(e, "fdatasync");
     }
     return rc;
+}
+
+static int
+pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, (off_t)off);
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            return COFFRE_ERR_IO;
+        }
+        p += r, n -= (size_t)r, off += (uint64_t)r;
+    }
+    return COFFRE_OK;
 }
 
 /* Record the leaves of durable frames [p, p + len) in the tree. */
@@ -157,32 +226,47 @@ tree_add_frames(struct coffre_audit *a, const unsigned char *p, size_t len)
     return COFFRE_OK;
 }
 
-/* Called with the lock held: from now on, refuse everything. */
+/* Called with the lock held: refuse everything until the committer has
+ * recovered (recover_locked). ${file}: ${e->what}: strerror says why; the
+ * first failure's time is kept while failed. */
 static void
-fail_locked(struct coffre_audit *a)
+fail_locked(struct coffre_audit *a, const char *file, const struct ioerr *e)
 {
+    char buf[64];
+
+    snprintf(a->reason, sizeof(a->reason), "%s: %s: %s", file, e->what,
+             strerror_r(e->err, buf, sizeof(buf)));
+    if (!a->failed) {
+        a->failed_ms = now_ms();
+        a->backoff_ms = RETRY_MIN_MS;
+        a->retry_ms = mono_ms() + RETRY_MIN_MS;
+    }
     a->failed = 1;
     a->q.len = 0, a->q.n = 0;
     pthread_cond_broadcast(&a->durable);
+    pthread_cond_signal(&a->work);
 }
 
 static void
 commit_batch(struct coffre_audit *a, struct qbuf *b)
 {
+    struct ioerr e = {0};
     int rc;
 
     pthread_mutex_unlock(&a->lock);
-    rc = write_durable(a->efd, b->p, b->len);
+    rc = write_durable(a->efd, b->p, b->len, &e);
+    if (rc != COFFRE_OK) {
+        /* At once, for the room: a refused request leaves no entry. The
+         * recovery cuts again, and syncs. */
+        (void)!ftruncate(a->efd, (off_t)a->eoff);
+    }
     pthread_mutex_lock(&a->lock);
-    if (rc == COFFRE_OK) {
-        rc = tree_add_frames(a, b->p, b->len);
+    if (rc == COFFRE_OK && tree_add_frames(a, b->p, b->len) != COFFRE_OK) {
+        rc = COFFRE_ERR_NOMEM;
+        e = (struct ioerr){"tree", ENOMEM};
     }
     if (rc != COFFRE_OK) {
-        /* Best effort: a refused request should leave no entry. */
-        if (ftruncate(a->efd, (off_t)a->eoff) != 0) {
-            a->failed = 1;
-        }
-        fail_locked(a);
+        fail_locked(a, "entries", &e);
         return;
     }
     a->eoff += b->len;
@@ -190,10 +274,138 @@ commit_batch(struct coffre_audit *a, struct qbuf *b)
     a->syncs++;
     pthread_cond_broadcast(&a->durable);
     /* A signer waiting for its next second wakes by itself: waking it
-     * for every batch cost a context switch per sync for nothing. */
-    if (a->signer_idle) {
+     * for every batch cost a context switch per sync for nothing. It is
+     * woken when it waits for entries, or when enough wait for it. */
+    if (a->signer_idle || a->ndurable - a->note_size >= AUDIT_SIGN_EVERY) {
         pthread_cond_signal(&a->sign);
     }
+}
+
+/* Called with the lock held: so many durable entries lack a checkpoint
+ * that the next group commit waits for one. */
+static int
+window_full(const struct coffre_audit *a)
+{
+    return !a->failed && a->ndurable - a->note_size >= AUDIT_UNCOVERED_MAX;
+}
+
+/* 1 if the record of ${fd} at ${off} ends at ${end} and checks (${off}
+ * == ${end}: the file is empty): what a cut left is clean. */
+static int
+tail_clean(int fd, uint64_t off, uint64_t end, size_t cap)
+{
+    unsigned char head[AUDIT_FRAME_HEAD], leaf[COFFRE_AUDIT_HASH_LEN];
+    unsigned char *p = NULL;
+    size_t len;
+    int ok = off == end;
+
+    if (!ok && pread_full(fd, head, sizeof(head), off) == COFFRE_OK) {
+        len = audit_be32(head);
+        if (len <= cap && off + AUDIT_FRAME_OVERHEAD + len == end &&
+            (p = malloc(len + AUDIT_FRAME_TAIL)) != NULL &&
+            pread_full(fd, p, len + AUDIT_FRAME_TAIL, off + AUDIT_FRAME_HEAD) ==
+                COFFRE_OK) {
+            coffre_audit_leaf_hash(p, len, leaf);
+            ok = sodium_memcmp(leaf, p + len, sizeof(leaf)) == 0;
+        }
+    }
+    free(p);
+    return ok;
+}
+
+/* Cut ${fd} back to ${end}, its durable bytes, and sync. First test that
+ * a write succeeds now: zeros appended, then cut (a crash in between
+ * leaves a zero tail, which the open cuts). */
+static int
+file_reset(int fd, uint64_t end, uint64_t last, size_t cap, struct ioerr *e)
+{
+    static const unsigned char zero[PROBE_LEN];
+    struct stat st;
+
+    errno = 0;
+    if (ftruncate(fd, (off_t)end) != 0) {
+        return io_fail(e, "truncate");
+    }
+    if (write_all(fd, zero, sizeof(zero), e) != COFFRE_OK) {
+        (void)!ftruncate(fd, (off_t)end);
+        return COFFRE_ERR_IO;
+    }
+    if (ftruncate(fd, (off_t)end) != 0) {
+        return io_fail(e, "truncate");
+    }
+    if (fsync(fd) != 0) {
+        return io_fail(e, "fsync");
+    }
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != end ||
+        !tail_clean(fd, last, end, cap)) {
+        errno = EIO;
+        return io_fail(e, "the last record does not check");
+    }
+    return COFFRE_OK;
+}
+
+/* Called with the lock held by a successful recovery: appends resume in
+ * a new epoch, at the index after the last durable entry. */
+static void
+resume_locked(struct coffre_audit *a)
+{
+    a->failed = 0;
+    a->reason[0] = '\0';
+    a->failed_ms = 0;
+    a->recoveries++;
+    a->prev_end = a->next = a->ndurable;
+    a->epoch = (a->epoch + 1) & EPOCH_MASK;
+    pthread_cond_broadcast(&a->sign);
+}
+
+/* Called by the committer with the lock held, while failed. At the time of
+ * the next retry, cut both files back to their durable bytes, test them
+ * and check their last records, holding the sign lock (the signer writes
+ * nothing meanwhile); then resume, or retry twice as late (at most
+ * RETRY_MAX_MS). Appends and waits fail fast all along. */
+static void
+recover_locked(struct coffre_audit *a)
+{
+    struct ioerr e = {0};
+    const char *file = "entries";
+    uint64_t eoff, coff, elast, clast;
+    int rc, whole;
+
+    if (mono_ms() < a->retry_ms) {
+        struct timespec ts = {.tv_sec = a->retry_ms / 1000,
+                              .tv_nsec = (long)(a->retry_ms % 1000) * 1000000};
+
+        pthread_cond_timedwait(&a->work, &a->lock, &ts);
+        return;
+    }
+    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_lock(&a->sign_lock);
+    pthread_mutex_lock(&a->lock);
+    eoff = a->eoff, coff = a->coff;
+    elast = a->ndurable > 0 ? a->offs[a->ndurable - 1] : 0;
+    clast = a->note != NULL ? coff - a->note_len - AUDIT_FRAME_OVERHEAD : 0;
+    whole = coffre_merkle_tree_size(a->tree) == a->ndurable;
+    pthread_mutex_unlock(&a->lock);
+    rc = file_reset(a->efd, eoff, elast, COFFRE_AUDIT_ENTRY_MAX, &e);
+    if (rc == COFFRE_OK) {
+        file = "checkpoints";
+        rc = file_reset(a->cfd, coff, clast, COFFRE_NOTE_MAX_SIZE, &e);
+    }
+    if (rc == COFFRE_OK && !whole) {
+        /* Out of memory while adding leaves: only a reopen rebuilds. */
+        rc = COFFRE_ERR_NOMEM, file = "entries";
+        e = (struct ioerr){"tree", ENOMEM};
+    }
+    pthread_mutex_lock(&a->lock);
+    if (rc == COFFRE_OK) {
+        resume_locked(a);
+    } else {
+        fail_locked(a, file, &e);
+        a->backoff_ms =
+            a->backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : a->backoff_ms * 2;
+        a->retry_ms = mono_ms() + a->backoff_ms;
+    }
+    pthread_mutex_unlock(&a->sign_lock);
 }
 
 static void *
@@ -204,11 +416,18 @@ committer_main(void *arg)
 
     pthread_mutex_lock(&a->lock);
     for (;;) {
-        while (!a->stop && a->q.len == 0) {
+        if (a->failed && !a->stop) {
+            recover_locked(a);
+            continue;
+        }
+        if (!a->stop && (a->q.len == 0 || window_full(a))) {
+            a->committer_held = a->q.len != 0;
             pthread_cond_wait(&a->work, &a->lock);
+            a->committer_held = 0;
+            continue;
         }
         if (a->q.len == 0) {
-            break;
+            break; /* stopping, and everything queued is written */
         }
         /* Swap the buffers: appenders fill the other one meanwhile. */
         t = a->q, a->q = b, b = t;
@@ -230,6 +449,7 @@ checkpoint_make(struct coffre_audit *a)
     char *note = NULL;
     unsigned char *frame = NULL, leaf[COFFRE_AUDIT_HASH_LEN];
     size_t len = 0;
+    struct ioerr e = {0};
     int rc = COFFRE_OK;
 
     pthread_mutex_lock(&a->sign_lock);
@@ -254,7 +474,10 @@ checkpoint_make(struct coffre_audit *a)
     }
     coffre_audit_leaf_hash((unsigned char *)note, len, leaf);
     audit_frame((unsigned char *)note, len, leaf, frame);
-    rc = write_durable(a->cfd, frame, len + AUDIT_FRAME_OVERHEAD);
+    rc = write_durable(a->cfd, frame, len + AUDIT_FRAME_OVERHEAD, &e);
+    if (rc != COFFRE_OK) {
+        (void)!ftruncate(a->cfd, (off_t)a->coff); /* as in commit_batch */
+    }
     pthread_mutex_lock(&a->lock);
     if (rc == COFFRE_OK) {
         coffre_free(a->note);
@@ -263,8 +486,11 @@ checkpoint_make(struct coffre_audit *a)
         a->coff += len + AUDIT_FRAME_OVERHEAD;
         a->nsigned++;
         a->last_sign_ms = now_ms();
+        if (a->committer_held) {
+            pthread_cond_signal(&a->work);
+        }
     } else {
-        fail_locked(a);
+        fail_locked(a, "checkpoints", &e);
     }
     pthread_mutex_unlock(&a->lock);
 out:
@@ -290,7 +516,7 @@ signer_main(void *arg)
             continue;
         }
         due = a->last_sign_ms == 0 ? 0 : a->last_sign_ms + SIGN_INTERVAL_MS;
-        if (now_ms() < due) {
+        if (a->ndurable - a->note_size < AUDIT_SIGN_EVERY && now_ms() < due) {
             ts.tv_sec = due / 1000;
             ts.tv_nsec = (long)(due % 1000) * 1000000;
             pthread_cond_timedwait(&a->sign, &a->lock, &ts);
@@ -305,13 +531,11 @@ signer_main(void *arg)
 }
 
 /* ------------------------------------------------------------------ */
-/* Opening: rebuild the tree, cut a torn tail, check every checkpoint. */
+/* Opening: rebuild the tree, check every record and every checkpoint, */
+/* and cut nothing but a torn final record (docs/audit.md section 9).  */
 
-static int open_fail(int rc, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-open_fail(int rc, const char *fmt, ...)
+int
+audit_msg(int rc, const char *fmt, ...)
 {
     va_list ap;
 
@@ -321,152 +545,291 @@ open_fail(int rc, const char *fmt, ...)
     return rc;
 }
 
-/* Cut the file at ${valid} when a crash left a partial record past it. */
-static int
-cut_tail(int fd, const char *what, uint64_t valid)
-{
-    struct stat st;
+/* Add a sentence to what the open says it did. */
+static void open_note(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
-    if (fstat(fd, &st) != 0) {
-        return COFFRE_ERR_IO;
+static void
+open_note(const char *fmt, ...)
+{
+    size_t n = strlen(open_msg);
+    va_list ap;
+
+    if (n > 0 && n + 2 < sizeof(open_msg)) {
+        memcpy(open_msg + n, "; ", 3);
+        n += 2;
     }
-    if ((uint64_t)st.st_size == valid) {
-        return COFFRE_OK;
+    va_start(ap, fmt);
+    vsnprintf(open_msg + n, sizeof(open_msg) - n, fmt, ap);
+    va_end(ap);
+}
+
+/* One record file read at open. Only what a crash can leave is cut: the
+ * file ending inside its last record, or zero bytes past the last good
+ * record (a file extended before its data landed). Anything else is
+ * evidence: the open refuses and changes nothing. */
+struct scan {
+    const char *dir, *name;
+    int fd;
+    struct coffre_audit_file *f;
+    uint64_t k;        /* records read and checked */
+    uint64_t good;     /* where the last of them ends */
+    uint64_t size;     /* the file's size when opened */
+    uint64_t zero_max; /* longest zero tail one unfinished write leaves */
+    int zero;          /* the tail past good is zeros, not a torn record */
+};
+
+static int
+scan_start(struct scan *s, const char *dir, const char *name, int fd,
+           uint64_t zero_max)
+{
+    char path[4096];
+    struct stat st;
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    *s =
+        (struct scan){.dir = dir, .name = name, .fd = fd, .zero_max = zero_max};
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        return audit_msg(COFFRE_ERR_ARG, "%s: path too long", dir);
     }
-    if (ftruncate(fd, (off_t)valid) != 0 || fsync(fd) != 0) {
-        return COFFRE_ERR_IO;
+    if (fstat(fd, &st) != 0 || coffre_audit_file_open(path, &s->f) != 0) {
+        return audit_msg(COFFRE_ERR_IO, "%s: cannot read: %s", path,
+                         strerror(errno));
     }
-    open_fail(0, "%s: cut a torn tail of %" PRIu64 " bytes at offset %" PRIu64,
-              what, (uint64_t)st.st_size - valid, valid);
+    s->size = (uint64_t)st.st_size;
     return COFFRE_OK;
 }
 
-/* A file reader over an fd of ours (the path may be relative). */
+/* Refuse the open over record s->k: ${what} is wrong with it. */
 static int
-reader_at(const char *dir, const char *name, struct coffre_audit_file **pf)
+scan_refuse(const struct scan *s, const char *what)
 {
-    char path[4096];
-    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-
-    if (n < 0 || (size_t)n >= sizeof(path)) {
-        return COFFRE_ERR_ARG;
-    }
-    return coffre_audit_file_open(path, pf);
+    return audit_msg(COFFRE_ERR_CRYPTO,
+                     "%s/%s: record %" PRIu64 " at byte offset %" PRIu64
+                     ": %s. The file (%" PRIu64 " bytes) was left as it is: "
+                     "a damaged record is evidence, not a torn write. "
+                     "Keep a copy of the directory; `coffre audit verify` "
+                     "says what the break covers, `coffre audit repair "
+                     "--dir %s --cut-at %" PRIu64 "%s` moves the bytes from "
+                     "there on to a side file",
+                     s->dir, s->name, s->k, s->good, what, s->size, s->dir,
+                     s->good,
+                     strcmp(s->name, "entries") ? " --file checkpoints" : "");
 }
 
+/* 1 if the ${n} bytes of ${fd} from ${off} on are all zero. */
 static int
-load_entries(struct coffre_audit *a, const char *dir)
+zeros(int fd, uint64_t off, uint64_t n)
 {
-    struct coffre_audit_file *f;
+    unsigned char buf[65536];
+
+    while (n > 0) {
+        size_t k = n > sizeof(buf) ? sizeof(buf) : (size_t)n;
+        ssize_t r = pread(fd, buf, k, (off_t)off);
+
+        if (r <= 0) {
+            return 0;
+        }
+        for (ssize_t i = 0; i < r; i++) {
+            if (buf[i] != 0) {
+                return 0;
+            }
+        }
+        off += (uint64_t)r, n -= (uint64_t)r;
+    }
+    return 1;
+}
+
+/* A complete record at s->good failed its check: the end of the file if
+ * all that follows is zeros, else a refusal. */
+static int
+scan_bad(struct scan *s, const char *what)
+{
+    uint64_t n = s->size - s->good;
+
+    if (n <= s->zero_max && zeros(s->fd, s->good, n)) {
+        s->zero = 1;
+        return COFFRE_ERR_NOTFOUND;
+    }
+    return scan_refuse(s, what);
+}
+
+/* The next record of the file, whole; COFFRE_ERR_NOTFOUND at its end,
+ * clean or torn (the file ends inside the record). */
+static int
+scan_next(struct scan *s, unsigned char *p, size_t cap, size_t *plen,
+          unsigned char stored[COFFRE_AUDIT_HASH_LEN])
+{
+    char what[96];
+    unsigned char head[AUDIT_FRAME_HEAD];
+    int rc = coffre_audit_file_next(s->f, p, cap, plen, stored);
+
+    if (rc == COFFRE_ERR_PARSE) {
+        return COFFRE_ERR_NOTFOUND;
+    }
+    if (rc == COFFRE_ERR_TOOBIG &&
+        pread(s->fd, head, sizeof(head), (off_t)s->good) == sizeof(head)) {
+        snprintf(what, sizeof(what),
+                 "it announces %" PRIu32 " bytes, over the cap of %zu",
+                 audit_be32(head), cap);
+        return scan_refuse(s, what);
+    }
+    if (rc != COFFRE_OK && rc != COFFRE_ERR_NOTFOUND) {
+        return audit_msg(COFFRE_ERR_IO,
+                         "%s/%s: cannot read record %" PRIu64
+                         " at byte offset %" PRIu64,
+                         s->dir, s->name, s->k, s->good);
+    }
+    return rc;
+}
+
+/* The record just read checked. */
+static void
+scan_ok(struct scan *s)
+{
+    s->k++;
+    s->good = coffre_audit_file_offset(s->f);
+}
+
+static void
+scan_close(struct scan *s)
+{
+    coffre_audit_file_close(s->f);
+    s->f = NULL;
+}
+
+/* Once every check passed: cut what a crash left past the last good
+ * record, and say so. */
+static int
+scan_cut(const struct scan *s)
+{
+    uint64_t n = s->size - s->good;
+
+    if (n == 0) {
+        return COFFRE_OK;
+    }
+    if (ftruncate(s->fd, (off_t)s->good) != 0 || fsync(s->fd) != 0) {
+        return audit_msg(COFFRE_ERR_IO, "%s/%s: cannot cut the torn tail: %s",
+                         s->dir, s->name, strerror(errno));
+    }
+    if (s->zero) {
+        open_note("%s/%s: cut a tail of %" PRIu64 " zero bytes at byte "
+                  "offset %" PRIu64 " (a file extended before its data "
+                  "landed; %" PRIu64 " complete records kept)",
+                  s->dir, s->name, n, s->good, s->k);
+    } else {
+        open_note("%s/%s: cut a torn tail of %" PRIu64 " bytes at byte "
+                  "offset %" PRIu64 " (a write a crash left unfinished; "
+                  "%" PRIu64 " complete records kept)",
+                  s->dir, s->name, n, s->good, s->k);
+    }
+    return COFFRE_OK;
+}
+
+/* The longest zero tail an unfinished write leaves: one group commit (a
+ * full queue) or the recovery probe, whichever is longer. */
+#define ENTRIES_ZERO_MAX                                                       \
+    ((uint64_t)QUEUE_MAX + COFFRE_AUDIT_ENTRY_MAX + AUDIT_FRAME_OVERHEAD)
+#define CHECKPOINTS_ZERO_MAX                                                   \
+    ((uint64_t)COFFRE_NOTE_MAX_SIZE + AUDIT_FRAME_OVERHEAD)
+
+static int
+load_entries(struct coffre_audit *a, const char *dir, struct scan *s)
+{
     unsigned char p[COFFRE_AUDIT_ENTRY_MAX + AUDIT_FRAME_OVERHEAD];
     unsigned char leaf[COFFRE_AUDIT_HASH_LEN], stored[COFFRE_AUDIT_HASH_LEN];
     struct coffre_audit_entry e;
     size_t len;
-    int rc = reader_at(dir, "entries", &f);
+    int rc = scan_start(s, dir, "entries", a->efd, ENTRIES_ZERO_MAX);
 
-    while (rc == COFFRE_OK) {
-        rc = coffre_audit_file_next(f, p + AUDIT_FRAME_HEAD,
-                                    COFFRE_AUDIT_ENTRY_MAX, &len, stored);
-        if (rc != COFFRE_OK) {
-            break;
-        }
+    while (rc == COFFRE_OK &&
+           (rc = scan_next(s, p + AUDIT_FRAME_HEAD, COFFRE_AUDIT_ENTRY_MAX,
+                           &len, stored)) == COFFRE_OK) {
         coffre_audit_leaf_hash(p + AUDIT_FRAME_HEAD, len, leaf);
-        /* A record that does not check is where a crash tore the file. */
-        if (sodium_memcmp(leaf, stored, sizeof(leaf)) != 0 ||
-            coffre_audit_entry_parse(p + AUDIT_FRAME_HEAD, len, &e) != 0) {
-            rc = COFFRE_ERR_PARSE;
-            break;
+        if (sodium_memcmp(leaf, stored, sizeof(leaf)) != 0) {
+            rc = scan_bad(s, "its bytes do not match its trailer hash");
+        } else if (coffre_audit_entry_parse(p + AUDIT_FRAME_HEAD, len, &e) !=
+                   COFFRE_OK) {
+            rc = scan_bad(s, "its trailer matches but it is not a canonical "
+                             "entry");
+        } else {
+            audit_frame(p + AUDIT_FRAME_HEAD, len, leaf, p);
+            rc = tree_add_frames(a, p, len + AUDIT_FRAME_OVERHEAD);
+            a->eoff += len + AUDIT_FRAME_OVERHEAD;
+            scan_ok(s);
         }
-        audit_frame(p + AUDIT_FRAME_HEAD, len, leaf, p);
-        rc = tree_add_frames(a, p, len + AUDIT_FRAME_OVERHEAD);
-        a->eoff += len + AUDIT_FRAME_OVERHEAD;
     }
-    if (rc == COFFRE_ERR_NOTFOUND || rc == COFFRE_ERR_PARSE ||
-        rc == COFFRE_ERR_TOOBIG) {
-        rc = cut_tail(a->efd, "entries", a->eoff);
-    }
-    coffre_audit_file_close(f);
+    scan_close(s);
     a->ndurable = a->next = coffre_merkle_tree_size(a->tree);
-    return rc;
+    return rc == COFFRE_ERR_NOTFOUND ? COFFRE_OK : rc;
 }
 
 /* One stored checkpoint: ours, and a head of the tree rebuilt. */
 static int
 check_stored(struct coffre_audit *a, const struct coffre_note_verifier *v,
-             const char *note, size_t len, uint64_t k)
+             const char *note, size_t len, const struct scan *s)
 {
     struct coffre_checkpoint c = {0};
     unsigned char root[COFFRE_AUDIT_HASH_LEN];
     uint64_t n = coffre_merkle_tree_size(a->tree);
     int rc = coffre_checkpoint_open(note, len, a->origin, v, 1, &c);
+    char what[256] = "";
 
     if (rc != COFFRE_OK) {
-        rc = open_fail(COFFRE_ERR_CRYPTO,
-                       "checkpoints: checkpoint #%" PRIu64
-                       " is not signed by this log's key (%s)",
-                       k, coffre_strerror(rc));
+        snprintf(what, sizeof(what),
+                 "the checkpoint is not signed by this log's key (%s)",
+                 coffre_strerror(rc));
     } else if (c.size > n) {
-        rc = open_fail(COFFRE_ERR_CRYPTO,
-                       "entries: checkpoint #%" PRIu64 " of size %" PRIu64
-                       " was served, but only %" PRIu64
-                       " entries remain: the log was truncated",
-                       k, c.size, n);
+        snprintf(what, sizeof(what),
+                 "a checkpoint of size %" PRIu64 " was served, but only "
+                 "%" PRIu64 " entries remain: the log was truncated",
+                 c.size, n);
     } else if (coffre_merkle_tree_root(a->tree, c.size, root) != COFFRE_OK ||
                sodium_memcmp(root, c.root, sizeof(root)) != 0) {
-        rc = open_fail(COFFRE_ERR_CRYPTO,
-                       "entries: checkpoint #%" PRIu64 " (size %" PRIu64
-                       ") does not match the entries: the log was tampered "
-                       "with",
-                       k, c.size);
+        snprintf(what, sizeof(what),
+                 "the checkpoint of size %" PRIu64 " does not match the "
+                 "entries: the log was tampered with",
+                 c.size);
     } else {
         a->note_size = c.size;
     }
     coffre_checkpoint_clear(&c);
-    return rc;
+    return what[0] == '\0' ? COFFRE_OK : scan_refuse(s, what);
 }
 
 static int
-load_checkpoints(struct coffre_audit *a, const char *dir)
+load_checkpoints(struct coffre_audit *a, const char *dir, struct scan *s)
 {
-    struct coffre_audit_file *f;
     struct coffre_note_verifier v;
     unsigned char stored[COFFRE_AUDIT_HASH_LEN], leaf[COFFRE_AUDIT_HASH_LEN];
     char *note = coffre_pmem_alloc(COFFRE_NOTE_MAX_SIZE + 1);
     size_t len;
-    uint64_t k = 0;
-    int rc =
-        note == NULL ? COFFRE_ERR_NOMEM : reader_at(dir, "checkpoints", &f);
+    int rc = note == NULL ? COFFRE_ERR_NOMEM
+                          : scan_start(s, dir, "checkpoints", a->cfd,
+                                       CHECKPOINTS_ZERO_MAX);
 
     coffre_note_signer_verifier(a->signer, &v);
-    while (rc == COFFRE_OK) {
-        rc = coffre_audit_file_next(f, (unsigned char *)note,
-                                    COFFRE_NOTE_MAX_SIZE, &len, stored);
-        if (rc != COFFRE_OK) {
-            break;
-        }
+    while (rc == COFFRE_OK &&
+           (rc = scan_next(s, (unsigned char *)note, COFFRE_NOTE_MAX_SIZE, &len,
+                           stored)) == COFFRE_OK) {
         coffre_audit_leaf_hash((unsigned char *)note, len, leaf);
         if (sodium_memcmp(leaf, stored, sizeof(leaf)) != 0) {
-            rc = COFFRE_ERR_PARSE;
-            break;
+            rc = scan_bad(s, "its bytes do not match its trailer hash");
+            continue;
         }
-        rc = check_stored(a, &v, note, len, k++);
+        rc = check_stored(a, &v, note, len, s);
         if (rc == COFFRE_OK) {
             coffre_free(a->note);
             a->note = coffre_pmem_strndup(note, len);
             a->note_len = len;
-            a->coff = coffre_audit_file_offset(f);
+            scan_ok(s);
+            a->coff = s->good;
             rc = a->note == NULL ? COFFRE_ERR_NOMEM : COFFRE_OK;
         }
     }
-    if (rc == COFFRE_ERR_NOTFOUND || rc == COFFRE_ERR_PARSE ||
-        rc == COFFRE_ERR_TOOBIG) {
-        rc = cut_tail(a->cfd, "checkpoints", a->coff);
-    }
-    if (note != NULL) {
-        coffre_audit_file_close(f);
-    }
+    scan_close(s);
     coffre_free(note);
-    return rc;
+    return rc == COFFRE_ERR_NOTFOUND ? COFFRE_OK : rc;
 }
 
 static int
@@ -490,7 +853,7 @@ open_files(struct coffre_audit *a, const char *dir)
     int rc, dfd;
 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        return open_fail(COFFRE_ERR_IO, "%s: cannot create: %s", dir,
+        return audit_msg(COFFRE_ERR_IO, "%s: cannot create: %s", dir,
                          strerror(errno));
     }
     rc = open_file(dir, "entries", &a->efd);
@@ -498,7 +861,7 @@ open_files(struct coffre_audit *a, const char *dir)
      * directory) would interleave frames and fork the tree. The lock goes
      * with the descriptor, at close or at the process's death. */
     if (rc == COFFRE_OK && flock(a->efd, LOCK_EX | LOCK_NB) != 0) {
-        return open_fail(COFFRE_ERR_INUSE,
+        return audit_msg(COFFRE_ERR_INUSE,
                          "%s: the log is in use by another process (a "
                          "second coffre server on the same directory?)",
                          dir);
@@ -514,7 +877,7 @@ open_files(struct coffre_audit *a, const char *dir)
         close(dfd);
     }
     if (rc != COFFRE_OK) {
-        return open_fail(rc, "%s: cannot open the log files: %s", dir,
+        return audit_msg(rc, "%s: cannot open the log files: %s", dir,
                          strerror(errno));
     }
     return rc;
@@ -524,14 +887,20 @@ static struct coffre_audit *
 audit_new(void)
 {
     struct coffre_audit *a = calloc(1, sizeof(*a));
+    pthread_condattr_t mono;
 
     if (a == NULL) {
         return NULL;
     }
     a->efd = a->cfd = -1;
+    a->backoff_ms = RETRY_MIN_MS;
     pthread_mutex_init(&a->lock, NULL);
     pthread_mutex_init(&a->sign_lock, NULL);
-    pthread_cond_init(&a->work, NULL);
+    /* The committer's retries wait on work: on the monotonic clock. */
+    pthread_condattr_init(&mono);
+    pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->work, &mono);
+    pthread_condattr_destroy(&mono);
     pthread_cond_init(&a->durable, NULL);
     pthread_cond_init(&a->sign, NULL);
     return a;
@@ -545,7 +914,7 @@ audit_keys(struct coffre_audit *a, const char *origin,
     int rc;
 
     if (!coffre_note_name_valid(origin, strlen(origin))) {
-        return open_fail(COFFRE_ERR_ARG, "origin '%s' is not a valid key name",
+        return audit_msg(COFFRE_ERR_ARG, "origin '%s' is not a valid key name",
                          origin);
     }
     a->origin = strdup(origin);
@@ -583,6 +952,7 @@ audit_log_open(const char *dir, const char *origin,
                const unsigned char seed[32], struct coffre_audit **pa)
 {
     struct coffre_audit *a = audit_new();
+    struct scan se = {0}, sc = {0};
     int rc;
 
     *pa = NULL;
@@ -598,13 +968,24 @@ audit_log_open(const char *dir, const char *origin,
         rc = open_files(a, dir);
     }
     if (rc == COFFRE_OK) {
-        rc = load_entries(a, dir);
+        rc = load_entries(a, dir, &se);
     }
     if (rc == COFFRE_OK) {
-        rc = load_checkpoints(a, dir);
+        rc = load_checkpoints(a, dir, &sc);
+    }
+    /* Cut only once both files passed every check. */
+    if (rc == COFFRE_OK) {
+        rc = scan_cut(&se);
+    }
+    if (rc == COFFRE_OK) {
+        rc = scan_cut(&sc);
     }
     if (rc == COFFRE_OK) {
         rc = checkpoint_make(a); /* a head for every entry found */
+        if (rc != COFFRE_OK) {
+            audit_msg(rc, "%s: cannot store a checkpoint: %s", dir,
+                      a->reason[0] ? a->reason : coffre_strerror(rc));
+        }
     }
     if (rc == COFFRE_OK) {
         rc = audit_start(a);
@@ -633,7 +1014,7 @@ coffre_audit_open(struct coffre_vault *v, const char *dir, const char *origin,
     }
     rc = coffre_vault_audit_seed(v, seed);
     if (rc != COFFRE_OK) {
-        return open_fail(rc, "%s", coffre_vault_errmsg(v));
+        return audit_msg(rc, "%s", coffre_vault_errmsg(v));
     }
     rc = audit_log_open(dir, origin, seed, pa);
     sodium_memzero(seed, sizeof(seed));
@@ -678,7 +1059,7 @@ queue_room(struct qbuf *q, size_t n)
 
 int
 coffre_audit_append(struct coffre_audit *a, const struct coffre_audit_entry *e,
-                    uint64_t *pindex)
+                    uint64_t *pticket)
 {
     unsigned char b[COFFRE_AUDIT_ENTRY_MAX], leaf[COFFRE_AUDIT_HASH_LEN];
     size_t len;
@@ -689,13 +1070,14 @@ coffre_audit_append(struct coffre_audit *a, const struct coffre_audit_entry *e,
     }
     coffre_audit_leaf_hash(b, len, leaf); /* outside the lock */
     pthread_mutex_lock(&a->lock);
-    rc = a->failed || a->stop ? COFFRE_ERR_UNAVAILABLE
-                              : queue_room(&a->q, len + AUDIT_FRAME_OVERHEAD);
+    rc = a->failed || a->stop || a->next > INDEX_MASK
+             ? COFFRE_ERR_UNAVAILABLE
+             : queue_room(&a->q, len + AUDIT_FRAME_OVERHEAD);
     if (rc == COFFRE_OK) {
         audit_frame(b, len, leaf, a->q.p + a->q.len);
         a->q.len += len + AUDIT_FRAME_OVERHEAD;
         a->q.n++;
-        *pindex = a->next++;
+        *pticket = a->epoch << TICKET_SHIFT | a->next++;
         pthread_cond_signal(&a->work);
     }
     pthread_mutex_unlock(&a->lock);
@@ -703,15 +1085,25 @@ coffre_audit_append(struct coffre_audit *a, const struct coffre_audit_entry *e,
 }
 
 int
-coffre_audit_wait(struct coffre_audit *a, uint64_t index)
+coffre_audit_wait(struct coffre_audit *a, uint64_t ticket)
 {
+    uint64_t epoch = ticket >> TICKET_SHIFT, i = ticket & INDEX_MASK;
     int rc;
 
     pthread_mutex_lock(&a->lock);
-    while (a->ndurable <= index && !a->failed && index < a->next) {
+    while (epoch == a->epoch && a->ndurable <= i && !a->failed && i < a->next) {
         pthread_cond_wait(&a->durable, &a->lock);
     }
-    rc = a->ndurable > index ? COFFRE_OK : COFFRE_ERR_UNAVAILABLE;
+    if (epoch == a->epoch) {
+        rc = a->ndurable > i ? COFFRE_OK : COFFRE_ERR_UNAVAILABLE;
+    } else {
+        /* Queued before the last recovery: durable only if it was by
+         * then; the indices after it were refused, and are reused. Older
+         * epochs are refused (a refusal never discloses). */
+        rc = epoch == ((a->epoch - 1) & EPOCH_MASK) && i < a->prev_end
+                 ? COFFRE_OK
+                 : COFFRE_ERR_UNAVAILABLE;
+    }
     pthread_mutex_unlock(&a->lock);
     return rc;
 }
@@ -720,14 +1112,14 @@ int
 coffre_audit_record(struct coffre_audit *a, const struct coffre_audit_entry *e,
                     uint64_t *pindex)
 {
-    uint64_t i;
-    int rc = coffre_audit_append(a, e, &i);
+    uint64_t t;
+    int rc = coffre_audit_append(a, e, &t);
 
     if (rc == COFFRE_OK) {
-        rc = coffre_audit_wait(a, i);
+        rc = coffre_audit_wait(a, t);
     }
     if (rc == COFFRE_OK && pindex != NULL) {
-        *pindex = i;
+        *pindex = t & INDEX_MASK;
     }
     return rc;
 }
@@ -804,23 +1196,6 @@ coffre_audit_consistency(struct coffre_audit *a, uint64_t m, uint64_t n,
                                         COFFRE_AUDIT_MAX_PROOF, pn);
     pthread_mutex_unlock(&a->lock);
     return rc;
-}
-
-static int
-pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t r = pread(fd, p, n, (off_t)off);
-
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            return COFFRE_ERR_IO;
-        }
-        p += r, n -= (size_t)r, off += (uint64_t)r;
-    }
-    return COFFRE_OK;
 }
 
 int
@@ -925,6 +1300,7 @@ copy_out(int fd, uint64_t len, const unsigned char *mem, const char *dir,
     unsigned char buf[65536];
     char path[4096];
     uint64_t off = 0;
+    struct ioerr e;
     int out, rc = COFFRE_OK;
 
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
@@ -937,14 +1313,14 @@ copy_out(int fd, uint64_t len, const unsigned char *mem, const char *dir,
         return errno == EEXIST ? COFFRE_ERR_EXISTS : COFFRE_ERR_IO;
     }
     if (mem != NULL) {
-        rc = write_all(out, mem, (size_t)len);
+        rc = write_all(out, mem, (size_t)len, &e);
         off = len;
     }
     while (rc == COFFRE_OK && off < len) {
         size_t n = len - off > sizeof(buf) ? sizeof(buf) : (size_t)(len - off);
 
         rc = pread_full(fd, buf, n, off);
-        rc = rc == COFFRE_OK ? write_all(out, buf, n) : rc;
+        rc = rc == COFFRE_OK ? write_all(out, buf, n, &e) : rc;
         off += n;
     }
     if (rc == COFFRE_OK && fsync(out) != 0) {
@@ -997,6 +1373,10 @@ coffre_audit_stats(struct coffre_audit *a, struct coffre_audit_stats *st)
     st->syncs = a->syncs;
     st->checkpoints = a->nsigned;
     st->failed = a->failed;
+    st->covered = a->note_size;
+    st->recoveries = a->recoveries;
+    st->failed_since_ms = a->failed ? a->failed_ms : 0;
+    snprintf(st->reason, sizeof(st->reason), "%s", a->failed ? a->reason : "");
     pthread_mutex_unlock(&a->lock);
 }
 

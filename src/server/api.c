@@ -232,11 +232,21 @@ is_sealed(struct srv_ctx *ctx)
     return !srv_policy_ready(ctx);
 }
 
+/* 200 ok, or 503 degraded with the reasons while audited requests are
+ * refused (docs/server.md). */
 static void
 sys_health(struct srv_ctx *ctx, struct srv_resp *r)
 {
     int sealed = is_sealed(ctx);
-    srv_json(r, 200, json_pack("{s:s,s:b}", "status", "ok", "sealed", sealed));
+    char why[256];
+    if (!srv_audit_unavailable(ctx, why, sizeof(why))) {
+        srv_json(r, 200,
+                 json_pack("{s:s,s:b}", "status", "ok", "sealed", sealed));
+        return;
+    }
+    srv_json(r, 503,
+             json_pack("{s:s,s:b,s:[s]}", "status", "degraded", "sealed",
+                       sealed, "reasons", why));
 }
 
 static void

@@ -62,6 +62,11 @@ srv_audit_start(struct srv_ctx *ctx, char *err, size_t errlen)
                  coffre_audit_open_errmsg());
         goto out;
     }
+    if (coffre_audit_open_errmsg()[0] != '\0') {
+        /* What the open cut (a torn tail): the operator should know. */
+        fprintf(stderr, "coffre server: audit log: %s\n",
+                coffre_audit_open_errmsg());
+    }
     if (ctx->audit_vkey_path != NULL) {
         write_vkey(ctx->audit_vkey_path, coffre_audit_verifier_key(a));
     }
@@ -145,7 +150,7 @@ void
 srv_audit_after(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
                 const char *param, struct srv_resp *r)
 {
-    char err[256];
+    char err[2048];
     const char *action = srv_route_action(route);
     if (action == NULL || req->who == NULL) {
         return;
@@ -328,6 +333,32 @@ srv_audit_note(struct srv_ctx *ctx, const struct srv_principal *who,
     return rc == COFFRE_OK ? coffre_audit_record(a, &e, NULL) : rc;
 }
 
+int
+srv_audit_unavailable(struct srv_ctx *ctx, char *why, size_t len)
+{
+    struct coffre_audit *a = srv_audit_get(ctx);
+    struct coffre_audit_stats st;
+    char when[32] = "?";
+    struct tm tm;
+    if (a == NULL) {
+        if (coffre_vault_is_sealed(ctx->vault)) {
+            return 0; /* nothing is served that needs it */
+        }
+        snprintf(why, len, "audit log not open (the server's log says why)");
+        return 1;
+    }
+    coffre_audit_stats(a, &st);
+    if (!st.failed) {
+        return 0;
+    }
+    time_t t = (time_t)(st.failed_since_ms / 1000);
+    if (gmtime_r(&t, &tm) != NULL) {
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    snprintf(why, len, "audit log unavailable since %s: %s", when, st.reason);
+    return 1;
+}
+
 /* ---- metrics ----------------------------------------------------- */
 
 /* The tree size of the latest checkpoint: its note's second line. */
@@ -371,8 +402,12 @@ srv_audit_metrics(struct srv_ctx *ctx, FILE *f)
             "# HELP coffre_audit_up 1 when the audit log is open and "
             "accepting entries.\n"
             "# TYPE coffre_audit_up gauge\n"
-            "coffre_audit_up %d\n",
-            st.entries, st.syncs, size, a != NULL && !st.failed);
+            "coffre_audit_up %d\n"
+            "# HELP coffre_audit_recoveries_total Times the audit log "
+            "resumed by itself after a write error, since it was opened.\n"
+            "# TYPE coffre_audit_recoveries_total counter\n"
+            "coffre_audit_recoveries_total %" PRIu64 "\n",
+            st.entries, st.syncs, size, a != NULL && !st.failed, st.recoveries);
 }
 
 /* ---- the auditor's routes ----------------------------------------- */

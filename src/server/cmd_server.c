@@ -469,7 +469,7 @@ dev_audit_attach(struct run *run, const char *data_dir)
         rc = coffre_audit_attach(run->dev_audit, run->vault, &actor);
     }
     if (rc != COFFRE_OK) {
-        fprintf(stderr, "coffre server: %s: %s\n", dir,
+        fprintf(stderr, "coffre server: audit log: %s: %s\n", dir,
                 coffre_audit_open_errmsg());
     }
     return rc;
@@ -729,7 +729,7 @@ serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 static int
 serve_prepare(struct run *run, struct srv_ctx *ctx)
 {
-    char err[512];
+    char err[2048];
     if (srv_ctx_init(ctx, run->vault, &run->cfg) != COFFRE_OK) {
         fprintf(stderr, "coffre server: out of memory\n");
         return -1;

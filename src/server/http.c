@@ -342,7 +342,12 @@ resumer_main(void *arg)
         uint64_t loops = 0;
         for (rs = list; rs != NULL; rs = next) {
             next = rs->next;
-            rs->audit_rc = rc;
+            /* Once the newest is settled the others answer at once; each
+             * asks for itself, as a log that recovered from a failure
+             * reuses the indices of the entries it refused. */
+            rs->audit_rc = rs->resp.audit_index == newest
+                               ? rc
+                               : entry_wait(h, rs->resp.audit_index);
             loops |= (uint64_t)1 << rs->loop;
             MHD_resume_connection(rs->conn);
         }

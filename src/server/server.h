@@ -289,7 +289,8 @@ struct srv_resp {
     int disclosed_over, disclosed_personal;
     unsigned retry_after; /* seconds, for 429 */
     const char *action;   /* overrides the route's action (static) */
-    /* req->audit_async: the entry to wait for before the answer leaves. */
+    /* req->audit_async: the entry to wait for before the answer leaves
+     * (audit_index: the ticket coffre_audit_append gave). */
     int audit_pending;
     uint64_t audit_index;
     /* The entry a write recorded through the vault's audit hook, durable
@@ -441,6 +442,14 @@ struct srv_call *srv_call_set(struct srv_call *c);
  * are refused.
  */
 int srv_vault_hook(void *ctx, const struct coffre_event *ev, uint64_t *pindex);
+
+/**
+ * srv_audit_unavailable(ctx, why, len): 1 with the reason in ${why} while
+ * the vault is unsealed and its audit log refuses entries ("audit log
+ * unavailable since 2026-01-02T03:04:05Z: entries: write: No space left on
+ * device"); 0 otherwise. No personal value.
+ */
+int srv_audit_unavailable(struct srv_ctx *ctx, char *why, size_t len);
 
 /** srv_audit_metrics(ctx, f): the audit log's Prometheus lines. */
 void srv_audit_metrics(struct srv_ctx *ctx, FILE *f);

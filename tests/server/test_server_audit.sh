@@ -5,7 +5,8 @@
 # `coffre audit verify --url` proves the log, and consistency with a saved
 # checkpoint; export and query. Then the fault test: the audit directory
 # on a tiny tmpfs that is filled, after which personal-data requests get
-# 503 audit_unavailable and disclose nothing while health still answers.
+# 503 audit_unavailable and disclose nothing and health says degraded;
+# freed again, the log recovers by itself and health says ok.
 . "$(dirname "$0")/lib.sh"
 trap 'umount "$WORK/dev2/audit" 2>/dev/null; finish; exit $?' EXIT
 PORT=$(free_port)
@@ -143,7 +144,26 @@ grep -q "^coffre_audit_entries_total $SIZE$" "$WORK/metrics.txt" && ok || bad "e
 grep -q '^coffre_audit_up 1$' "$WORK/metrics.txt" && ok || bad "audit up"
 stop_server
 
-# --- fault: the log's disk fills up ------------------------------------------
+# --- a log damaged at rest: the server refuses to start, says where, and
+# leaves the file as it is ----------------------------------------------------
+python3 -c "
+f=open('$DEV/audit/entries','r+b'); f.seek(20); c=f.read(1); f.seek(20)
+f.write(bytes([c[0]^1]))"
+SUM=$(sha256sum <"$DEV/audit/entries")
+timeout 60 "$COFFRE" server --dev --listen "127.0.0.1:$(free_port)" \
+    --dev-dir "$DEV" --demo-persons 0 >"$WORK/damaged.log" 2>&1
+rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && ok || bad "a server on a damaged log: exit $rc"
+grep -q "audit log: .*/entries: record 0 at byte offset 0: its bytes do not match its trailer hash" \
+    "$WORK/damaged.log" && ok || bad "the refusal names the record: $(cat "$WORK/damaged.log")"
+[ "$(sha256sum <"$DEV/audit/entries")" = "$SUM" ] && ok || bad "the damaged log was changed"
+
+# --- fault: the log's disk fills up, then has room again ---------------------
+# While the log refuses entries, audited requests get 503 and disclose
+# nothing, and health says degraded (503) with the reason. Once there is
+# room again the log recovers by itself, without a restart: audited
+# requests are served, health says ok, the log verifies, and no refused
+# request left an entry (each read states its own purpose, to be looked for).
 DEV2=$WORK/dev2
 mkdir -p "$DEV2/audit"
 if mount -t tmpfs -o size=128k tmpfs "$DEV2/audit" 2>/dev/null; then
@@ -155,26 +175,62 @@ if mount -t tmpfs -o size=128k tmpfs "$DEV2/audit" 2>/dev/null; then
     O=$(echo "$BODY" | jq -r '.items[0].pseudonym')
     expect 200 office GET "/v1/persons/$O?fields=identity&$P"
     SN=$(echo "$BODY" | jq -r .person.identity.surname)
+    ACCEPTED=() REFUSED=()
+    # read PURPOSE: one audited read of $O, filed by its answer
+    read_as() {
+        req office GET "/v1/persons/$O?fields=identity&purpose=${1// /%20}"
+        if [ "$STATUS" = 200 ]; then ACCEPTED+=("$1"); else REFUSED+=("$1"); fi
+    }
     dd if=/dev/zero of="$DEV2/audit/filler" bs=4k 2>/dev/null
     # the entries file's last page still has room for a few entries
     for i in $(seq 1 200); do
-        req office GET "/v1/persons/$O?fields=identity&$P"
+        read_as "fill $i"
         [ "$STATUS" = 200 ] || break
     done
     echo "the disk filled after $i reads"
-    expect 503 office GET "/v1/persons/$O?fields=identity&$P"
-    check "audit_unavailable" '.error.code == "audit_unavailable"'
+    read_as "refused 1"
+    [ "$STATUS" = 503 ] && ok || bad "a read while the disk is full"
+    check "audit_unavailable" '.error.code == "audit_unavailable" and .error.message'
     echo "$BODY" | grep -qF -- "$SN" && bad "a refused read disclosed the surname" || ok
     expect 503 platform POST /v1/persons "$APP"
-    expect 503 office GET "/v1/persons?state=submitted&limit=1&$P"
+    expect 503 office GET "/v1/persons?state=submitted&limit=1&purpose=refused%20list"
     check "no list" '.items == null'
-    expect 200 admin GET /v1/sys/health
+    req admin GET /v1/sys/health # its own answer, not an error object
+    [ "$STATUS" = 503 ] && ok || bad "health while the log refuses entries"
+    check "health degraded, with the reason" '.status == "degraded" and .sealed == false and (.reasons | length) == 1 and (.reasons[0] | test("^audit log unavailable since [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z: (entries|checkpoints): [a-z ]+: No space left on device$"))'
+    echo "health while full: $BODY"
     expect 200 admin GET /metrics
     echo "$BODY" | grep -q '^coffre_audit_up 0$' && ok || bad "audit down in metrics"
-    # fail-closed until reopened, even once room is back
+    # room again: the log recovers by itself, in a few seconds
     rm -f "$DEV2/audit/filler"
-    expect 503 office GET "/v1/persons/$O?fields=identity&$P"
+    t0=$(date +%s%N)
+    for i in $(seq 1 100); do
+        read_as "after $i"
+        [ "$STATUS" = 200 ] && break
+        sleep 0.1
+    done
+    echo "audited reads served again $(( ($(date +%s%N) - t0) / 1000000 )) ms after the space returned"
+    [ "$STATUS" = 200 ] && ok || bad "the log did not recover within 10 s"
+    expect 200 admin GET /v1/sys/health
+    check "health ok again" '.status == "ok" and .sealed == false and (has("reasons") | not)'
+    read_as "after recovery"
+    [ "$STATUS" = 200 ] && ok || bad "a read after the recovery"
+    expect 200 admin GET /metrics
+    echo "$BODY" | grep -q '^coffre_audit_up 1$' && ok || bad "audit up again in metrics"
+    echo "$BODY" | grep -Eq '^coffre_audit_recoveries_total [1-9][0-9]*$' && ok ||
+        bad "recoveries in metrics"
     stop_server
+    "$COFFRE" audit verify --key "$DEV2/audit.vkey" --log "$DEV2/audit" \
+        >"$WORK/v4.txt" 2>&1 && ok || bad "verify after recovery: $(cat "$WORK/v4.txt")"
+    "$COFFRE" audit query --log "$DEV2/audit" --pseudonym "$O" >"$WORK/q2.txt"
+    for p in "${REFUSED[@]}"; do
+        grep -qF "purpose=\"$p\"" "$WORK/q2.txt" && bad "refused read '$p' has an entry" || ok
+    done
+    for p in "${ACCEPTED[@]}"; do
+        [ "$(grep -cF "purpose=\"$p\"" "$WORK/q2.txt")" = 1 ] && ok ||
+            bad "answered read '$p' has no entry"
+    done
+    echo "${#ACCEPTED[@]} reads answered, ${#REFUSED[@]} refused"
     umount "$DEV2/audit"
 else
     echo "SKIP: the fault test needs to mount a tmpfs (root)"
