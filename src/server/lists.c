@@ -111,8 +111,8 @@ worklist_args(struct srv_ctx *ctx, const struct srv_req *req,
 
 /* One worklist item, or NULL to skip the person. */
 static json_t *
-worklist_item(struct srv_ctx *ctx, const struct srv_req *req,
-              const struct worklist *w, uint64_t id, struct srv_resp *r)
+worklist_item(struct srv_ctx *ctx, const struct srv_req *req, uint64_t id,
+              struct srv_resp *r)
 {
     json_t *person = NULL;
     char p[COFFRE_PSEUDONYM_LEN + 1];
@@ -120,9 +120,7 @@ worklist_item(struct srv_ctx *ctx, const struct srv_req *req,
         return NULL; /* erased meanwhile */
     }
     int prot = api_is_protected(person);
-    /* A platform filtering by category would learn a protected record's
-     * category from its presence in the answer. */
-    if (prot && w->category && req->who->role == SRV_ROLE_PLATFORM) {
+    if (!srv_policy_listed(req->who, prot)) {
         json_decref(person);
         return NULL;
     }
@@ -157,7 +155,7 @@ worklist(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     json_t *items = json_array();
     struct srv_resp scratch = {0};
     for (size_t i = 0; i < n && i < w.limit; i++) {
-        json_t *it = worklist_item(ctx, req, &w, ids[i], &scratch);
+        json_t *it = worklist_item(ctx, req, ids[i], &scratch);
         if (it != NULL) {
             json_array_append_new(items, it);
             guard_disclose(r, ids[i]);
