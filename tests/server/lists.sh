@@ -1,10 +1,13 @@
 #!/bin/bash
-# Integration: what lists give away (docs/server.md, "Protected
-# records"). As the platform, with protected persons in the file, every
-# page of a filtered and of an unfiltered worklist is walked: every
+# Integration: what lists give away (docs/server.md, "Lists and cursors"
+# and "Protected records"). As the platform, with protected persons in the
+# file, every page of a filtered and of an unfiltered worklist is walked:
+# cursors are opaque (never a pseudonym, never resolvable, bound to the
+# caller's audience and to the list's filter, authenticated), every
 # visible record comes exactly once, no protected record is listed, and
 # no answer about a protected record tells its category, organisation,
-# function, venues, zones or transport.
+# function, venues, zones or transport. The vetting service's pending
+# queue gets the same cursors.
 . "$(dirname "$0")/lib.sh"
 trap 'finish; exit $?' EXIT
 PORT=$(free_port)
@@ -46,6 +49,20 @@ walk() {
         fi
     done
     ok
+}
+
+# cursors_opaque WHO GETPATH: no cursor of $WORK/cursors has the form of
+# a pseudonym, equals a listed pseudonym, or names a person.
+cursors_opaque() {
+    local who=$1 suffix=$2 c n=0
+    while read -r c; do
+        n=$((n + 1))
+        [[ ! $c =~ ^[A-Za-z0-9_-]{43}$ ]] && ok || bad "cursor has the form of a pseudonym: $c"
+        jq -r .pseudonym "$WORK/items" | grep -qxF -- "$c" &&
+            bad "cursor equals a listed pseudonym" || ok
+        expect 404 "$who" GET "/v1/persons/$c$suffix"
+    done <"$WORK/cursors"
+    echo "  $n cursors checked"
 }
 
 # --- protected persons submitted by the platform and the office ------------
@@ -137,6 +154,8 @@ jq -r .pseudonym "$WORK/items" | grep -qx -e "$PL_PROT" -e "$PL_PROT2" &&
     bad "the platform's own protected records listed" || ok
 jq -r .pseudonym "$WORK/items" | grep -qx "$PL_OPEN" && ok ||
     bad "the platform's own open record not listed"
+cursors_opaque platform "?fields=public"
+cp "$WORK/cursors" "$WORK/cursors_all"
 walk platform /v1/persons "limit=1000"
 diff <(jq -r .pseudonym "$WORK/paged" | sort) \
     <(jq -r .pseudonym "$WORK/items" | sort) >/dev/null && ok ||
@@ -149,11 +168,15 @@ N=$(wc -l <"$WORK/items")
     bad "platform media: $N items, want $((MEDIA - EXTRA_PROTECTED))"
 jq -r .pseudonym "$WORK/items" | grep -qx "$PL_PROT2" &&
     bad "protected media record listed" || ok
+cursors_opaque platform "?fields=public"
+MEDIA_C=$(head -1 "$WORK/cursors")
 for cat in security_force public_authority; do
     walk platform /v1/persons "category=$cat&limit=3"
     [ ! -s "$WORK/items" ] && ok || bad "platform lists $cat"
+    cursors_opaque platform "?fields=public"
 done
 walk platform /v1/persons "state=vetting&limit=5"
+cursors_opaque platform "?fields=public"
 jq -e -s 'all(.[]; .public.category != null)' "$WORK/items" >/dev/null &&
     ok || bad "state list: a record without its category"
 
@@ -163,6 +186,64 @@ for who in platform partner; do
     check "$who: no item hides its category" \
         'all(.items[]; .public.category != null)'
 done
+
+# --- bad cursors: 400 JSON, nothing changes ---------------------------------
+expect 200 auditor GET /v1/sys/stats
+BEFORE=$(echo "$BODY" | jq -c .)
+C=$(head -1 "$WORK/cursors_all")
+[ -n "$C" ] && ok || bad "no cursor to tamper with"
+# one character changed, in the middle and at the end
+for pos in 5 20 $((${#C} - 1)); do
+    ch=${C:$pos:1}
+    [ "$ch" = A ] && sub=B || sub=A
+    T="${C:0:$pos}$sub${C:$((pos + 1))}"
+    expect 400 platform GET "/v1/persons?limit=7&cursor=$T" &&
+        check "tampered: invalid_argument" '.error.code == "invalid_argument"'
+done
+expect 400 platform GET "/v1/persons?limit=7&cursor=${C:0:$((${#C} - 1))}"
+expect 400 platform GET "/v1/persons?limit=7&cursor=${C}A"
+expect 400 platform GET "/v1/persons?limit=7&cursor="
+expect 400 platform GET "/v1/persons?limit=7&cursor=$(printf 'c%.0s' $(seq 1 2000))"
+expect 400 platform GET "/v1/persons?limit=7&cursor=%ff%fe"
+# a pseudonym is not a cursor
+expect 400 platform GET "/v1/persons?limit=7&cursor=$PL_OPEN"
+check "pseudonym as cursor" '.error.code == "invalid_argument"'
+# another principal's (another audience's)
+expect 400 partner GET "/v1/persons?limit=7&cursor=$C"
+# another list's: the filter is part of the cursor
+expect 200 platform GET "/v1/persons?limit=7&cursor=$C"
+expect 200 platform GET "/v1/persons?limit=3&cursor=$C" # the limit is not
+expect 400 platform GET "/v1/persons?state=submitted&limit=7&cursor=$C"
+check "other list: invalid_argument" '.error.code == "invalid_argument"'
+expect 400 platform GET "/v1/persons?category=media&limit=7&cursor=$C"
+expect 200 platform GET "/v1/persons?category=media&limit=3&cursor=$MEDIA_C"
+expect 400 platform GET "/v1/persons?category=athlete&limit=3&cursor=$MEDIA_C"
+expect 400 platform GET "/v1/persons?limit=3&cursor=$MEDIA_C"
+expect 400 platform GET "/v1/persons?category=media&state=submitted&limit=3&cursor=$MEDIA_C"
+expect 400 office GET "/v1/persons?category=media&limit=3&cursor=$MEDIA_C"
+expect 200 auditor GET /v1/sys/stats
+[ "$(echo "$BODY" | jq -c .)" = "$BEFORE" ] && ok || bad "bad cursors changed the vault"
+
+# --- the vetting service's pending queue ------------------------------------
+walk vetting /v1/vetting/pending "limit=1000"
+cp "$WORK/items" "$WORK/pending_all"
+PENDING=$(wc -l <"$WORK/items")
+[ "$PENDING" -ge 5 ] && ok || bad "too few pending applications: $PENDING"
+walk vetting /v1/vetting/pending "limit=2"
+diff <(jq -r .pseudonym "$WORK/pending_all" | sort) \
+    <(jq -r .pseudonym "$WORK/items" | sort) >/dev/null && ok ||
+    bad "pending pages differ from one page"
+U=$(jq -r .pseudonym "$WORK/items" | sort -u | wc -l)
+[ "$U" -eq "$PENDING" ] && ok || bad "a pending item listed twice"
+cursors_opaque vetting "?fields=identity&$P"
+VC=$(head -1 "$WORK/cursors")
+expect 404 vetting POST "/v1/vetting/$VC/verdict" '{"verdict":"favourable"}'
+expect 400 vetting GET "/v1/vetting/pending?limit=2&cursor=$(jq -r .pseudonym "$WORK/items" | head -1)"
+T="${VC:0:10}$([ "${VC:10:1}" = A ] && echo B || echo A)${VC:11}"
+expect 400 vetting GET "/v1/vetting/pending?limit=2&cursor=$T"
+check "pending tampered: invalid_argument" '.error.code == "invalid_argument"'
+# a worklist cursor is not a pending cursor, whoever holds it
+expect 400 vetting GET "/v1/vetting/pending?limit=2&cursor=$C"
 
 stop_server
 [ "$SERVER_RC" = 0 ] && ok || bad "exit status after SIGTERM: $SERVER_RC"
