@@ -423,6 +423,46 @@ COFFRE_API int coffre_vault_resolve(struct coffre_vault *v,
                                     const char *audience, const char *pseudonym,
                                     uint64_t *pid);
 
+/*
+ * A listing cursor is "c1." and 64 base64url characters: an authenticated
+ * encryption of the position a list resumes after (docs/keys.md section
+ * 5.1). It names no record and is no pseudonym ('.' is not base64url, and
+ * its length differs), it differs each time it is made, and it opens only
+ * for the audience and the list context it was made for.
+ */
+#define COFFRE_CURSOR_LEN 67
+#define COFFRE_CURSOR_CONTEXT_MAX 256 /* bytes of a list's context */
+
+/**
+ * coffre_vault_cursor_make(v, audience, context, context_len, after_id,
+ * out): a cursor that resumes a list after record ${after_id}, for
+ * ${audience} (1 to 64 bytes) and the list the caller describes by the
+ * ${context_len} bytes ${context} (at most COFFRE_CURSOR_CONTEXT_MAX: its
+ * route and filter, so that a cursor of one list is refused on another),
+ * written NUL-terminated to ${out}. COFFRE_ERR_SEALED while sealed,
+ * COFFRE_ERR_ARG for an argument out of its domain.
+ */
+COFFRE_API int coffre_vault_cursor_make(struct coffre_vault *v,
+                                        const char *audience,
+                                        const void *context, size_t context_len,
+                                        uint64_t after_id,
+                                        char out[COFFRE_CURSOR_LEN + 1]);
+
+/**
+ * coffre_vault_cursor_open(v, audience, context, context_len, cursor,
+ * pafter_id): the record id the cursor ${cursor} resumes after, in
+ * *${pafter_id}. COFFRE_ERR_PARSE if ${cursor} is not of the cursor form
+ * (read up to COFFRE_CURSOR_LEN + 1 bytes; any pseudonym is refused so);
+ * COFFRE_ERR_CRYPTO if this vault did not make it for this ${audience} and
+ * context, or it was altered; COFFRE_ERR_SEALED, COFFRE_ERR_ARG as for
+ * coffre_vault_cursor_make. *${pafter_id} is set only on success.
+ */
+COFFRE_API int coffre_vault_cursor_open(struct coffre_vault *v,
+                                        const char *audience,
+                                        const void *context, size_t context_len,
+                                        const char *cursor,
+                                        uint64_t *pafter_id);
+
 /**
  * coffre_vault_list(v, state, category, after, ids, cap, pn): live record
  * ids greater than ${after}, ascending, in lifecycle ${state} (-1: any) and

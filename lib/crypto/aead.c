@@ -143,3 +143,28 @@ coffre_ad_named(unsigned char ad[COFFRE_AD_MAX],
     memcpy(ad + n, name, len);
     return n + len;
 }
+
+size_t
+coffre_ad_cursor(unsigned char ad[COFFRE_AD_MAX],
+                 const unsigned char vault_id[16], const char *audience,
+                 const unsigned char *context, size_t context_len)
+{
+    size_t len = audience != NULL ? strnlen(audience, 256) : 0;
+    crypto_generichash_state st;
+    unsigned char u8len;
+    size_t n;
+
+    if (len == 0 || len > 255 || (context == NULL && context_len != 0)) {
+        return 0;
+    }
+    u8len = (unsigned char)len;
+    n = ad_head(ad, "coffre/cursor", vault_id);
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, &u8len, 1);
+    crypto_generichash_update(&st, (const unsigned char *)audience, len);
+    if (context_len > 0) {
+        crypto_generichash_update(&st, context, context_len);
+    }
+    crypto_generichash_final(&st, ad + n, 32);
+    return n + 32;
+}

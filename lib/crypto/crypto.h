@@ -113,6 +113,18 @@ size_t coffre_ad_named(unsigned char ad[COFFRE_AD_MAX],
                        const unsigned char vault_id[16], const char *name);
 
 /**
+ * coffre_ad_cursor(ad, vault_id, audience, context, context_len): AD of a
+ * listing cursor: "coffre/cursor" NUL, the vault id, then BLAKE2b-256 of
+ * u8 len || ${audience} || ${context} (62 bytes in all), so that a cursor
+ * opens only for the audience and the list it was made for. ${audience}
+ * is 1 to 255 bytes and ${context} may be empty (NULL with length 0);
+ * else 0 is returned.
+ */
+size_t coffre_ad_cursor(unsigned char ad[COFFRE_AD_MAX],
+                        const unsigned char vault_id[16], const char *audience,
+                        const unsigned char *context, size_t context_len);
+
+/**
  * coffre_key_wrap(kek, ad, adlen, k, out): seal the 32 bytes of ${k} under
  * ${kek} with ${ad}: 72 bytes in ${out}.
  */
@@ -242,5 +254,30 @@ int coffre_pseudonym_make(const struct coffre_key *audience_key,
  */
 int coffre_pseudonym_open(const struct coffre_key *audience_key,
                           const char *pseudonym, uint64_t *precord_id);
+
+/* ------------------------------------------------------------------ */
+/* Listing cursors (format and argument: docs/keys.md, "Cursors").    */
+
+#define COFFRE_CURSOR_CHARS 67 /* "c1." and 64 base64url characters */
+
+/**
+ * coffre_cursor_seal(k, ad, adlen, after, out): the cursor that names the
+ * position ${after} (a record id) under ${k} and ${ad}: "c1." followed by
+ * base64url-nopad of the AEAD envelope (coffre_aead_seal, random nonce) of
+ * u64 ${after}, 67 characters and a NUL in ${out}. Never fails.
+ */
+void coffre_cursor_seal(const struct coffre_key *k, const unsigned char *ad,
+                        size_t adlen, uint64_t after,
+                        char out[COFFRE_CURSOR_CHARS + 1]);
+
+/**
+ * coffre_cursor_open(k, ad, adlen, text, pafter): the position in the
+ * cursor ${text} (read up to 68 bytes at most). COFFRE_ERR_PARSE if it is
+ * not "c1." and exactly 64 base64url characters, COFFRE_ERR_CRYPTO if it
+ * does not authenticate under (${k}, ${ad}); *${pafter} is set only on
+ * success.
+ */
+int coffre_cursor_open(const struct coffre_key *k, const unsigned char *ad,
+                       size_t adlen, const char *text, uint64_t *pafter);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * The unsealed key ring: key-encryption keys by version, retention-epoch
- * keys (loaded on first use), blind-index keys and the pseudonym master.
- * Every key is stored wrapped by the root key (docs/keys.md); here they
- * are unwrapped into locked memory and wiped by vault_keys_forget().
+ * keys (loaded on first use), blind-index keys, the pseudonym master and
+ * the keys derived from it (audiences, cursors). Every stored key is
+ * wrapped by the root key (docs/keys.md), derived keys are not stored;
+ * here they live in locked memory and are wiped by vault_keys_forget().
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,9 @@ static const char *const tag_key_names[COFFRE_TAG_COUNT] = {
     [COFFRE_TAG_CATEGORY] = "tag:category",
 };
 #define PSEUDONYM_KEY_NAME "pseudonym"
+/* Derived from the pseudonym master, as the audience keys are; no
+ * "pseudonym:AUDIENCE" label equals it. */
+#define CURSOR_KEY_LABEL "cursor"
 
 /* Wrap a fresh key under the root key and store it under meta "key:NAME". */
 static int
@@ -216,6 +220,8 @@ vault_keys_forget(struct coffre_vault *v)
     }
     memset(v->audiences, 0, sizeof(v->audiences));
     v->naudiences = 0;
+    coffre_key_destroy(v->cursor_key);
+    v->cursor_key = NULL;
     if (v->root != NULL) {
         sodium_mprotect_readwrite(v->root);
         coffre_key_destroy(v->root);
@@ -378,6 +384,22 @@ vault_audience_key(struct coffre_vault *v, const char *audience,
     memcpy(a->name, audience, len + 1);
     v->naudiences++;
     *pk = a->key;
+    return COFFRE_OK;
+}
+
+int
+vault_cursor_key(struct coffre_vault *v, const struct coffre_key **pk)
+{
+    /* Derived, not stored: nothing to create on a read path, and every
+     * process on one store makes the same key. */
+    if (v->cursor_key == NULL) {
+        int rc = coffre_key_derive(v->pseudo_master, CURSOR_KEY_LABEL,
+                                   &v->cursor_key);
+        if (rc != COFFRE_OK) {
+            return rc;
+        }
+    }
+    *pk = v->cursor_key;
     return COFFRE_OK;
 }
 

@@ -76,6 +76,7 @@ struct coffre_vault {
     struct coffre_key *pseudo_master;
     struct vault_audience audiences[VAULT_MAX_AUDIENCES];
     unsigned naudiences;
+    struct coffre_key *cursor_key; /* derived on first use */
     struct vault_scratch *scratch; /* for single-record calls */
 
     /* The audit hook (hook.c): while unsealed, nothing is disclosed or
@@ -109,6 +110,10 @@ int vault_dkwrap(struct coffre_vault *v, uint32_t kek_version,
                  struct vault_epoch *e, const struct coffre_key **pk);
 int vault_audience_key(struct coffre_vault *v, const char *audience,
                        const struct coffre_key **pk);
+/** vault_cursor_key(v, pk): the key of listing cursors (docs/keys.md
+ * section 5.1), derived from the pseudonym master on first use and kept
+ * until the vault is sealed; *${pk} belongs to the vault. */
+int vault_cursor_key(struct coffre_vault *v, const struct coffre_key **pk);
 int vault_kek_new(struct coffre_vault *v, uint32_t version);
 void vault_epoch_drop(struct coffre_vault *v, uint32_t epoch);
 

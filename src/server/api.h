@@ -52,9 +52,51 @@ int api_purpose(const struct srv_req *req, struct srv_resp *r);
 /** api_limit(req, r, plimit): the limit argument (default 50). */
 int api_limit(const struct srv_req *req, struct srv_resp *r, size_t *plimit);
 
-/** api_cursor(ctx, req, r, pafter): the cursor (a pseudonym) to an id. */
-int api_cursor(struct srv_ctx *ctx, const struct srv_req *req,
-               struct srv_resp *r, uint64_t *pafter);
+/*
+ * One list of persons (page.c). Every handler that answers a list of
+ * persons describes it here and answers with api_page_answer, which is
+ * where the list promises are kept (docs/server.md, "Lists and cursors"):
+ * records srv_policy_listed leaves out are never looked at further, every
+ * record shown goes through srv_policy_filter and is counted by the guard,
+ * pages are filled to their limit, and the page goes on with an opaque
+ * cursor bound to the caller's audience, its role and this list (list,
+ * state, category), never with a pseudonym.
+ */
+struct api_page {
+    const char *list;     /* its name in its cursors: "persons", ... */
+    int state;            /* lifecycle state listed, -1: any */
+    const char *category; /* category listed, NULL: any */
+    unsigned classes;     /* classes decrypted beside public */
+    /* The route's own part, read from the record before the field policy
+     * (the one exception to it, named in docs/server.md: the vetting
+     * queue's reason for access): a new reference for item(), or NULL;
+     * *pskip set to leave the record out. NULL: none. */
+    json_t *(*before)(json_t *person, int *pskip);
+    /* The item from the filtered record, the caller's pseudonym of it and
+     * before's result (borrowed); NULL leaves the record out. */
+    json_t *(*item)(json_t *person, const char *pseudonym, json_t *extra);
+    size_t limit;   /* set by api_page_args */
+    uint64_t after; /* set by api_page_args, then the last record seen */
+};
+
+/**
+ * api_page_args(ctx, req, r, pg): the limit and cursor arguments into
+ * ${pg}, whose list, state and category are set already: the cursor must
+ * have been made for the caller's audience and role and this very list;
+ * 0, or -1 with the answer in ${r} (400 invalid_argument for a cursor
+ * that is not one: malformed, altered, another caller's or list's).
+ */
+int api_page_args(struct srv_ctx *ctx, const struct srv_req *req,
+                  struct srv_resp *r, struct api_page *pg);
+
+/**
+ * api_page_answer(ctx, req, pg, r): the page of ${pg} after pg->after: up
+ * to pg->limit items and next_cursor (null when the list ended before the
+ * page was full) as a 200 answer in ${r}, the persons shown disclosed to
+ * the guard; or the vault's error, with nothing disclosed.
+ */
+void api_page_answer(struct srv_ctx *ctx, const struct srv_req *req,
+                     struct api_page *pg, struct srv_resp *r);
 
 void api_persons_post(struct srv_ctx *ctx, const struct srv_req *req,
                       struct srv_resp *r);

@@ -168,20 +168,3 @@ api_limit(const struct srv_req *req, struct srv_resp *r, size_t *plimit)
     *plimit = (size_t)v;
     return 0;
 }
-
-int
-api_cursor(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r,
-           uint64_t *pafter)
-{
-    const char *s = srv_query(req, "cursor");
-    *pafter = 0;
-    if (s == NULL) {
-        return 0;
-    }
-    int rc = coffre_vault_resolve(ctx->vault, req->who->audience, s, pafter);
-    if (rc != COFFRE_OK) {
-        srv_error(r, 400, "invalid_argument", "cursor: not a cursor of yours");
-        return -1;
-    }
-    return 0;
-}

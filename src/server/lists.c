@@ -1,9 +1,9 @@
 /*
  * Lists of the caller's pseudonyms: exact search by blind index (office)
  * and worklists by state and category; the vetting service's pending
- * applications and its verdicts.
+ * applications and its verdicts. Worklists and the pending queue are
+ * paged by page.c, which keeps the list promises.
  */
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -69,112 +69,52 @@ search(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     srv_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
-struct worklist {
-    int state;
-    const char *category;
-    size_t limit;
-    uint64_t after;
-};
-
 static int
 worklist_args(struct srv_ctx *ctx, const struct srv_req *req,
-              struct srv_resp *r, struct worklist *w)
+              struct srv_resp *r, struct api_page *pg)
 {
     const char *s = srv_query(req, "state");
-    w->state = -1;
-    w->category = srv_query(req, "category");
-    if (s != NULL && (w->state = coffre_state_parse(s)) < 0) {
+    pg->state = -1;
+    pg->category = srv_query(req, "category");
+    if (s != NULL && (pg->state = coffre_state_parse(s)) < 0) {
         srv_error(r, 400, "invalid_argument", "state: unknown state");
         return -1;
     }
-    if (w->category && (strlen(w->category) > 64 ||
-                        !srv_utf8_valid(w->category, strlen(w->category)))) {
+    if (pg->category && (strlen(pg->category) > 64 ||
+                         !srv_utf8_valid(pg->category, strlen(pg->category)))) {
         srv_error(r, 400, "invalid_argument", "category: too long");
         return -1;
     }
     /* The printer prints approved persons; the gate keeps the public
      * fields of issued badges for when the network is gone. */
     if ((req->who->role == SRV_ROLE_PRINTER &&
-         w->state != COFFRE_STATE_APPROVED) ||
+         pg->state != COFFRE_STATE_APPROVED) ||
         (req->who->role == SRV_ROLE_GATE &&
-         w->state != COFFRE_STATE_BADGE_ISSUED)) {
+         pg->state != COFFRE_STATE_BADGE_ISSUED)) {
         srv_error(r, 403, "forbidden",
                   "the printer lists state=approved, the gate "
                   "state=badge_issued");
         return -1;
     }
-    return api_limit(req, r, &w->limit) == 0 &&
-                   api_cursor(ctx, req, r, &w->after) == 0
-               ? 0
-               : -1;
+    return api_page_args(ctx, req, r, pg);
 }
 
-/* One worklist item, or NULL to skip the person. */
+/* A worklist item: the pseudonym and what the caller may see of public. */
 static json_t *
-worklist_item(struct srv_ctx *ctx, const struct srv_req *req,
-              const struct worklist *w, uint64_t id, struct srv_resp *r)
+worklist_item(json_t *person, const char *pseudonym, json_t *extra)
 {
-    json_t *person = NULL;
-    char p[COFFRE_PSEUDONYM_LEN + 1];
-    if (api_fetch(ctx, id, 0, r, &person) != 0) {
-        return NULL; /* erased meanwhile */
-    }
-    int prot = api_is_protected(person);
-    /* A platform filtering by category would learn a protected record's
-     * category from its presence in the answer. */
-    if (prot && w->category && req->who->role == SRV_ROLE_PLATFORM) {
-        json_decref(person);
-        return NULL;
-    }
-    srv_policy_filter(person, req->who, prot);
-    json_t *item = pseudonym_item(ctx, req->who->audience, id, p);
-    if (item != NULL) {
-        json_object_set(item, "public", json_object_get(person, "public"));
-    }
-    json_decref(person);
-    return item;
+    (void)extra;
+    return json_pack("{s:s,s:O*}", "pseudonym", pseudonym, "public",
+                     json_object_get(person, "public"));
 }
 
 static void
 worklist(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
 {
-    struct worklist w;
-    if (worklist_args(ctx, req, r, &w) != 0) {
-        return;
+    struct api_page pg = {.list = "persons", .item = worklist_item};
+    if (worklist_args(ctx, req, r, &pg) == 0) {
+        api_page_answer(ctx, req, &pg, r);
     }
-    uint64_t *ids = calloc(w.limit, sizeof(*ids));
-    size_t n = 0;
-    int rc = COFFRE_ERR_NOMEM;
-    if (ids != NULL) {
-        rc = coffre_vault_list(ctx->vault, w.state, w.category, w.after, ids,
-                               w.limit, &n);
-    }
-    if (rc != COFFRE_OK) {
-        free(ids);
-        api_vault_error(r, ctx->vault, rc);
-        return;
-    }
-    json_t *items = json_array();
-    struct srv_resp scratch = {0};
-    for (size_t i = 0; i < n && i < w.limit; i++) {
-        json_t *it = worklist_item(ctx, req, &w, ids[i], &scratch);
-        if (it != NULL) {
-            json_array_append_new(items, it);
-            guard_disclose(r, ids[i]);
-        }
-    }
-    srv_resp_free(&scratch);
-    char next[COFFRE_PSEUDONYM_LEN + 1];
-    json_t *cursor = json_null();
-    if (n == w.limit && n > 0) {
-        json_decref(cursor);
-        json_t *c = pseudonym_item(ctx, req->who->audience, ids[n - 1], next);
-        cursor = c ? json_string(next) : json_null();
-        json_decref(c);
-    }
-    free(ids);
-    srv_json(r, 200,
-             json_pack("{s:o,s:o}", "items", items, "next_cursor", cursor));
 }
 
 void
@@ -196,29 +136,6 @@ api_persons_list(struct srv_ctx *ctx, const struct srv_req *req,
 
 /* ---- vetting ----------------------------------------------------- */
 
-/* The fields the law lists for a background check. */
-static json_t *
-pending_item(json_t *person, const struct srv_principal *who,
-             const char *pseudonym)
-{
-    json_t *pub = json_object_get(person, "public");
-    json_t *reason = json_object();
-    const char *keys[] = {"category", "organisation", "function"};
-    for (size_t i = 0; i < 3; i++) {
-        json_t *v = json_object_get(pub, keys[i]);
-        if (v != NULL) {
-            json_object_set(reason, keys[i], v);
-        }
-    }
-    /* The reason for access comes from the public class, which the
-     * vetting role otherwise does not see; then the usual filter. */
-    srv_policy_filter(person, who, api_is_protected(person));
-    json_t *contact = json_object_get(person, "contact");
-    return json_pack("{s:s,s:O,s:O*,s:o}", "pseudonym", pseudonym, "identity",
-                     json_object_get(person, "identity"), "contact", contact,
-                     "reason_for_access", reason);
-}
-
 static int
 has_verdict(json_t *person)
 {
@@ -227,66 +144,54 @@ has_verdict(json_t *person)
     return st != NULL && strcmp(st, "pending") != 0;
 }
 
-/* Add up to ${room} pending items after id ${*pafter}; 0 at the end. */
-static size_t
-pending_batch(struct srv_ctx *ctx, const struct srv_req *req, json_t *items,
-              size_t room, uint64_t *pafter, struct srv_resp *r)
+/* The reason for access, which the law lists for a background check:
+ * from the public class, which the vetting role otherwise does not see.
+ * A decided application is left out. */
+static json_t *
+pending_reason(json_t *person, int *pskip)
 {
-    uint64_t ids[64];
-    size_t n = 0, added = 0;
-    const unsigned want = COFFRE_CLASS_BIT(COFFRE_CLASS_IDENTITY) |
-                          COFFRE_CLASS_BIT(COFFRE_CLASS_CONTACT) |
-                          COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING);
-    int rc = coffre_vault_list(ctx->vault, COFFRE_STATE_VETTING, NULL, *pafter,
-                               ids, 64, &n);
-    if (rc != COFFRE_OK || n == 0) {
-        return 0;
-    }
-    struct srv_resp scratch = {0};
-    char p[COFFRE_PSEUDONYM_LEN + 1];
-    for (size_t i = 0; i < n && i < 64 && added < room; i++) {
-        json_t *person = NULL;
-        *pafter = ids[i];
-        if (api_fetch(ctx, ids[i], want, &scratch, &person) != 0) {
-            continue;
+    json_t *pub = json_object_get(person, "public");
+    json_t *reason = json_object();
+    const char *keys[] = {"category", "organisation", "function"};
+    *pskip = has_verdict(person);
+    for (size_t i = 0; reason != NULL && i < 3; i++) {
+        json_t *v = json_object_get(pub, keys[i]);
+        if (v != NULL) {
+            json_object_set(reason, keys[i], v);
         }
-        json_t *pi = NULL;
-        if (!has_verdict(person) &&
-            (pi = pseudonym_item(ctx, req->who->audience, ids[i], p))) {
-            json_array_append_new(items, pending_item(person, req->who, p));
-            guard_disclose(r, ids[i]);
-            added++;
-        }
-        json_decref(pi);
-        json_decref(person);
     }
-    srv_resp_free(&scratch);
-    return n;
+    return reason;
+}
+
+/* The fields the law lists for a background check. */
+static json_t *
+pending_item(json_t *person, const char *pseudonym, json_t *reason)
+{
+    return json_pack("{s:s,s:O,s:O*,s:O}", "pseudonym", pseudonym, "identity",
+                     json_object_get(person, "identity"), "contact",
+                     json_object_get(person, "contact"), "reason_for_access",
+                     reason);
 }
 
 void
 api_vetting_pending(struct srv_ctx *ctx, const struct srv_req *req,
                     struct srv_resp *r)
 {
-    size_t limit = 0;
-    uint64_t after = 0;
-    if (api_limit(req, r, &limit) != 0 || api_cursor(ctx, req, r, &after)) {
+    struct api_page pg = {
+        .list = "vetting/pending",
+        .state = COFFRE_STATE_VETTING,
+        .classes = COFFRE_CLASS_BIT(COFFRE_CLASS_IDENTITY) |
+                   COFFRE_CLASS_BIT(COFFRE_CLASS_CONTACT) |
+                   COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING),
+        .before = pending_reason,
+        .item = pending_item,
+    };
+    if (api_page_args(ctx, req, r, &pg) != 0) {
         return;
     }
     srv_sweep(ctx, (int64_t)time(NULL));
     r->disclosed_personal = 1; /* identity and contact */
-    json_t *items = json_array();
-    while (json_array_size(items) < limit &&
-           pending_batch(ctx, req, items, limit - json_array_size(items),
-                         &after, r) > 0) {
-    }
-    json_t *cursor = json_null();
-    if (json_array_size(items) == limit) {
-        json_t *last = json_array_get(items, limit - 1);
-        cursor = json_incref(json_object_get(last, "pseudonym"));
-    }
-    srv_json(r, 200,
-             json_pack("{s:o,s:o}", "items", items, "next_cursor", cursor));
+    api_page_answer(ctx, req, &pg, r);
     /* identity, address, and the reason for access from public */
     r->classes = COFFRE_CLASS_BIT(COFFRE_CLASS_IDENTITY) |
                  COFFRE_CLASS_BIT(COFFRE_CLASS_CONTACT) |

@@ -46,6 +46,15 @@ partial_members(int role, int cls)
     return NULL;
 }
 
+/*
+ * What the platform keeps of a protected record's public class: it
+ * submitted the application and follows its state, nothing that would
+ * tell who the person is or where they work (docs/server.md, "Protected
+ * records").
+ */
+static const char *const protected_public[] = {"state", "valid_from",
+                                               "valid_until", NULL};
+
 /* The JSON member of each class (docs/formats.md). */
 static const char *const class_members[COFFRE_CLASS_COUNT] = {
     "public", "identity", "contact", "document", "photo", "vetting",
@@ -83,6 +92,15 @@ srv_policy_readable(const struct srv_principal *who, int is_protected)
         mask &= ~(unsigned)PERSONAL_CLASSES;
     }
     return mask;
+}
+
+int
+srv_policy_listed(const struct srv_principal *who, int is_protected)
+{
+    /* Lists would tell the platform how many protected persons there are,
+     * their organisations and functions, and which of its pseudonyms are
+     * protected: it follows its own applications by pseudonym. */
+    return !(is_protected && who->role == SRV_ROLE_PLATFORM);
 }
 
 unsigned
@@ -135,8 +153,8 @@ srv_policy_filter(json_t *person, const struct srv_principal *who,
         }
     }
     json_t *pub = json_object_get(person, "public");
-    if (is_protected && who->role == SRV_ROLE_PLATFORM && pub != NULL) {
-        json_object_del(pub, "category");
+    if (is_protected && who->role == SRV_ROLE_PLATFORM && json_is_object(pub)) {
+        keep_only(pub, protected_public);
     }
     /* The previous host's key would link this record across audiences;
      * the protected flag is itself sensitive. */

@@ -170,11 +170,19 @@ unsigned srv_policy_readable(const struct srv_principal *who, int is_protected);
 unsigned srv_policy_writable(int role, int patch);
 
 /**
+ * srv_policy_listed(who, is_protected): 1 if a record may appear in a
+ * list answered to ${who} at all (before srv_policy_filter), 0 if it is
+ * left out: a protected record is never listed for the platform.
+ */
+int srv_policy_listed(const struct srv_principal *who, int is_protected);
+
+/**
  * srv_policy_filter(person, who, is_protected): remove from the JSON object
  * form ${person} every member ${who} may not see: partial classes keep their
- * named fields only, the category of a protected record is removed for the
- * platform, and the record-level members (source key, protected flag) are
- * kept only for the office and vetting roles.
+ * named fields only, the public class of a protected record keeps only
+ * state, valid_from and valid_until for the platform, and the record-level
+ * members (source key, protected flag) are kept only for the office and
+ * vetting roles. Every answer that carries a person goes through it.
  */
 void srv_policy_filter(json_t *person, const struct srv_principal *who,
                        int is_protected);

@@ -102,10 +102,21 @@ api_subject_access(struct srv_ctx *ctx, const struct srv_req *req,
         srv_error(r, 503, "audit_unavailable", "the audit log is not open");
         return;
     }
-    /* Every class: the person's right of access is to all their data. */
+    /* Every class: the person's right of access is to all their data.
+     * So only a principal that may read all of this record exports it:
+     * a protected record's needs protected access (the field policy). */
     if (api_fetch(ctx, id, COFFRE_CLASSES_ALL, r, &person) != 0) {
         return;
     }
+    int prot = api_is_protected(person);
+    if (srv_policy_readable(req->who, prot) != COFFRE_CLASSES_ALL) {
+        json_decref(person);
+        srv_error(r, 403, "forbidden_class",
+                  "role %s may not export a protected record",
+                  srv_role_name(req->who->role));
+        return;
+    }
+    srv_policy_filter(person, req->who, prot);
     list = accesses(ctx, a, id);
     if (list == NULL) {
         json_decref(person);

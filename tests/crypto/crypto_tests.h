@@ -4,6 +4,7 @@
 
 void test_shamir_all(void);
 void test_pseudonym_all(void);
+void test_cursor_all(void);
 void test_rng_all(void);
 void test_vectors_all(void);
 

@@ -258,6 +258,7 @@ main(void)
     RUN(test_root_check_blind);
     test_shamir_all();
     test_pseudonym_all();
+    test_cursor_all();
     test_rng_all();
     test_vectors_all();
     RUN(test_secmem_clean);

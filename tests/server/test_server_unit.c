@@ -159,6 +159,12 @@ test_policy_table(void)
     CHECK(srv_policy_readable(&ve, 1) == srv_policy_readable(&ve, 0));
     CHECK(srv_policy_readable(&ga, 1) == B(PUBLIC));
     CHECK(srv_policy_readable(&pr, 1) == B(PUBLIC));
+    /* lists: a protected record is never listed for the platform */
+    CHECK(!srv_policy_listed(&pl, 1));
+    CHECK(srv_policy_listed(&pl, 0));
+    CHECK(srv_policy_listed(&of, 1) && srv_policy_listed(&ofp, 1));
+    CHECK(srv_policy_listed(&ve, 1) && srv_policy_listed(&ga, 1));
+    CHECK(srv_policy_listed(&pr, 1));
     CHECK(!(srv_policy_writable(SRV_ROLE_PLATFORM, 0) & B(VETTING)));
     CHECK(srv_policy_writable(SRV_ROLE_PLATFORM, 0) & B(IDENTITY));
     CHECK(srv_policy_access(SRV_ROLE_GATE, COFFRE_CLASS_IDENTITY) ==
@@ -169,7 +175,9 @@ test_policy_table(void)
 
 static const char person_json[] =
     "{\"source_key\":\"S1\",\"protected\":true,"
-    "\"public\":{\"category\":\"police\",\"zones\":[\"A\"],\"state\":"
+    "\"public\":{\"category\":\"police\",\"organisation\":\"Gendarmerie\","
+    "\"function\":\"Officer\",\"venues\":[\"STF\"],\"zones\":[\"A\"],"
+    "\"transport_code\":\"T1\",\"valid_until\":\"2024-08-31\",\"state\":"
     "\"approved\"},"
     "\"identity\":{\"surname\":\"Martin\",\"given_names\":\"Anne\","
     "\"sex\":\"F\",\"birth_date\":\"1990-01-01\"},"
@@ -209,15 +217,27 @@ test_policy_filter(void)
     CHECK(json_object_get(o, "source_key") == NULL);
     json_decref(o);
 
+    /* a protected record: the platform follows its state, nothing else */
     o = filtered(SRV_ROLE_PLATFORM, 0, 1);
-    CHECK(json_object_get(json_object_get(o, "public"), "category") == NULL);
-    CHECK(json_object_get(json_object_get(o, "public"), "zones") != NULL);
-    CHECK(json_object_get(o, "identity") == NULL);
+    json_t *pub = json_object_get(o, "public");
+    CHECK(json_object_size(pub) == 2);
+    CHECK(json_object_get(pub, "state") != NULL);
+    CHECK(json_object_get(pub, "valid_until") != NULL);
+    CHECK(json_object_size(o) == 1);
     json_decref(o);
 
     o = filtered(SRV_ROLE_PLATFORM, 0, 0);
-    CHECK(json_object_get(json_object_get(o, "public"), "category") != NULL);
+    CHECK(json_object_size(json_object_get(o, "public")) == 8);
     json_decref(o);
+
+    /* the other roles see the public class of a protected record whole */
+    for (int role = SRV_ROLE_OFFICE; role <= SRV_ROLE_PRINTER; role++) {
+        o = filtered(role, 0, 1);
+        pub = json_object_get(o, "public");
+        CHECK(role == SRV_ROLE_VETTING ? pub == NULL
+                                       : json_object_size(pub) == 8);
+        json_decref(o);
+    }
 
     o = filtered(SRV_ROLE_OFFICE, 0, 1);
     CHECK(json_object_get(o, "identity") == NULL);

@@ -562,6 +562,63 @@ test_pseudonyms(void)
 }
 
 static void
+test_cursors(void)
+{
+    uint64_t ids[2], got = 0;
+    struct coffre_vault *v = make_vault("cursor", ids, 2);
+    struct coffre_vault *w = make_vault("cursor2", NULL, 0);
+    char c[COFFRE_CURSOR_LEN + 1], d[COFFRE_CURSOR_LEN + 1];
+    char p[COFFRE_PSEUDONYM_LEN + 1];
+    static const char ctx[] = "persons\0platform";
+
+    CHECK_RC(
+        coffre_vault_cursor_make(v, "platform", ctx, sizeof(ctx), ids[1], c),
+        COFFRE_OK);
+    CHECK(strlen(c) == COFFRE_CURSOR_LEN);
+    CHECK_RC(coffre_vault_cursor_open(v, "platform", ctx, sizeof(ctx), c, &got),
+             COFFRE_OK);
+    CHECK(got == ids[1]);
+    /* opaque: never the same twice, never a pseudonym */
+    CHECK_RC(
+        coffre_vault_cursor_make(v, "platform", ctx, sizeof(ctx), ids[1], d),
+        COFFRE_OK);
+    CHECK(strcmp(c, d) != 0);
+    CHECK_RC(coffre_vault_resolve(v, "platform", c, &got), COFFRE_ERR_NOTFOUND);
+    CHECK_RC(coffre_vault_pseudonym(v, "platform", ids[1], p), COFFRE_OK);
+    CHECK_RC(coffre_vault_cursor_open(v, "platform", ctx, sizeof(ctx), p, &got),
+             COFFRE_ERR_PARSE);
+    /* bound to audience, list and vault */
+    got = 0;
+    CHECK_RC(coffre_vault_cursor_open(v, "partner", ctx, sizeof(ctx), c, &got),
+             COFFRE_ERR_CRYPTO);
+    CHECK_RC(
+        coffre_vault_cursor_open(v, "platform", ctx, sizeof(ctx) - 1, c, &got),
+        COFFRE_ERR_CRYPTO);
+    CHECK_RC(coffre_vault_cursor_open(v, "platform", NULL, 0, c, &got),
+             COFFRE_ERR_CRYPTO);
+    CHECK_RC(coffre_vault_cursor_open(w, "platform", ctx, sizeof(ctx), c, &got),
+             COFFRE_ERR_CRYPTO);
+    CHECK(got == 0);
+    /* arguments out of their domain */
+    CHECK_RC(coffre_vault_cursor_make(v, "", ctx, sizeof(ctx), 1, d),
+             COFFRE_ERR_ARG);
+    CHECK_RC(coffre_vault_cursor_make(v, "platform", ctx,
+                                      COFFRE_CURSOR_CONTEXT_MAX + 1, 1, d),
+             COFFRE_ERR_ARG);
+    CHECK_RC(
+        coffre_vault_cursor_open(v, "platform", ctx, sizeof(ctx), NULL, &got),
+        COFFRE_ERR_PARSE);
+    /* sealed: nothing opens, nothing is made */
+    CHECK_RC(coffre_vault_seal(v), COFFRE_OK);
+    CHECK_RC(coffre_vault_cursor_open(v, "platform", ctx, sizeof(ctx), c, &got),
+             COFFRE_ERR_SEALED);
+    CHECK_RC(coffre_vault_cursor_make(v, "platform", ctx, sizeof(ctx), 1, d),
+             COFFRE_ERR_SEALED);
+    coffre_vault_close(v);
+    coffre_vault_close(w);
+}
+
+static void
 test_lifecycle(void)
 {
     uint64_t ids[1];
@@ -980,6 +1037,7 @@ main(void)
     RUN(test_find);
     RUN(test_name_search_normalised);
     RUN(test_pseudonyms);
+    RUN(test_cursors);
     RUN(test_lifecycle);
     RUN(test_dev_vault_cannot_reopen);
     RUN(test_keys_wiped);
