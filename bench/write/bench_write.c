@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "coffre/audit.h"
 #include "coffre/coffre.h"
 #include "record/record.h"
 
@@ -92,9 +93,20 @@ bench_vault(struct coffre_person **ps, size_t n, const char *base)
     struct coffre_vault *v = NULL;
     double t0, t, c0;
 
+    const struct coffre_actor actor = {NULL, "bench", NULL, NULL};
+    struct coffre_audit *a = NULL;
+    char log[1100];
+
     snprintf(dir, sizeof(dir), "%s/vault", base);
+    snprintf(log, sizeof(log), "%s/audit", dir);
     if (coffre_vault_open_dev(dir, &v) != COFFRE_OK) {
         fprintf(stderr, "vault: %s\n", coffre_vault_errmsg(v));
+        exit(1);
+    }
+    /* Audited like every write: one entry per batch, in the timing. */
+    if (coffre_audit_open(v, log, NULL, &a) != COFFRE_OK ||
+        coffre_audit_attach(a, v, &actor) != COFFRE_OK) {
+        fprintf(stderr, "audit: %s\n", coffre_audit_open_errmsg());
         exit(1);
     }
     t0 = now();
@@ -120,6 +132,7 @@ bench_vault(struct coffre_person **ps, size_t n, const char *base)
     }
     t = now() - t0;
     fprintf(stderr, "bench: coffre total %.1f s (%.1f CPU s)\n", t, cpu() - c0);
+    coffre_audit_close(a);
     coffre_vault_close(v);
     printf("coffre %.0f %.0f\n", (double)n / t,
            (double)dir_bytes(dir) / (double)n);
