@@ -121,6 +121,21 @@ COFFRE_API int coffre_audit_open(struct coffre_vault *v, const char *dir,
  * file, bytes, offset), "" if nothing. Never holds a personal value. */
 COFFRE_API const char *coffre_audit_open_errmsg(void);
 
+/**
+ * coffre_audit_event_entry(v, ev, audience, purpose, e): the entry of the
+ * audit hook's event ${ev} of ${v} (coffre_vault_set_audit), all but its
+ * principal and role, which the caller sets: now, the event's action and
+ * classes, the person's pseudonym for ${audience} (a batch names none and
+ * says its size after ${purpose}), status 201 for a creation, 200 else,
+ * 500 "not_committed" for an aborted write. COFFRE_ERR_UNAVAILABLE if the
+ * pseudonym cannot be made.
+ */
+COFFRE_API int coffre_audit_event_entry(struct coffre_vault *v,
+                                        const struct coffre_event *ev,
+                                        const char *audience,
+                                        const char *purpose,
+                                        struct coffre_audit_entry *e);
+
 /* Who the entries of coffre_audit_attach name. */
 struct coffre_actor {
     const char *principal; /* 64 lowercase hex digits, or NULL/"" */

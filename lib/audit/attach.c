@@ -31,34 +31,35 @@ now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The entry of one event; a batch names no person, and says its size. */
-static int
-event_entry(const struct audit_attach *t, const struct coffre_event *ev,
-            struct coffre_audit_entry *e)
+int
+coffre_audit_event_entry(struct coffre_vault *v, const struct coffre_event *ev,
+                         const char *audience, const char *purpose,
+                         struct coffre_audit_entry *e)
 {
-    char purpose[COFFRE_AUDIT_MAX_PURPOSE + 64];
-    int rc = COFFRE_OK;
+    char text[COFFRE_AUDIT_MAX_PURPOSE + 64];
 
     memset(e, 0, sizeof(*e));
     e->time_ms = now_ms();
-    memcpy(e->principal, t->principal, sizeof(e->principal));
-    memcpy(e->role, t->role, sizeof(e->role));
     snprintf(e->action, sizeof(e->action), "%s", ev->action);
-    if (ev->id != 0 && ev->count <= 1) {
-        rc = coffre_vault_pseudonym(t->v, t->audience, ev->id, e->pseudonym);
+    if (ev->id != 0 && ev->count <= 1 &&
+        coffre_vault_pseudonym(v, audience, ev->id, e->pseudonym) !=
+            COFFRE_OK) {
+        return COFFRE_ERR_UNAVAILABLE;
     }
     e->classes = ev->classes;
+    purpose = purpose != NULL ? purpose : "";
     if (ev->id == 0 && ev->count > 0) {
-        snprintf(purpose, sizeof(purpose), "%s%s%llu persons", t->purpose,
-                 t->purpose[0] ? "; " : "", (unsigned long long)ev->count);
-    } else {
-        snprintf(purpose, sizeof(purpose), "%s", t->purpose);
+        snprintf(text, sizeof(text), "%s%s%llu persons", purpose,
+                 purpose[0] ? "; " : "", (unsigned long long)ev->count);
+        purpose = text;
     }
-    (void)coffre_audit_set_purpose(e, purpose);
+    if (coffre_audit_set_purpose(e, purpose) != COFFRE_OK) {
+        (void)coffre_audit_set_purpose(e, "(invalid purpose)");
+    }
     e->status = ev->aborted ? 500 : ev->op == COFFRE_OP_CREATE ? 201 : 200;
     snprintf(e->outcome, sizeof(e->outcome), "%s",
              ev->aborted ? "not_committed" : "ok");
-    return rc;
+    return COFFRE_OK;
 }
 
 static int
@@ -72,7 +73,9 @@ attach_hook(void *arg, const struct coffre_event *ev, uint64_t *pindex)
         t->v = NULL; /* the vault is closing */
         return COFFRE_OK;
     }
-    rc = event_entry(t, ev, &e);
+    rc = coffre_audit_event_entry(t->v, ev, t->audience, t->purpose, &e);
+    memcpy(e.principal, t->principal, sizeof(e.principal));
+    memcpy(e.role, t->role, sizeof(e.role));
 
     return rc == COFFRE_OK ? coffre_audit_record(t->a, &e, pindex) : rc;
 }

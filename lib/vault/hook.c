@@ -86,9 +86,26 @@ vault_event(struct coffre_event *ev, int op, uint64_t id, unsigned classes)
     ev->classes = classes;
 }
 
+/* Ask the hook about ${ev} (${write}: a write, inside its transaction);
+ * with no hook, or its refusal, the reason in v->errmsg. */
 static int
-hook_refused(struct coffre_vault *v, int rc, const char *what)
+call_hook(struct coffre_vault *v, struct coffre_event *ev, int write,
+          uint64_t *pindex)
 {
+    const char *what = write ? "write" : "disclosure";
+    int rc;
+
+    if (v->audit_fn == NULL) {
+        return vault_fail(v, COFFRE_ERR_DENIED,
+                          "no audit log is attached: no %s happens unaudited",
+                          what);
+    }
+    ev->write = write;
+    ev->aborted = 0;
+    rc = v->audit_fn(v->audit_arg, ev, pindex);
+    if (rc == COFFRE_OK) {
+        return rc;
+    }
     if (rc == COFFRE_ERR_DENIED) {
         return vault_fail(v, rc, "%s refused by the audit policy", what);
     }
@@ -96,23 +113,15 @@ hook_refused(struct coffre_vault *v, int rc, const char *what)
                       "the audit log cannot record this %s (%s): nothing "
                       "was %s",
                       what, coffre_strerror(rc),
-                      strcmp(what, "write") == 0 ? "written" : "disclosed");
+                      write ? "written" : "disclosed");
 }
 
 int
 vault_audit_read(struct coffre_vault *v, struct coffre_event *ev)
 {
     uint64_t index = 0;
-    int rc;
 
-    if (v->audit_fn == NULL) {
-        return vault_fail(v, COFFRE_ERR_DENIED,
-                          "no audit log is attached: nothing is disclosed "
-                          "unaudited");
-    }
-    ev->write = 0;
-    rc = v->audit_fn(v->audit_arg, ev, &index);
-    return rc == COFFRE_OK ? rc : hook_refused(v, rc, "disclosure");
+    return call_hook(v, ev, 0, &index);
 }
 
 static int
@@ -135,9 +144,8 @@ mark_get(struct coffre_vault *v, uint64_t *pmark)
     *pmark = 0;
     coffre_buf_init(&b, 64);
     rc = v->store->ops->meta_get(v->store, MARK_KEY, &b);
-    if (rc == COFFRE_ERR_NOTFOUND) {
-        rc = COFFRE_ERR_NOTFOUND; /* a store older than the mark */
-    } else if (rc == COFFRE_OK && b.len != 8) {
+    /* COFFRE_ERR_NOTFOUND: a store older than the mark. */
+    if (rc == COFFRE_OK && b.len != 8) {
         rc = vault_fail(v, COFFRE_ERR_STORE,
                         "the store's audit mark is "
                         "corrupt");
@@ -160,18 +168,10 @@ int
 vault_audit_write(struct coffre_vault *v, struct coffre_event *ev)
 {
     uint64_t index = 0;
-    int rc;
+    int rc = call_hook(v, ev, 1, &index);
 
-    if (v->audit_fn == NULL) {
-        return vault_fail(v, COFFRE_ERR_DENIED,
-                          "no audit log is attached: nothing is written "
-                          "unaudited");
-    }
-    ev->write = 1;
-    ev->aborted = 0;
-    rc = v->audit_fn(v->audit_arg, ev, &index);
     if (rc != COFFRE_OK) {
-        return hook_refused(v, rc, "write");
+        return rc;
     }
     rc = mark_put(v, index + 1);
     return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "audit mark");

@@ -213,35 +213,15 @@ write_entry(struct srv_ctx *ctx, const struct srv_principal *who,
             const char *purpose, const struct coffre_event *ev,
             struct coffre_audit_entry *e)
 {
-    char text[COFFRE_AUDIT_MAX_PURPOSE + 64];
-    memset(e, 0, sizeof(*e));
-    e->time_ms = now_ms();
+    int rc = coffre_audit_event_entry(
+        ctx->vault, ev, who ? who->audience : "server", purpose, e);
     if (who != NULL && who->has_fingerprint) {
         sodium_bin2hex(e->principal, sizeof(e->principal), who->fingerprint,
                        32);
     }
     snprintf(e->role, sizeof(e->role), "%s",
              who ? srv_role_name(who->role) : "server");
-    snprintf(e->action, sizeof(e->action), "%s", ev->action);
-    if (ev->id != 0 && ev->count <= 1 &&
-        coffre_vault_pseudonym(ctx->vault, who ? who->audience : "server",
-                               ev->id, e->pseudonym) != COFFRE_OK) {
-        return COFFRE_ERR_UNAVAILABLE;
-    }
-    e->classes = ev->classes;
-    purpose = purpose ? purpose : "";
-    if (ev->id == 0 && ev->count > 0) {
-        snprintf(text, sizeof(text), "%s%s%llu persons", purpose,
-                 purpose[0] ? "; " : "", (unsigned long long)ev->count);
-        purpose = text;
-    }
-    if (coffre_audit_set_purpose(e, purpose) != COFFRE_OK) {
-        (void)coffre_audit_set_purpose(e, "(invalid purpose)");
-    }
-    e->status = ev->aborted ? 500 : ev->op == COFFRE_OP_CREATE ? 201 : 200;
-    snprintf(e->outcome, sizeof(e->outcome), "%s",
-             ev->aborted ? "not_committed" : "ok");
-    return COFFRE_OK;
+    return rc;
 }
 
 static int
