@@ -7,7 +7,8 @@
  * answer on each connection carries its handshake and is not counted.
  *
  * usage: loadgen --cacert CA --cert CERT --key KEY [--conns N]
- *                [--seconds S] [--expect STATUS] URL...
+ *                [--seconds S] [--expect STATUS] [--body FILE] URL...
+ * --body: POST the file's bytes as application/json (a submission).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -76,10 +77,18 @@ pct(const struct lat *l, double p)
     return l->v[i];
 }
 
+static struct curl_slist *json_header;
+
 static CURL *
-make_handle(const char *ca, const char *cert, const char *key)
+make_handle(const char *ca, const char *cert, const char *key, const char *body,
+            size_t body_len)
 {
     CURL *h = curl_easy_init();
+    if (body != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, json_header);
+    }
     curl_easy_setopt(h, CURLOPT_CAINFO, ca);
     curl_easy_setopt(h, CURLOPT_CAPATH, NULL); /* the bench CA only */
     curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
@@ -101,12 +110,27 @@ start(CURLM *m, struct slot *s, char **urls, size_t nurls, size_t *next)
 }
 
 struct cfg {
-    const char *ca, *cert, *key;
+    const char *ca, *cert, *key, *body_file;
+    char *body;
+    size_t body_len;
     long conns, expect;
     double secs;
     char **urls;
     size_t nurls;
 };
+
+/* The --body file, at most 1 MiB. */
+static int
+read_body(struct cfg *c)
+{
+    FILE *f = fopen(c->body_file, "rb");
+    c->body = malloc(1 << 20);
+    c->body_len = f && c->body ? fread(c->body, 1, 1 << 20, f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    return c->body_len > 0 && c->body_len < (1 << 20) ? 0 : -1;
+}
 
 static int
 parse_args(int argc, char **argv, struct cfg *c)
@@ -118,6 +142,7 @@ parse_args(int argc, char **argv, struct cfg *c)
         {"conns", required_argument, NULL, 'n'},
         {"seconds", required_argument, NULL, 's'},
         {"expect", required_argument, NULL, 'e'},
+        {"body", required_argument, NULL, 'b'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -145,6 +170,9 @@ parse_args(int argc, char **argv, struct cfg *c)
         case 'e':
             c->expect = strtol(optarg, NULL, 10);
             break;
+        case 'b':
+            c->body_file = optarg;
+            break;
         default:
             return -1;
         }
@@ -155,7 +183,7 @@ parse_args(int argc, char **argv, struct cfg *c)
     }
     c->urls = argv + optind;
     c->nurls = (size_t)(argc - optind);
-    return 0;
+    return c->body_file != NULL ? read_body(c) : 0;
 }
 
 struct tally {
@@ -219,17 +247,18 @@ main(int argc, char **argv)
     if (parse_args(argc, argv, &c) != 0) {
         fprintf(stderr, "usage: loadgen --cacert CA --cert C --key K "
                         "[--conns N] [--seconds S] [--expect STATUS] "
-                        "URL...\n");
+                        "[--body FILE] URL...\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    json_header = curl_slist_append(NULL, "Content-Type: application/json");
     CURLM *m = curl_multi_init();
     curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, c.conns);
     struct slot *slots = calloc((size_t)c.conns, sizeof(*slots));
     /* Until every connection is open, the window has no end. */
     t.t_end = now() + 60 + c.secs;
     for (long i = 0; i < c.conns; i++) {
-        slots[i].h = make_handle(c.ca, c.cert, c.key);
+        slots[i].h = make_handle(c.ca, c.cert, c.key, c.body, c.body_len);
         start(m, &slots[i], c.urls, c.nurls, &next);
     }
     for (;;) {
@@ -251,7 +280,9 @@ main(int argc, char **argv)
         curl_easy_cleanup(slots[i].h);
     }
     curl_multi_cleanup(m);
+    curl_slist_free_all(json_header);
     curl_global_cleanup();
+    free(c.body);
     free(slots);
     free(t.lat.v);
     return t.errors > t.done / 100 ? 1 : 0;
