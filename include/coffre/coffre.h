@@ -226,6 +226,10 @@ struct coffre_init_opts {
  * shares of which opts->threshold unseal, write each to its own file
  * share_dir/share-K.txt (mode 0600, created exclusively) and return the
  * vault unsealed in *${pv}. The root key is never written in clear.
+ * All or nothing (docs/keys.md section 4.3): COFFRE_ERR_EXISTS, having
+ * made nothing, if ${dir} holds a store or any share file is there; a
+ * failure midway removes what it made (directories, store, shares) and
+ * nothing else. *${pv} is set on failure too, for its errmsg: close it.
  */
 COFFRE_API int coffre_vault_init(const char *dir,
                                  const struct coffre_init_opts *opts,

@@ -23,7 +23,6 @@
 #include "vault/vault.h"
 
 #define MARK_KEY "audit_mark"
-#define LOCK_NAME "lock"
 
 /* Actions of the events; the write ones are those the mark covers. */
 static const struct {
@@ -263,7 +262,7 @@ vault_dir_lock(struct coffre_vault *v)
     if (v->dir == NULL || v->lock_fd >= 0) {
         return COFFRE_OK;
     }
-    n = snprintf(path, sizeof(path), "%s/%s", v->dir, LOCK_NAME);
+    n = snprintf(path, sizeof(path), "%s/%s", v->dir, VAULT_LOCK_NAME);
     if (n < 0 || (size_t)n >= sizeof(path)) {
         return vault_fail(v, COFFRE_ERR_ARG, "path too long: %s", v->dir);
     }

@@ -135,25 +135,235 @@ meta_get_u32(struct coffre_vault *v, const char *k, uint32_t *px)
     return rc;
 }
 
-/* Create the directory (0700) if needed and make sure it holds no vault. */
+/*
+ * Init is all or nothing (docs/keys.md section 4.3). It first refuses,
+ * making nothing, what would overwrite: a store in the data directory or
+ * any share file. Then it records each thing it makes, so that a failure
+ * midway removes exactly those and nothing it did not make.
+ */
+
+/* A store's files: init makes a store only where none of them is, so
+ * that undoing it may remove all of them (-wal and -shm are SQLite's,
+ * -journal its rollback journal before WAL is set). */
+static const char *const store_files[] = {DB_NAME, DB_NAME "-wal",
+                                          DB_NAME "-shm", DB_NAME "-journal"};
+#define NSTORE_FILES (sizeof(store_files) / sizeof(store_files[0]))
+
+struct init_made {
+    int data_dir, share_dir; /* the directories it created */
+    int lock;                /* the lock file it created, and holds */
+    int store;               /* it opened the store, so made its files */
+    unsigned shares;         /* share-1.txt .. share-N.txt written */
+};
+
 static int
-prepare_dir(struct coffre_vault *v, const char *dir, char *db, size_t dbcap)
+join(struct coffre_vault *v, char *out, size_t cap, const char *dir,
+     const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+
+    if (n < 0 || (size_t)n >= cap) {
+        return vault_fail(v, COFFRE_ERR_ARG, "path too long: %s", dir);
+    }
+    return COFFRE_OK;
+}
+
+static int
+share_path(struct coffre_vault *v, char *out, size_t cap, const char *dir,
+           unsigned idx)
+{
+    int n = snprintf(out, cap, "%s/share-%u.txt", dir, idx);
+
+    if (n < 0 || (size_t)n >= cap) {
+        return vault_fail(v, COFFRE_ERR_ARG, "share path too long: %s", dir);
+    }
+    return COFFRE_OK;
+}
+
+/* Nothing at ${path}, not even a dangling link; else ${what} explains. */
+static int
+must_be_absent(struct coffre_vault *v, const char *path, const char *what)
 {
     struct stat st;
 
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        return vault_fail(v, COFFRE_ERR_IO, "cannot create %s: %s", dir,
+    if (lstat(path, &st) == 0) {
+        return vault_fail(v, COFFRE_ERR_EXISTS, "%s already exists%s", path,
+                          what);
+    }
+    if (errno != ENOENT) {
+        return vault_fail(v, COFFRE_ERR_IO, "cannot check %s: %s", path,
                           strerror(errno));
     }
-    if (db_path(db, dbcap, dir) != COFFRE_OK) {
-        return vault_fail(v, COFFRE_ERR_ARG, "path too long: %s", dir);
+    return COFFRE_OK;
+}
+
+/* ${dir} is a directory, or nothing yet. */
+static int
+dir_or_nothing(struct coffre_vault *v, const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) == 0) {
+        return S_ISDIR(st.st_mode) ? COFFRE_OK
+                                   : vault_fail(v, COFFRE_ERR_EXISTS,
+                                                "%s is not a directory", dir);
     }
-    if (lstat(db, &st) == 0) {
-        return vault_fail(v, COFFRE_ERR_EXISTS, "%s already holds a vault",
-                          dir);
+    if (errno != ENOENT) {
+        return vault_fail(v, COFFRE_ERR_IO, "cannot check %s: %s", dir,
+                          strerror(errno));
     }
+    return COFFRE_OK;
+}
+
+/* No store in ${dir}, nor the remains of one. */
+static int
+no_store(struct coffre_vault *v, const char *dir)
+{
+    char path[PATH_MAX];
+    int rc = COFFRE_OK;
+
+    for (size_t i = 0; i < NSTORE_FILES && rc == COFFRE_OK; i++) {
+        rc = join(v, path, sizeof(path), dir, store_files[i]);
+        if (rc == COFFRE_OK) {
+            rc = must_be_absent(v, path, " (the remains of a store?)");
+        }
+        if (rc == COFFRE_ERR_EXISTS && i == 0) {
+            rc = vault_fail(v, rc, "%s already holds a vault", dir);
+        }
+    }
+    return rc;
+}
+
+/* What init refuses before it makes anything. */
+static int
+init_refusals(struct coffre_vault *v, const char *dir, const char *share_dir)
+{
+    char path[PATH_MAX];
+    int rc = dir_or_nothing(v, dir);
+
+    if (rc == COFFRE_OK) {
+        rc = no_store(v, dir);
+    }
+    if (rc == COFFRE_OK) {
+        rc = join(v, path, sizeof(path), dir, VAULT_LOCK_NAME);
+    }
+    if (rc == COFFRE_OK && share_dir != NULL) {
+        rc = dir_or_nothing(v, share_dir);
+    }
+    for (unsigned k = 1; share_dir != NULL && rc == COFFRE_OK && k <= v->count;
+         k++) {
+        rc = share_path(v, path, sizeof(path), share_dir, k);
+        if (rc == COFFRE_OK) {
+            rc = must_be_absent(v, path,
+                                " (another vault's share?): init "
+                                "overwrites no share file");
+        }
+    }
+    return rc;
+}
+
+/* mkdir ${dir} 0700 unless it is a directory already; *${pmade} 1 if
+ * this made it. */
+static int
+make_dir(struct coffre_vault *v, const char *dir, int *pmade)
+{
+    struct stat st;
+    int e;
+
+    if (mkdir(dir, 0700) == 0) {
+        *pmade = 1;
+        return COFFRE_OK;
+    }
+    e = errno;
+    if (e == EEXIST) {
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+            return COFFRE_OK;
+        }
+        e = ENOTDIR;
+    }
+    return vault_fail(v, COFFRE_ERR_IO, "cannot create %s: %s", dir,
+                      strerror(e));
+}
+
+/* The data directory and its lock; then, under the lock (another init may
+ * have raced this one), still no store in it. */
+static int
+take_dir(struct coffre_vault *v, const char *dir, struct init_made *m)
+{
+    char lock[PATH_MAX];
+    struct stat st;
+    int had_lock, rc = make_dir(v, dir, &m->data_dir);
+
+    if (rc == COFFRE_OK) {
+        rc = join(v, lock, sizeof(lock), dir, VAULT_LOCK_NAME);
+    }
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    had_lock = lstat(lock, &st) == 0;
     v->dir = strdup(dir);
-    return v->dir != NULL ? vault_dir_lock(v) : COFFRE_ERR_NOMEM;
+    if (v->dir == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    rc = vault_dir_lock(v);
+    if (rc == COFFRE_OK) {
+        m->lock = !had_lock;
+        rc = no_store(v, dir);
+    }
+    return rc;
+}
+
+/* Remove ${path} (a directory if ${isdir}); the first failure is added to
+ * the error message, so that nothing is left behind silently. */
+static void
+undo_one(struct coffre_vault *v, const char *path, int isdir, int *pfailed)
+{
+    int e;
+
+    if ((isdir ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT) {
+        return;
+    }
+    e = errno;
+    if (!*pfailed) {
+        size_t n = strlen(v->errmsg);
+
+        *pfailed = 1;
+        snprintf(v->errmsg + n, sizeof(v->errmsg) - n,
+                 "; and %s could not be removed: %s", path, strerror(e));
+    }
+}
+
+/* A failed init: remove what it made, last made first, and nothing else.
+ * The paths were checked for length before anything was made. */
+static void
+init_undo(struct coffre_vault *v, const char *dir, const char *share_dir,
+          const struct init_made *m)
+{
+    char path[PATH_MAX];
+    int failed = 0;
+
+    coffre_store_close(v->store); /* SQLite's files closed before they go */
+    v->store = NULL;
+    for (size_t i = 0; m->store && i < NSTORE_FILES; i++) {
+        if (join(NULL, path, sizeof(path), dir, store_files[i]) == 0) {
+            undo_one(v, path, 0, &failed);
+        }
+    }
+    for (unsigned k = m->shares; k >= 1; k--) {
+        if (share_path(NULL, path, sizeof(path), share_dir, k) == 0) {
+            undo_one(v, path, 0, &failed);
+        }
+    }
+    if (m->share_dir) {
+        undo_one(v, share_dir, 1, &failed);
+    }
+    if (m->lock && join(NULL, path, sizeof(path), dir, VAULT_LOCK_NAME) == 0) {
+        undo_one(v, path, 0, &failed); /* held: no one else has it open */
+    }
+    vault_dir_unlock(v);
+    if (m->data_dir) {
+        undo_one(v, dir, 1, &failed);
+    }
 }
 
 /* Write one share file exclusively, mode 0600, never following a link. */
@@ -163,11 +373,10 @@ write_share(struct coffre_vault *v, const char *dir, unsigned idx,
 {
     char path[PATH_MAX];
     size_t len = strlen(text);
-    int fd, n;
+    int fd, rc = share_path(v, path, sizeof(path), dir, idx);
 
-    n = snprintf(path, sizeof(path), "%s/share-%u.txt", dir, idx);
-    if (n < 0 || (size_t)n >= sizeof(path)) {
-        return vault_fail(v, COFFRE_ERR_ARG, "share path too long");
+    if (rc != COFFRE_OK) {
+        return rc;
     }
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -176,36 +385,22 @@ write_share(struct coffre_vault *v, const char *dir, unsigned idx,
     }
     if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
         close(fd);
-        unlink(path);
+        unlink(path); /* made just now, exclusively: ours */
         return vault_fail(v, COFFRE_ERR_IO, "cannot write %s", path);
     }
     close(fd);
     return COFFRE_OK;
 }
 
-static void
-remove_shares(const char *dir, unsigned n)
-{
-    char path[PATH_MAX];
-
-    for (unsigned i = 1; i <= n; i++) {
-        snprintf(path, sizeof(path), "%s/share-%u.txt", dir, i);
-        unlink(path);
-    }
-}
-
-/* Split the root key and write the share files; keep the commitments. */
+/* Split the root key and write the share files, counting in *${pn} those
+ * written; keep the commitments. */
 static int
-write_shares(struct coffre_vault *v, const char *share_dir)
+write_shares(struct coffre_vault *v, const char *share_dir, unsigned *pn)
 {
     char *texts[VAULT_MAX_SHARES] = {0};
     int rc;
     unsigned i = 0;
 
-    if (mkdir(share_dir, 0700) != 0 && errno != EEXIST) {
-        return vault_fail(v, COFFRE_ERR_IO, "cannot create %s: %s", share_dir,
-                          strerror(errno));
-    }
     v->commitments = calloc(v->count, 32);
     if (v->commitments == NULL) {
         return COFFRE_ERR_NOMEM;
@@ -219,9 +414,9 @@ write_shares(struct coffre_vault *v, const char *share_dir)
     }
     for (i = 0; i < v->count && rc == COFFRE_OK; i++) {
         rc = write_share(v, share_dir, i + 1, texts[i]);
-    }
-    if (rc != COFFRE_OK) {
-        remove_shares(share_dir, i);
+        if (rc == COFFRE_OK) {
+            *pn = i + 1;
+        }
     }
     for (i = 0; i < v->count; i++) {
         coffre_pmem_free(texts[i]);
@@ -260,13 +455,15 @@ store_vault_meta(struct coffre_vault *v)
 
 /* New root key, metadata and first keys, in one transaction. */
 static int
-create_vault(struct coffre_vault *v, const char *db, const char *share_dir)
+create_vault(struct coffre_vault *v, const char *share_dir, struct init_made *m)
 {
     unsigned char id[16] = {0};
-    int rc;
+    char db[PATH_MAX];
+    int rc = join(v, db, sizeof(db), v->dir, DB_NAME);
 
-    rc = coffre_store_open_sqlite(db, &v->store);
-    if (rc != COFFRE_OK) {
+    m->store = 1; /* even if opening fails, its files may be there */
+    if (rc != COFFRE_OK ||
+        (rc = coffre_store_open_sqlite(db, &v->store)) != COFFRE_OK) {
         return vault_fail(v, rc, "cannot create the store %s", db);
     }
     coffre_rng(id, sizeof(id));
@@ -277,7 +474,8 @@ create_vault(struct coffre_vault *v, const char *db, const char *share_dir)
     }
     coffre_root_check(v->root, v->id, v->root_check);
     vault_root_idle(v);
-    if (share_dir != NULL && (rc = write_shares(v, share_dir)) != COFFRE_OK) {
+    if (share_dir != NULL &&
+        (rc = write_shares(v, share_dir, &m->shares)) != COFFRE_OK) {
         return rc;
     }
     rc = v->store->ops->begin(v->store);
@@ -295,10 +493,32 @@ create_vault(struct coffre_vault *v, const char *db, const char *share_dir)
     } else {
         v->store->ops->rollback(v->store);
     }
-    if (rc != COFFRE_OK && share_dir != NULL) {
-        remove_shares(share_dir, v->count);
-    }
     return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "create");
+}
+
+/* Refuse, or make the directories, the store and the shares; a failure
+ * removes what was made. */
+static int
+init_dirs_and_store(struct coffre_vault *v, const char *dir,
+                    const char *share_dir)
+{
+    struct init_made made;
+    int rc = init_refusals(v, dir, share_dir);
+
+    memset(&made, 0, sizeof(made));
+    if (rc == COFFRE_OK) {
+        rc = take_dir(v, dir, &made);
+    }
+    if (rc == COFFRE_OK && share_dir != NULL) {
+        rc = make_dir(v, share_dir, &made.share_dir);
+    }
+    if (rc == COFFRE_OK) {
+        rc = create_vault(v, share_dir, &made);
+    }
+    if (rc != COFFRE_OK) {
+        init_undo(v, dir, share_dir, &made);
+    }
+    return rc;
 }
 
 int
@@ -306,7 +526,6 @@ coffre_vault_init(const char *dir, const struct coffre_init_opts *opts,
                   struct coffre_vault **pv)
 {
     struct coffre_vault *v;
-    char db[PATH_MAX];
     int rc;
 
     *pv = NULL;
@@ -324,10 +543,7 @@ coffre_vault_init(const char *dir, const struct coffre_init_opts *opts,
         rc = vault_fail(v, COFFRE_ERR_ARG,
                         "need 2 <= threshold <= shares <= 255");
     } else {
-        rc = prepare_dir(v, dir, db, sizeof(db));
-    }
-    if (rc == COFFRE_OK) {
-        rc = create_vault(v, db, opts->share_dir);
+        rc = init_dirs_and_store(v, dir, opts->share_dir);
     }
     *pv = v;
     return rc;
@@ -337,8 +553,6 @@ int
 coffre_vault_open_dev(const char *dir, struct coffre_vault **pv)
 {
     struct coffre_vault *v;
-    char db[PATH_MAX];
-    int rc;
 
     *pv = NULL;
     v = vault_new();
@@ -346,12 +560,8 @@ coffre_vault_open_dev(const char *dir, struct coffre_vault **pv)
         return COFFRE_ERR_NOMEM;
     }
     v->dev = 1;
-    rc = prepare_dir(v, dir, db, sizeof(db));
-    if (rc == COFFRE_OK) {
-        rc = create_vault(v, db, NULL);
-    }
     *pv = v;
-    return rc;
+    return init_dirs_and_store(v, dir, NULL);
 }
 
 static int

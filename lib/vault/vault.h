@@ -189,6 +189,8 @@ int vault_in_tx_audited(struct coffre_vault *v, struct coffre_event *ev,
 /** vault_audit_mark_init(v): a new store's audit mark, 0 (in the
  * creating transaction). */
 int vault_audit_mark_init(struct coffre_vault *v);
+/* The lock file in the data directory (hook.c; init undoes it, vault.c). */
+#define VAULT_LOCK_NAME "lock"
 /** vault_dir_lock(v): take the data directory's lock (unsealing);
  * COFFRE_ERR_INUSE with the holder's pid in v->errmsg. */
 int vault_dir_lock(struct coffre_vault *v);

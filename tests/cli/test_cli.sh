@@ -10,6 +10,58 @@ check_exit 1 "init twice" "$COFFRE" init --data "$D" --shares-dir "$T/s2"
 check_stderr "already holds a vault" "init twice message"
 [ "$(stat -c %a "$S/share-1.txt")" = 600 ] && pass || fail "share mode"
 ls "$S" | grep -c share- | grep -qx 5 && pass || fail "five shares"
+[ ! -e "$T/s2" ] && pass || fail "init over a vault made its shares directory"
+
+# init is all or nothing (issue 13). A shares directory that holds share
+# files already (another vault's) is refused before anything is made: not
+# one of them is touched, no data directory or store is created.
+F=$T/foreign
+mkdir -m 700 "$F"
+for k in 1 2 3 4 5; do echo "another vault's share $k" >"$F/share-$k.txt"; done
+cp -a "$F" "$T/foreign.orig"
+check_exit 1 "init over another vault's shares" "$COFFRE" init \
+    --data "$T/v2" --shares-dir "$F"
+check_stderr "$F/share-1.txt already exists" "existing share named"
+diff -r "$F" "$T/foreign.orig" >/dev/null && pass ||
+    fail "init changed another vault's shares: $(ls "$F")"
+[ ! -e "$T/v2" ] && pass || fail "refused init left $T/v2"
+# Only the last one there: refused all the same, the first four unwritten.
+rm "$F"/share-[1-4].txt
+check_exit 1 "init over one share" "$COFFRE" init --data "$T/v4" \
+    --shares-dir "$F"
+check_stderr "$F/share-5.txt already exists" "the existing share named"
+[ "$(ls "$F")" = share-5.txt ] && pass || fail "shares written: $(ls "$F")"
+cmp -s "$F/share-5.txt" "$T/foreign.orig/share-5.txt" && pass ||
+    fail "init changed the existing share-5.txt"
+[ ! -e "$T/v4" ] && pass || fail "refused init left $T/v4"
+
+# A failure midway (the shares medium is read-only, found when the first
+# share is written) removes exactly what init made, and a retry succeeds.
+# As root, init runs as nobody, so that the permissions hold.
+W=$T/w AS=()
+mkdir -p "$W/ro" "$W/v3"
+echo "the custodian's" >"$W/ro/README"
+echo "the operator's" >"$W/v3/keep"
+if [ "$(id -u)" = 0 ]; then
+    chmod 755 "$T" && chown -R nobody "$W"
+    AS=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+fi
+chmod 555 "$W/ro"
+check_exit 1 "init, shares not writable" "${AS[@]}" "$COFFRE" init \
+    --data "$W/v" --shares-dir "$W/ro"
+check_stderr "cannot create $W/ro/share-1.txt" "unwritable share named"
+[ ! -e "$W/v" ] && pass || fail "failed init left $W/v: $(ls -A "$W/v")"
+[ "$(ls -A "$W/ro")" = README ] && pass || fail "left $(ls -A "$W/ro")"
+check_exit 1 "init in an existing directory, shares not writable" \
+    "${AS[@]}" "$COFFRE" init --data "$W/v3" --shares-dir "$W/ro"
+[ "$(ls -A "$W/v3")" = keep ] && pass ||
+    fail "failed init left in $W/v3: $(ls -A "$W/v3")"
+chmod 755 "$W/ro"
+check "init once the shares are writable" "${AS[@]}" "$COFFRE" init \
+    --data "$W/v3" --shares-dir "$W/ro"
+"$COFFRE" status --data "$W/v3" --share "$W/ro/share-1.txt" \
+    --share "$W/ro/share-3.txt" --share "$W/ro/share-5.txt" |
+    grep -q "^sealed:    no" && pass || fail "the retried vault unseals"
 
 SH="--data $D --share $S/share-2.txt --share $S/share-4.txt --share $S/share-5.txt"
 check_exit 1 "two shares are not enough" "$COFFRE" get --data "$D" \

@@ -173,6 +173,26 @@ test_init_writes_shares(void)
         CHECK_RC(coffre_vault_init(path, &io, &w), COFFRE_ERR_EXISTS);
         vclose(w);
     }
+    /* A new vault over these shares: refused, nothing made, none lost
+     * (issue 13: share-5.txt was deleted, a half-made store left). */
+    {
+        struct coffre_init_opts io = {5, 3, shares};
+        struct coffre_vault *w = NULL;
+        char data[700];
+
+        snprintf(path, sizeof(path), "%s/share-%u.txt", shares, 2u);
+        CHECK(unlink(path) == 0);
+        snprintf(data, sizeof(data), "%s/init-other", check_tmpdir());
+        CHECK_RC(coffre_vault_init(data, &io, &w), COFFRE_ERR_EXISTS);
+        CHECK(strstr(coffre_vault_errmsg(w), "share-1.txt already exists"));
+        vclose(w);
+        CHECK(stat(data, &st) != 0);
+        CHECK(stat(path, &st) != 0);
+        for (unsigned k = 1; k <= 5; k++) {
+            snprintf(path, sizeof(path), "%s/share-%u.txt", shares, k);
+            CHECK((stat(path, &st) == 0) == (k != 2));
+        }
+    }
 }
 
 static void
