@@ -38,7 +38,11 @@ init_usage(FILE *f)
                "each written once to its own file\nDIR/share-K.txt in the "
                "shares directory, mode 0600. Hand each share to one\n"
                "custodian and remove it from this machine: the vault keeps "
-               "none of them.\n");
+               "none of them.\n\n"
+               "All or nothing: if DIR holds a vault or a share file is "
+               "already there,\ninit refuses before it makes anything; if "
+               "it fails midway, it removes what\nit made (and nothing "
+               "else), so that it can be run again (docs/keys.md 4.3).\n");
 }
 
 int
