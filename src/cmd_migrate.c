@@ -209,14 +209,52 @@ cmd_bundle_key(int argc, char **argv)
 struct export_args {
     struct cli_vault_opts vo;
     const char *to, *out, *category, *approval;
+    char scope[COFFRE_APPROVAL_SCOPE_MAX + 1]; /* the approval's */
 };
 
 /* The used_by of the approvals the CLI consumes: the custodians granted
  * them to whoever holds the shares and runs the export. */
 #define EXPORT_BY "coffre-export"
 
-/* Use the bulk_export approval of the export's selection ("all" or
- * "category=CAT", docs/approvals.md), once; 0, or 1 with a message. */
+/*
+ * Every argument checked before the vault is even opened: the approval is
+ * single-use, so nothing that could still refuse the export may come after
+ * it is spent (issue 13). Sets the approval's scope, the export's selection
+ * ("all" or "category=CAT", docs/approvals.md). 0, or an exit status.
+ */
+static int
+export_check(struct export_args *a)
+{
+    int n;
+
+    if (a->approval == NULL) {
+        cli_error("export", "--approval ID is required: a bulk export needs "
+                            "a bulk_export approval granted by the custodians "
+                            "(docs/approvals.md)");
+        return 1;
+    }
+    if (coffre_bundle_key_check(a->to) != COFFRE_OK) {
+        cli_error("export",
+                  "--to %s: not a bundle key (coffre-bundle-v1:<vault "
+                  "id>:<key>, as `coffre bundle-key` prints it on the "
+                  "destination vault)",
+                  a->to);
+        return 2;
+    }
+    if (a->category != NULL) {
+        n = snprintf(a->scope, sizeof(a->scope), "category=%s", a->category);
+    } else {
+        n = snprintf(a->scope, sizeof(a->scope), "all");
+    }
+    if (n < 0 || (size_t)n >= sizeof(a->scope)) {
+        cli_error("export", "--category too long for an approval scope");
+        return 2;
+    }
+    return 0;
+}
+
+/* Use the bulk_export approval of the export's selection, once; 0, or 1
+ * with a message. */
 static int
 export_approval(struct coffre_vault *v, const struct export_args *a)
 {
@@ -228,25 +266,16 @@ export_approval(struct coffre_vault *v, const struct export_args *a)
         [COFFRE_APPROVAL_WHY_EXPIRED] = "the approval expired",
         [COFFRE_APPROVAL_WHY_USED] = "the approval was used already",
     };
-    char scope[COFFRE_APPROVAL_SCOPE_MAX + 1];
-    int why = 0, n;
-    if (a->category != NULL) {
-        n = snprintf(scope, sizeof(scope), "category=%s", a->category);
-    } else {
-        n = snprintf(scope, sizeof(scope), "all");
-    }
-    if (n < 0 || (size_t)n >= sizeof(scope)) {
-        cli_error("export", "category too long for an approval scope");
-        return 1;
-    }
-    int r = coffre_vault_approval_consume(v, a->approval, "bulk_export", scope,
-                                          EXPORT_BY, (int64_t)time(NULL), NULL,
-                                          &why);
+    int why = 0;
+    int r = coffre_vault_approval_consume(v, a->approval, "bulk_export",
+                                          a->scope, EXPORT_BY,
+                                          (int64_t)time(NULL), NULL, &why);
+
     if (r == COFFRE_ERR_DENIED && why > 0 && why <= COFFRE_APPROVAL_WHY_USED) {
         cli_error("export",
                   "approval refused: %s (a bulk_export approval of "
                   "scope \"%s\" is needed)",
-                  whys[why], scope);
+                  whys[why], a->scope);
         return 1;
     }
     if (r != COFFRE_OK) {
@@ -274,8 +303,8 @@ export_run(const struct export_args *a)
         cli_close(v);
         return 1;
     }
-    /* After the output is created (a refused output spends nothing),
-     * before a byte of it is written. */
+    /* Last: after the arguments are checked and the output created (a bad
+     * --to or --out spends nothing), before a byte of it is written. */
     if (export_approval(v, a) != 0) {
         fclose(f);
         remove(a->out);
@@ -315,7 +344,9 @@ cmd_export(int argc, char **argv)
             "(or \"category=CATEGORY\") granted by the custodians through "
             "the\n"
             "server on this data directory, used once "
-            "(docs/approvals.md).\n")) {
+            "(docs/approvals.md),\n"
+            "and only after BUNDLE_KEY and BUNDLE are checked: a bad "
+            "--to or --out\nspends nothing.\n")) {
         return 0;
     }
     static const struct option lo[] = {
@@ -356,13 +387,8 @@ cmd_export(int argc, char **argv)
                         "[--category CATEGORY]\n");
         return 2;
     }
-    if (a.approval == NULL) {
-        cli_error("export", "--approval ID is required: a bulk export needs "
-                            "a bulk_export approval granted by the custodians "
-                            "(docs/approvals.md)");
-        return 1;
-    }
-    return export_run(&a);
+    c = export_check(&a);
+    return c != 0 ? c : export_run(&a);
 }
 
 struct shred_args {

@@ -173,6 +173,14 @@ COFFRE_API int coffre_vault_bundle_key(struct coffre_vault *v,
                                        char out[COFFRE_BUNDLE_KEY_STRLEN + 1]);
 
 /**
+ * coffre_bundle_key_check(to): COFFRE_OK if ${to} is a bundle key string
+ * as above, COFFRE_ERR_PARSE if not; needs no vault, so that a caller can
+ * refuse a bad destination before it opens the vault or spends an
+ * approval.
+ */
+COFFRE_API int coffre_bundle_key_check(const char *to);
+
+/**
  * coffre_vault_export(v, to, category, out, pcount, root): write a bundle
  * of every live person (of ${category}, or all if NULL) sealed to the
  * bundle key string ${to}, to ${out}; the count and manifest root of what

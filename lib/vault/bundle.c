@@ -90,6 +90,14 @@ parse_bundle_key(const char *s, unsigned char id[16],
     return COFFRE_OK;
 }
 
+int
+coffre_bundle_key_check(const char *to)
+{
+    unsigned char id[16], pk[crypto_box_PUBLICKEYBYTES];
+
+    return to != NULL ? parse_bundle_key(to, id, pk) : COFFRE_ERR_ARG;
+}
+
 /* ------------------------------------------------------------------ */
 /* Writing.                                                            */
 

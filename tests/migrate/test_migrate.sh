@@ -115,8 +115,28 @@ check_stderr "another operation or scope.*\"all\"" "wrong scope named"
 check_exit 1 "export: category with the approval of all" "$COFFRE" export $A \
     --to "$KB" --out "$T/x.bundle" --approval "$AALL" --category athlete
 [ ! -e "$T/x.bundle" ] && pass || fail "nothing written when refused"
+# Issue 13: the approval is spent only when the export proceeds. A bad
+# --to (not a bundle key, or one cut short) or an --out that cannot be
+# made is refused before the approval is touched; the same approval then
+# exports.
+check_exit 2 "export: --to not a bundle key" "$COFFRE" export $A \
+    --to /tmp/elsewhere --out "$T/x.bundle" --approval "$AALL"
+check_stderr "--to /tmp/elsewhere: not a bundle key" "bad --to named"
+check_exit 2 "export: --to cut short" "$COFFRE" export $A --to "${KB%?}" \
+    --out "$T/x.bundle" --approval "$AALL"
+check_stderr "not a bundle key" "short --to named"
+[ ! -e "$T/x.bundle" ] && pass || fail "nothing written for a bad --to"
+check_exit 1 "export: --out in no directory" "$COFFRE" export $A \
+    --to "$KB" --out "$T/nodir/x.bundle" --approval "$AALL"
+check_stderr "cannot create $T/nodir/x.bundle" "bad --out named"
+echo "someone's file" >"$T/taken.bundle"
+check_exit 1 "export: --out exists" "$COFFRE" export $A --to "$KB" \
+    --out "$T/taken.bundle" --approval "$AALL"
+[ "$(cat "$T/taken.bundle")" = "someone's file" ] && pass ||
+    fail "export overwrote an existing --out"
 "$COFFRE" export $A --to "$KB" --out "$T/a.bundle" --approval "$AALL" \
-    >"$T/exp" && pass || fail export
+    >"$T/exp" 2>"$T/err" && pass ||
+    fail "export with the approval a bad --to left: $(cat "$T/err")"
 [ "$(root_of <"$T/exp")" = "$ra" ] && pass || fail "export prints the vault root"
 check_exit 1 "export: approval reused" "$COFFRE" export $A --to "$KB" \
     --out "$T/x.bundle" --approval "$AALL"
