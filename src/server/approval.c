@@ -3,7 +3,9 @@
  * status, and their use by the operations they gate. The approvals
  * themselves are the vault's (coffre/approval.h): a restart neither loses
  * nor replays one. The custodians are the principals of role custodian;
- * cfg->approvals_required of them must approve, each once.
+ * cfg->approvals_required of them must approve, each once. One requester
+ * has at most cfg->approval_pending_max requests pending, so that it
+ * cannot take the COFFRE_APPROVAL_KEEP slots of all.
  *
  * A bulk_read approval (scope "PRINCIPAL:EXTRA") is used the moment it is
  * granted: it raises PRINCIPAL's person quota by EXTRA until it expires
@@ -249,11 +251,18 @@ api_approval_create(struct srv_ctx *ctx, const struct srv_req *req,
     }
     int rc = coffre_vault_approval_request(
         ctx->vault, op, scope, req->who->name, ctx->cfg->approvals_required,
-        ctx->cfg->approval_ttl, (int64_t)time(NULL), &a);
+        ctx->cfg->approval_ttl, ctx->cfg->approval_pending_max,
+        (int64_t)time(NULL), &a);
     if (rc == COFFRE_ERR_ARG) {
         srv_error(r, 400, "invalid_field",
                   "scope: printable ASCII, at most %d bytes",
                   COFFRE_APPROVAL_SCOPE_MAX);
+    } else if (rc == COFFRE_ERR_DENIED) {
+        srv_error(r, 429, "too_many_pending",
+                  "%s has %u pending approval requests, the most one "
+                  "principal may have (approval_pending_max); ask again "
+                  "once one is granted or expired",
+                  req->who->name, ctx->cfg->approval_pending_max);
     } else if (rc == COFFRE_ERR_LIMIT) {
         srv_error(r, 429, "too_many_approvals",
                   "too many approval requests are open");
