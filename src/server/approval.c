@@ -168,6 +168,39 @@ all_digits(const char *s, size_t min, size_t max)
     return n >= min && n <= max && strspn(s, "0123456789") == n;
 }
 
+static const struct srv_principal *
+principal_named(const struct srv_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nprincipals; i++) {
+        if (strcmp(cfg->principals[i].name, name) == 0) {
+            return &cfg->principals[i];
+        }
+    }
+    return NULL;
+}
+
+/* A bulk_read names a principal of the running policy, which is the
+ * pinned one while unsealed: a grant for a name the policy lacks would
+ * lie in wait for the principal a later policy change adds. 0, or -1
+ * with the answer. */
+static int
+scope_principal_known(const struct srv_config *cfg, const char *op,
+                      const char *scope, struct srv_resp *r)
+{
+    char name[SRV_NAME_MAX + 1];
+    uint64_t extra;
+    if (strcmp(op, SRV_OP_BULK_READ) != 0 ||
+        bulk_read_scope(scope, name, &extra) != 0 ||
+        principal_named(cfg, name) != NULL) {
+        return 0;
+    }
+    srv_error(r, 400, "unknown_principal",
+              "scope: no principal named %s in the policy (a bulk_read "
+              "names one principal, not a role or an audience)",
+              name);
+    return -1;
+}
+
 /* May ${who} ask for ${op} on ${scope}? 0, or -1 with the answer. */
 static int
 may_request(const struct srv_principal *who, const char *op, const char *scope,
@@ -241,7 +274,8 @@ api_approval_create(struct srv_ctx *ctx, const struct srv_req *req,
     const char *op, *scope;
     struct coffre_approval a;
     if (api_body(req, r, &body) != 0 || create_args(body, &op, &scope, r) ||
-        may_request(req->who, op, scope, r) != 0) {
+        may_request(req->who, op, scope, r) != 0 ||
+        scope_principal_known(ctx->cfg, op, scope, r) != 0) {
         goto out;
     }
     if (custodian_count(ctx->cfg) < ctx->cfg->approvals_required) {
