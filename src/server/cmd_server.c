@@ -671,7 +671,8 @@ print_dev_help(const struct run *run)
                d, d, ex[i].who, d, ex[i].who, run->cfg.listen, ex[i].route);
     }
     if (run->o.dev_shares) {
-        printf("sealed: unseal with 3 of %s/shares/share-K.txt as custodian\n",
+        printf("sealed: unseal with 3 of %s/shares/share-K.txt, one each as "
+               "custodian, custodian2 and custodian3\n",
                d);
     }
     print_dev_badges(run);
