@@ -68,19 +68,23 @@ COFFRE_API int coffre_approval_state(const struct coffre_approval *a,
 COFFRE_API const char *coffre_approval_state_name(int s);
 
 /**
- * coffre_vault_approval_request(v, op, scope, by, need, ttl, now, out): a
- * new approval request for operation ${op} on ${scope} (printable ASCII,
- * within the caps), asked by principal ${by}, granted at ${need} (1 to
- * COFFRE_APPROVAL_APPROVERS_MAX) distinct approvers, expiring ${ttl}
- * seconds after ${now}. Stored before it returns; a copy in ${out}.
- * COFFRE_ERR_ARG for a bad argument, COFFRE_ERR_LIMIT when the store
- * already keeps COFFRE_APPROVAL_KEEP approvals none of which is over
- * (expired or used: those are dropped, oldest first, to make room).
+ * coffre_vault_approval_request(v, op, scope, by, need, ttl, pending_max,
+ * now, out): a new approval request for operation ${op} on ${scope}
+ * (printable ASCII, within the caps), asked by principal ${by}, granted at
+ * ${need} (1 to COFFRE_APPROVAL_APPROVERS_MAX) distinct approvers,
+ * expiring ${ttl} seconds after ${now}. Stored before it returns; a copy
+ * in ${out}. COFFRE_ERR_ARG for a bad argument; COFFRE_ERR_DENIED when
+ * ${by} has ${pending_max} requests pending already (0: no such cap), so
+ * that one requester cannot take the slots of all; COFFRE_ERR_LIMIT when
+ * the store already keeps COFFRE_APPROVAL_KEEP approvals none of which is
+ * over (expired or used: those are dropped, oldest first, to make room).
+ * Both checks and the write are one store transaction.
  */
 COFFRE_API int coffre_vault_approval_request(struct coffre_vault *v,
                                              const char *op, const char *scope,
                                              const char *by, unsigned need,
-                                             int64_t ttl, int64_t now,
+                                             int64_t ttl, unsigned pending_max,
+                                             int64_t now,
                                              struct coffre_approval *out);
 
 /** coffre_vault_approval_get(v, id, out): approval ${id}, or

@@ -248,10 +248,27 @@ COFFRE_API int coffre_vault_open_dev(const char *dir, struct coffre_vault **pv);
  * coffre_vault_unseal(v, share, have, need): add one share (the text of a
  * share file). When the threshold is reached the root key is rebuilt and
  * checked; a wrong combination fails with COFFRE_ERR_THRESHOLD and forgets
- * the shares given. ${have}/${need} (may be NULL) report progress.
+ * the shares given. ${have}/${need} (may be NULL) report progress. Shares
+ * are not counted by giver: for the command line, whose operator holds
+ * every share it reads.
  */
 COFFRE_API int coffre_vault_unseal(struct coffre_vault *v, const char *share,
                                    unsigned *have, unsigned *need);
+
+#define COFFRE_UNSEAL_BY_MAX 64 /* bytes of a giver's name */
+
+/**
+ * coffre_vault_unseal_as(v, share, by, have, need): coffre_vault_unseal()
+ * of a share given by custodian ${by} (1 to COFFRE_UNSEAL_BY_MAX bytes):
+ * the threshold counts distinct givers, so a second share from ${by}
+ * while the vault is sealed fails with COFFRE_ERR_EXISTS, is not even
+ * parsed, and changes nothing (the first one stays given). Givers are
+ * forgotten with the shares (a wrong combination, a seal). ${by} NULL is
+ * coffre_vault_unseal(); COFFRE_ERR_ARG for an empty or longer ${by}.
+ */
+COFFRE_API int coffre_vault_unseal_as(struct coffre_vault *v, const char *share,
+                                      const char *by, unsigned *have,
+                                      unsigned *need);
 
 /** coffre_vault_unseal_progress(v, have, need): shares given so far and
  * the threshold (have == need once unsealed). */

@@ -278,12 +278,33 @@ make_room(struct approvals *all, int64_t now)
 struct req_arg {
     struct coffre_approval *a;
     int64_t now;
+    unsigned pending_max;
 };
 
+/* Pending requests of ${by}: those that still wait for approvers. */
+static unsigned
+pending_of(const struct approvals *all, const char *by, int64_t now)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < all->n; i++) {
+        if (strcmp(all->a[i].requested_by, by) == 0 &&
+            coffre_approval_state(&all->a[i], now) == COFFRE_APPROVAL_PENDING) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* The requester's cap first, so that one requester meets its own cap
+ * long before the list is full and the slots stay others'. */
 static int
 add_request(struct approvals *all, void *arg)
 {
     struct req_arg *r = arg;
+    if (r->pending_max > 0 &&
+        pending_of(all, r->a->requested_by, r->now) >= r->pending_max) {
+        return COFFRE_ERR_DENIED;
+    }
     int rc = make_room(all, r->now);
     if (rc == COFFRE_OK) {
         all->a[all->n++] = *r->a;
@@ -294,11 +315,11 @@ add_request(struct approvals *all, void *arg)
 int
 coffre_vault_approval_request(struct coffre_vault *v, const char *op,
                               const char *scope, const char *by, unsigned need,
-                              int64_t ttl, int64_t now,
+                              int64_t ttl, unsigned pending_max, int64_t now,
                               struct coffre_approval *out)
 {
     unsigned char rnd[32];
-    struct req_arg r = {out, now};
+    struct req_arg r = {out, now, pending_max};
     memset(out, 0, sizeof(*out));
     if (!text_ok(op, COFFRE_APPROVAL_OP_MAX, 0) ||
         !text_ok(scope, COFFRE_APPROVAL_SCOPE_MAX, 1) ||

@@ -650,8 +650,21 @@ forget_pending(struct coffre_vault *v)
 {
     for (unsigned i = 0; i < v->npending; i++) {
         coffre_share_clear(&v->pending[i]);
+        v->pending_by[i][0] = '\0';
     }
     v->npending = 0;
+}
+
+/* The threshold counts distinct custodians: has ${by} given one? */
+static int
+given_by(const struct coffre_vault *v, const char *by)
+{
+    for (unsigned i = 0; by != NULL && i < v->npending; i++) {
+        if (strcmp(v->pending_by[i], by) == 0) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Check one parsed share against this vault: id, range, commitment. */
@@ -738,8 +751,8 @@ combine(struct coffre_vault *v)
 }
 
 int
-coffre_vault_unseal(struct coffre_vault *v, const char *share, unsigned *have,
-                    unsigned *need)
+coffre_vault_unseal_as(struct coffre_vault *v, const char *share,
+                       const char *by, unsigned *have, unsigned *need)
 {
     struct coffre_share sh;
     int rc;
@@ -747,6 +760,18 @@ coffre_vault_unseal(struct coffre_vault *v, const char *share, unsigned *have,
     pthread_mutex_lock(&v->lock);
     if (v->root != NULL) {
         rc = COFFRE_OK;
+        goto out;
+    }
+    if (by != NULL && (by[0] == '\0' || strlen(by) > COFFRE_UNSEAL_BY_MAX)) {
+        rc = vault_fail(v, COFFRE_ERR_ARG, "a giver's name is 1 to %d bytes",
+                        COFFRE_UNSEAL_BY_MAX);
+        goto out;
+    }
+    if (given_by(v, by)) {
+        rc = vault_fail(v, COFFRE_ERR_EXISTS,
+                        "%s gave a share already; the threshold counts "
+                        "distinct custodians",
+                        by);
         goto out;
     }
     memset(&sh, 0, sizeof(sh));
@@ -760,6 +785,8 @@ coffre_vault_unseal(struct coffre_vault *v, const char *share, unsigned *have,
         coffre_share_clear(&sh);
         goto out;
     }
+    snprintf(v->pending_by[v->npending], sizeof(v->pending_by[0]), "%s",
+             by != NULL ? by : "");
     v->pending[v->npending++] = sh;
     if (v->npending >= v->threshold) {
         rc = combine(v);
@@ -773,6 +800,13 @@ out:
     }
     pthread_mutex_unlock(&v->lock);
     return rc;
+}
+
+int
+coffre_vault_unseal(struct coffre_vault *v, const char *share, unsigned *have,
+                    unsigned *need)
+{
+    return coffre_vault_unseal_as(v, share, NULL, have, need);
 }
 
 void

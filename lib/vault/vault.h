@@ -60,8 +60,10 @@ struct coffre_vault {
     int64_t retention;
     int64_t vetting_deadline;
 
-    /* Shares given so far, while sealed. */
+    /* Shares given so far, while sealed, and who gave each ("": not
+     * counted by giver, coffre_vault_unseal). */
     struct coffre_share pending[VAULT_MAX_SHARES];
+    char pending_by[VAULT_MAX_SHARES][COFFRE_UNSEAL_BY_MAX + 1];
     unsigned npending;
 
     /* Unsealed state: root is NULL while sealed. The root key stays

@@ -302,10 +302,19 @@ sys_unseal(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
         goto out;
     }
     unsigned have = 0, need = 0;
+    /* One custodian principal, one share toward the threshold, however
+     * many share files it holds (docs/keys.md). */
     int rc = coffre_vault_is_sealed(ctx->vault)
-                 ? coffre_vault_unseal(ctx->vault, share, &have, &need)
+                 ? coffre_vault_unseal_as(ctx->vault, share, req->who->name,
+                                          &have, &need)
                  : COFFRE_OK;
-    if (rc == COFFRE_ERR_SHARE || rc == COFFRE_ERR_PARSE) {
+    if (rc == COFFRE_ERR_EXISTS) {
+        srv_error(r, 409, "share_already_given",
+                  "custodian %s gave a share already: the threshold counts "
+                  "distinct custodians, so the next share comes from "
+                  "another one",
+                  req->who->name);
+    } else if (rc == COFFRE_ERR_SHARE || rc == COFFRE_ERR_PARSE) {
         srv_error(r, 400, "invalid_share",
                   "the share is not one of this "
                   "vault's or is malformed");

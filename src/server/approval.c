@@ -3,7 +3,9 @@
  * status, and their use by the operations they gate. The approvals
  * themselves are the vault's (coffre/approval.h): a restart neither loses
  * nor replays one. The custodians are the principals of role custodian;
- * cfg->approvals_required of them must approve, each once.
+ * cfg->approvals_required of them must approve, each once. One requester
+ * has at most cfg->approval_pending_max requests pending, so that it
+ * cannot take the COFFRE_APPROVAL_KEEP slots of all.
  *
  * A bulk_read approval (scope "PRINCIPAL:EXTRA") is used the moment it is
  * granted: it raises PRINCIPAL's person quota by EXTRA until it expires
@@ -166,6 +168,39 @@ all_digits(const char *s, size_t min, size_t max)
     return n >= min && n <= max && strspn(s, "0123456789") == n;
 }
 
+static const struct srv_principal *
+principal_named(const struct srv_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nprincipals; i++) {
+        if (strcmp(cfg->principals[i].name, name) == 0) {
+            return &cfg->principals[i];
+        }
+    }
+    return NULL;
+}
+
+/* A bulk_read names a principal of the running policy, which is the
+ * pinned one while unsealed: a grant for a name the policy lacks would
+ * lie in wait for the principal a later policy change adds. 0, or -1
+ * with the answer. */
+static int
+scope_principal_known(const struct srv_config *cfg, const char *op,
+                      const char *scope, struct srv_resp *r)
+{
+    char name[SRV_NAME_MAX + 1];
+    uint64_t extra;
+    if (strcmp(op, SRV_OP_BULK_READ) != 0 ||
+        bulk_read_scope(scope, name, &extra) != 0 ||
+        principal_named(cfg, name) != NULL) {
+        return 0;
+    }
+    srv_error(r, 400, "unknown_principal",
+              "scope: no principal named %s in the policy (a bulk_read "
+              "names one principal, not a role or an audience)",
+              name);
+    return -1;
+}
+
 /* May ${who} ask for ${op} on ${scope}? 0, or -1 with the answer. */
 static int
 may_request(const struct srv_principal *who, const char *op, const char *scope,
@@ -239,7 +274,8 @@ api_approval_create(struct srv_ctx *ctx, const struct srv_req *req,
     const char *op, *scope;
     struct coffre_approval a;
     if (api_body(req, r, &body) != 0 || create_args(body, &op, &scope, r) ||
-        may_request(req->who, op, scope, r) != 0) {
+        may_request(req->who, op, scope, r) != 0 ||
+        scope_principal_known(ctx->cfg, op, scope, r) != 0) {
         goto out;
     }
     if (custodian_count(ctx->cfg) < ctx->cfg->approvals_required) {
@@ -249,11 +285,18 @@ api_approval_create(struct srv_ctx *ctx, const struct srv_req *req,
     }
     int rc = coffre_vault_approval_request(
         ctx->vault, op, scope, req->who->name, ctx->cfg->approvals_required,
-        ctx->cfg->approval_ttl, (int64_t)time(NULL), &a);
+        ctx->cfg->approval_ttl, ctx->cfg->approval_pending_max,
+        (int64_t)time(NULL), &a);
     if (rc == COFFRE_ERR_ARG) {
         srv_error(r, 400, "invalid_field",
                   "scope: printable ASCII, at most %d bytes",
                   COFFRE_APPROVAL_SCOPE_MAX);
+    } else if (rc == COFFRE_ERR_DENIED) {
+        srv_error(r, 429, "too_many_pending",
+                  "%s has %u pending approval requests, the most one "
+                  "principal may have (approval_pending_max); ask again "
+                  "once one is granted or expired",
+                  req->who->name, ctx->cfg->approval_pending_max);
     } else if (rc == COFFRE_ERR_LIMIT) {
         srv_error(r, 429, "too_many_approvals",
                   "too many approval requests are open");

@@ -555,6 +555,30 @@ setup_dev(struct run *run)
     return 0;
 }
 
+/* The threshold counts distinct custodian principals (docs/keys.md 4.4):
+ * with fewer in the policy than it, no unseal over the API completes.
+ * Said at start, not refused: the operator may still mean it (a vault
+ * only the command line opens). */
+static void
+warn_custodians(struct run *run)
+{
+    unsigned have = 0, need = 0, n = 0;
+    coffre_vault_unseal_progress(run->vault, &have, &need);
+    for (size_t i = 0; i < run->cfg.nprincipals; i++) {
+        if (run->cfg.principals[i].role == SRV_ROLE_CUSTODIAN) {
+            n++;
+        }
+    }
+    if (n < need) {
+        fprintf(stderr,
+                "coffre server: warning: the vault needs %u distinct "
+                "custodians to unseal and the configuration has %u "
+                "principals of role custodian: it cannot be unsealed over "
+                "the API (docs/keys.md section 4.4)\n",
+                need, n);
+    }
+}
+
 static int
 setup_config(struct run *run)
 {
@@ -570,6 +594,7 @@ setup_config(struct run *run)
                 coffre_strerror(rc));
         return -1;
     }
+    warn_custodians(run);
     return 0;
 }
 
@@ -671,7 +696,8 @@ print_dev_help(const struct run *run)
                d, d, ex[i].who, d, ex[i].who, run->cfg.listen, ex[i].route);
     }
     if (run->o.dev_shares) {
-        printf("sealed: unseal with 3 of %s/shares/share-K.txt as custodian\n",
+        printf("sealed: unseal with 3 of %s/shares/share-K.txt, one each as "
+               "custodian, custodian2 and custodian3\n",
                d);
     }
     print_dev_badges(run);

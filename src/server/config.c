@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "coffre/approval.h"
 #include "guard.h"
 #include "server.h"
 
@@ -46,6 +47,7 @@ srv_config_defaults(struct srv_config *c)
     c->threads = 1; /* one epoll thread; answers wait suspended */
     c->approvals_required = 2;
     c->approval_ttl = 15 * 60;
+    c->approval_pending_max = 4; /* of COFFRE_APPROVAL_KEEP: 16 requesters */
     c->retention = 365 * 86400;
     c->retention_sweep = 3600;
 }
@@ -250,6 +252,9 @@ parse_number_key(struct srv_config *c, const char *key, json_t *v, char *err,
     } else if (strcmp(key, "approval_ttl_seconds") == 0) {
         rc = get_int(v, key, 1, 7 * 86400, &x, err, errlen);
         c->approval_ttl = (int64_t)x;
+    } else if (strcmp(key, "approval_pending_max") == 0) {
+        rc = get_int(v, key, 1, COFFRE_APPROVAL_KEEP, &x, err, errlen);
+        c->approval_pending_max = (unsigned)x;
     } else if (strcmp(key, "retention_seconds") == 0) {
         rc = get_int(v, key, 0, (json_int_t)10 * 366 * 86400, &x, err, errlen);
         c->retention = (int64_t)x;

@@ -67,18 +67,19 @@ struct srv_config {
     char tls_cert[SRV_PATH_MAX];
     char tls_key[SRV_PATH_MAX];
     char client_ca[SRV_PATH_MAX];
-    char user[SRV_NAME_MAX + 1];  /* drop to this user when root */
-    int tls12;                    /* allow TLS 1.2 besides 1.3 */
-    int mlock;                    /* mlockall when permitted */
-    int64_t vetting_deadline;     /* seconds */
-    size_t body_max;              /* bytes of a request body */
-    unsigned threads;             /* MHD worker threads */
-    unsigned per_ip;              /* open connections from one address */
-    unsigned approvals_required;  /* m of the custodian principals */
-    int64_t approval_ttl;         /* seconds an approval request lives */
-    int64_t retention;            /* seconds kept after validity ends */
-    int64_t retention_sweep;      /* seconds between sweeps, 0: none */
-    char audit_dir[SRV_PATH_MAX]; /* "" = DATA_DIR/audit */
+    char user[SRV_NAME_MAX + 1];   /* drop to this user when root */
+    int tls12;                     /* allow TLS 1.2 besides 1.3 */
+    int mlock;                     /* mlockall when permitted */
+    int64_t vetting_deadline;      /* seconds */
+    size_t body_max;               /* bytes of a request body */
+    unsigned threads;              /* MHD worker threads */
+    unsigned per_ip;               /* open connections from one address */
+    unsigned approvals_required;   /* m of the custodian principals */
+    int64_t approval_ttl;          /* seconds an approval request lives */
+    unsigned approval_pending_max; /* pending requests per requester */
+    int64_t retention;             /* seconds kept after validity ends */
+    int64_t retention_sweep;       /* seconds between sweeps, 0: none */
+    char audit_dir[SRV_PATH_MAX];  /* "" = DATA_DIR/audit */
     char audit_origin[SRV_NAME_MAX * 4 + 1]; /* "" = coffre.vault/<id> */
     struct srv_principal *principals;
     size_t nprincipals;

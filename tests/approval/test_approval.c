@@ -1,8 +1,8 @@
 /*
  * Approvals (too few, expired, reused, wrong scope, unknown, one
  * approver twice), their persistence across a reopen, their MAC, the cap
- * on kept approvals; erasure receipts that verify and fail when altered;
- * the retention period.
+ * on kept approvals and on one requester's pending ones; erasure
+ * receipts that verify and fail when altered; the retention period.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +61,7 @@ test_grant_and_use_once(void)
     struct coffre_approval a, b;
     int why = -1;
     CHECK_RC(coffre_vault_approval_request(v, "epoch_destroy", "240", "office",
-                                           2, 900, T0, &a),
+                                           2, 900, 0, T0, &a),
              COFFRE_OK);
     CHECK(strlen(a.id) == COFFRE_APPROVAL_ID_LEN);
     CHECK(a.expires == T0 + 900 && a.need == 2 && a.napprovers == 0);
@@ -120,7 +120,7 @@ test_expired(void)
     struct coffre_approval a, b;
     int why = -1;
     CHECK_RC(coffre_vault_approval_request(v, "bulk_read", "gate:500", "gate",
-                                           2, 10, T0, &a),
+                                           2, 10, 0, T0, &a),
              COFFRE_OK);
     CHECK_RC(coffre_vault_approval_approve(v, a.id, "c1", T0 + 1, &b),
              COFFRE_OK);
@@ -135,13 +135,13 @@ test_expired(void)
     CHECK_RC(coffre_vault_approval_approve(v, a.id, "c3", T0 + 11, &b),
              COFFRE_ERR_STATE);
     CHECK_RC(coffre_vault_approval_request(v, "bulk_read", "x", "gate", 0, 10,
-                                           T0, &a),
+                                           0, T0, &a),
              COFFRE_ERR_ARG);
     CHECK_RC(coffre_vault_approval_request(v, "bulk read", "x", "gate", 2, 10,
-                                           T0, &a),
+                                           0, T0, &a),
              COFFRE_ERR_ARG);
     CHECK_RC(coffre_vault_approval_request(v, "bulk_read", "a\nb", "gate", 2,
-                                           10, T0, &a),
+                                           10, 0, T0, &a),
              COFFRE_ERR_ARG);
     coffre_vault_close(v);
 }
@@ -155,7 +155,7 @@ test_persists(void)
     size_t n = 0;
     int why;
     CHECK_RC(coffre_vault_approval_request(v, "policy_change", "abc", "admin",
-                                           1, 900, T0, &a),
+                                           1, 900, 0, T0, &a),
              COFFRE_OK);
     CHECK_RC(coffre_vault_approval_approve(v, a.id, "c1", T0, &b), COFFRE_OK);
     coffre_vault_close(v);
@@ -191,7 +191,7 @@ test_tampered_store(void)
     struct coffre_approval a, b;
     struct coffre_buf buf;
     CHECK_RC(coffre_vault_approval_request(v, "bulk_export", "all", "office", 2,
-                                           900, T0, &a),
+                                           900, 0, T0, &a),
              COFFRE_OK);
     coffre_buf_init(&buf, COFFRE_STORE_META_MAX);
     CHECK_RC(v->store->ops->meta_get(v->store, "approvals", &buf), COFFRE_OK);
@@ -215,20 +215,66 @@ test_keep_cap(void)
     struct coffre_approval a, first;
     for (int i = 0; i < COFFRE_APPROVAL_KEEP; i++) {
         CHECK_RC(coffre_vault_approval_request(v, "bulk_export", "all", "o", 2,
-                                               10 + i, T0, &a),
+                                               10 + i, 0, T0, &a),
                  COFFRE_OK);
         if (i == 0) {
             first = a;
         }
     }
     CHECK_RC(coffre_vault_approval_request(v, "bulk_export", "all", "o", 2, 10,
-                                           T0, &a),
+                                           0, T0, &a),
              COFFRE_ERR_LIMIT);
     /* once the first expired, it makes room */
     CHECK_RC(coffre_vault_approval_request(v, "bulk_export", "all", "o", 2, 10,
-                                           T0 + 10, &a),
+                                           0, T0 + 10, &a),
              COFFRE_OK);
     CHECK_RC(coffre_vault_approval_get(v, first.id, &a), COFFRE_ERR_NOTFOUND);
+    coffre_vault_close(v);
+}
+
+/* One requester, at most pending_max pending: refused before the list is
+ * touched, while the others still ask; a granted or expired request is
+ * no longer pending. */
+static void
+test_pending_cap(void)
+{
+    struct coffre_vault *v = new_vault("pending");
+    struct coffre_approval a, g[3];
+    for (int i = 0; i < 3; i++) {
+        CHECK_RC(coffre_vault_approval_request(v, "bulk_read", "gate:1", "gate",
+                                               2, 10 + i, 3, T0, &g[i]),
+                 COFFRE_OK);
+    }
+    CHECK_RC(coffre_vault_approval_request(v, "bulk_read", "gate:1", "gate", 2,
+                                           10, 3, T0, &a),
+             COFFRE_ERR_DENIED);
+    CHECK_RC(coffre_vault_approval_request(v, "epoch_destroy", "240", "office",
+                                           2, 10, 3, T0, &a),
+             COFFRE_OK);
+    /* 0: no cap of the requester's own */
+    CHECK_RC(coffre_vault_approval_request(v, "bulk_read", "gate:1", "gate", 2,
+                                           10, 0, T0, &a),
+             COFFRE_OK);
+    size_t n = 0;
+    struct coffre_approval all[8];
+    CHECK_RC(coffre_vault_approval_list(v, all, 8, &n), COFFRE_OK);
+    CHECK(n == 5);
+    /* 4 of the gate's pending now; one granted, 3: one more fits under
+     * a cap of 4 */
+    CHECK_RC(coffre_vault_approval_approve(v, g[0].id, "c1", T0, &a),
+             COFFRE_OK);
+    CHECK_RC(coffre_vault_approval_approve(v, g[0].id, "c2", T0, &a),
+             COFFRE_OK);
+    CHECK_RC(coffre_vault_approval_request(v, "bulk_read", "gate:1", "gate", 2,
+                                           10, 4, T0, &a),
+             COFFRE_OK);
+    CHECK_RC(coffre_vault_approval_request(v, "bulk_read", "gate:1", "gate", 2,
+                                           10, 4, T0, &a),
+             COFFRE_ERR_DENIED);
+    /* expired: no longer pending either (at T0 + 11 only g[2] is) */
+    CHECK_RC(coffre_vault_approval_request(v, "bulk_read", "gate:1", "gate", 2,
+                                           10, 4, T0 + 11, &a),
+             COFFRE_OK);
     coffre_vault_close(v);
 }
 
@@ -337,7 +383,7 @@ test_policy_pin(void)
     CHECK(present == 1 && memcmp(got, d0, 32) == 0);
     sodium_bin2hex(hex, sizeof(hex), d1, 32);
     CHECK_RC(coffre_vault_approval_request(v, "policy_change", hex, "admin", 2,
-                                           900, T0, &a),
+                                           900, 0, T0, &a),
              COFFRE_OK);
     CHECK_RC(coffre_vault_approval_approve(v, a.id, "c1", T0, &b), COFFRE_OK);
     CHECK_RC(coffre_vault_policy_change(v, d1, a.id, "c1", T0, NULL, &why),
@@ -382,6 +428,7 @@ main(void)
     RUN(test_persists);
     RUN(test_tampered_store);
     RUN(test_keep_cap);
+    RUN(test_pending_cap);
     RUN(test_receipts);
     RUN(test_retention_period);
     RUN(test_policy_pin);

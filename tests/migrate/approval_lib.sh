@@ -5,9 +5,9 @@
 #
 # grant_export DATA SHARES_DIR TTL SCOPE...: starts `coffre server
 # --config` on DATA (certificates from a throwaway dev server, no poison
-# records, approvals living TTL seconds), unseals it with three shares;
-# per SCOPE office asks for bulk_export, custodian and custodian2 approve;
-# the server stops. Sets $APPROVALS (the ids, in order) and $APPROVAL
+# records, approvals living TTL seconds), unseals it with three shares,
+# one from each custodian; per SCOPE office asks for bulk_export,
+# custodian and custodian2 approve; the server stops. Sets $APPROVALS (the ids, in order) and $APPROVAL
 # (the first). SHARES_DIR must hold share-1.txt .. share-3.txt. The TTL
 # is part of the policy the vault pins (docs/approvals.md section 6): use
 # one TTL per vault.
@@ -70,7 +70,7 @@ gx_grant() {
 }
 
 grant_export() {
-    local data=$1 shares=$2 ttl=$3 k rc=0
+    local data=$1 shares=$2 ttl=$3 k c rc=0
     shift 3
     APPROVALS=() APPROVAL=
     chmod 755 "$T" # started as root, the server drops to nobody
@@ -86,8 +86,10 @@ grant_export() {
     "$COFFRE" server --config "$T/gx.json" >"$T/gx.log" 2>&1 &
     GX_PID=$!
     gx_wait || { echo "grant_export: server not ready" >&2; return 1; }
-    for k in 1 2 3; do
-        gx_req custodian POST /v1/sys/unseal \
+    for k in 1 2 3; do # one share per custodian (docs/keys.md)
+        c=custodian
+        [ "$k" -gt 1 ] && c=custodian$k
+        gx_req "$c" POST /v1/sys/unseal \
             "$(jq -Rs '{share: .}' "$shares/share-$k.txt")"
     done
     for k in "$@"; do

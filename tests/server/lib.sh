@@ -109,6 +109,13 @@ expect() {
     ok
 }
 
+# custodian_of K: the dev custodian who gives share K (1..3): custodian,
+# custodian2, custodian3. The threshold counts distinct custodians
+# (docs/keys.md): one certificate cannot give two shares.
+custodian_of() {
+    if [ "$1" = 1 ]; then echo custodian; else echo "custodian$1"; fi
+}
+
 # check DESCRIPTION JQ-EXPR: test the last body.
 check() {
     if echo "$BODY" | jq -e "$2" >/dev/null 2>&1; then

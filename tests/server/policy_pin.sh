@@ -36,10 +36,10 @@ restart() {
 unseal3() {
     local k
     for k in 1 2; do
-        expect 200 custodian POST /v1/sys/unseal \
+        expect 200 "$(custodian_of $k)" POST /v1/sys/unseal \
             "$(jq -Rs '{share: .}' "$DEV/shares/share-$k.txt")"
     done
-    expect "$1" custodian POST /v1/sys/unseal \
+    expect "$1" custodian3 POST /v1/sys/unseal \
         "$(jq -Rs '{share: .}' "$DEV/shares/share-3.txt")"
 }
 

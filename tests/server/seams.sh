@@ -28,7 +28,7 @@ S=(--data "$DEV/vault" --share "$DEV/shares/share-1.txt"
 unseal() {
     local k
     for k in 1 2 3; do
-        req custodian POST /v1/sys/unseal \
+        req "$(custodian_of $k)" POST /v1/sys/unseal \
             "$(jq -Rs '{share: .}' "$DEV/shares/share-$k.txt")"
     done
 }

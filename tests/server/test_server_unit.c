@@ -16,6 +16,7 @@ static const char good_cfg[] =
     " \"tls_cert\": \"s.pem\", \"tls_key\": \"s.key\", \"client_ca\": "
     "\"ca.pem\", \"tls12\": true, \"vetting_deadline_seconds\": 60,"
     " \"body_max_bytes\": 2048, \"threads\": 4, \"connections_per_ip\": 64,"
+    " \"approval_pending_max\": 2,"
     " \"principals\": ["
     "{\"name\": \"o1\", \"role\": \"office\", \"fingerprint\": "
     "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
@@ -44,6 +45,7 @@ test_config_good(void)
     CHECK(strcmp(c.listen, "127.0.0.1:9443") == 0);
     CHECK(c.tls12 == 1 && c.vetting_deadline == 60 && c.body_max == 2048);
     CHECK(c.threads == 4 && c.per_ip == 64 && c.nprincipals == 2);
+    CHECK(c.approval_pending_max == 2);
     CHECK(c.principals[0].role == SRV_ROLE_OFFICE);
     CHECK(c.principals[0].protected_access == 1);
     CHECK(strcmp(c.principals[0].audience, "office") == 0);
@@ -112,6 +114,11 @@ test_config_bad(void)
     CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
     snprintf(buf, sizeof(buf), "{%s,\"connections_per_ip\":\"8\"}", base);
     CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
+    snprintf(buf, sizeof(buf), "{%s,\"approval_pending_max\":0}", base);
+    CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
+    snprintf(buf, sizeof(buf), "{%s,\"approval_pending_max\":65}", base);
+    CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
+    CHECK(strstr(err, "approval_pending_max") != NULL);
     snprintf(buf, sizeof(buf), "{%s,\"listen\":\"nocolon\"}", base);
     CHECK_RC(parse(buf, err), COFFRE_ERR_INVALID);
     char *big = malloc(SRV_CONFIG_MAX + 2);

@@ -229,6 +229,51 @@ test_unseal_threshold(void)
     free(s5);
 }
 
+/* The threshold counts distinct givers: a second share from one custodian
+ * is refused and changes nothing; givers are forgotten with the shares
+ * at a seal. */
+static void
+test_unseal_by_custodian(void)
+{
+    char data[600], shares[700];
+    struct coffre_vault *v = make_vault("unseal_by", NULL, 0);
+    unsigned have = 0, need = 0;
+    char *s1, *s2, *s3;
+
+    vclose(v);
+    snprintf(data, sizeof(data), "%s/unseal_by", check_tmpdir());
+    snprintf(shares, sizeof(shares), "%s-shares", data);
+    s1 = share_text(shares, 1);
+    s2 = share_text(shares, 2);
+    s3 = share_text(shares, 3);
+    CHECK_RC(coffre_vault_open(data, &v), COFFRE_OK);
+    CHECK_RC(coffre_vault_unseal_as(v, s1, "c1", &have, &need), COFFRE_OK);
+    CHECK_RC(coffre_vault_unseal_as(v, s2, "c1", &have, &need),
+             COFFRE_ERR_EXISTS);
+    CHECK(have == 1 && need == 3);
+    CHECK(strstr(coffre_vault_errmsg(v), "c1 gave a share already") != NULL);
+    CHECK_RC(coffre_vault_unseal_as(v, s2, "", &have, &need), COFFRE_ERR_ARG);
+    CHECK_RC(coffre_vault_unseal_as(v, s2, "c2", &have, &need), COFFRE_OK);
+    CHECK(have == 2 && coffre_vault_is_sealed(v));
+    CHECK_RC(coffre_vault_unseal_as(v, s3, "c2", &have, &need),
+             COFFRE_ERR_EXISTS);
+    CHECK(have == 2 && coffre_vault_is_sealed(v));
+    CHECK_RC(coffre_vault_unseal_as(v, s3, "c3", &have, &need), COFFRE_OK);
+    CHECK(!coffre_vault_is_sealed(v));
+    /* sealed again: c1 may give a share anew */
+    CHECK_RC(coffre_vault_seal(v), COFFRE_OK);
+    CHECK_RC(coffre_vault_unseal_as(v, s1, "c1", &have, &need), COFFRE_OK);
+    CHECK(have == 1);
+    /* not counted by giver (the command line): as before */
+    CHECK_RC(coffre_vault_unseal(v, s2, &have, &need), COFFRE_OK);
+    CHECK_RC(coffre_vault_unseal(v, s3, &have, &need), COFFRE_OK);
+    CHECK(!coffre_vault_is_sealed(v));
+    vclose(v);
+    free(s1);
+    free(s2);
+    free(s3);
+}
+
 static void
 test_share_of_other_vault(void)
 {
@@ -1048,6 +1093,7 @@ main(void)
     }
     RUN(test_init_writes_shares);
     RUN(test_unseal_threshold);
+    RUN(test_unseal_by_custodian);
     RUN(test_share_of_other_vault);
     RUN(test_round_trip);
     RUN(test_tamper);
