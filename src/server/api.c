@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "api.h"
@@ -488,6 +489,21 @@ dispatch(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     }
 }
 
+/* "application/json", with parameters or not (RFC 9110 section 8.3). */
+static int
+json_ctype(const char *ct)
+{
+    static const char json[] = "application/json";
+    if (ct == NULL || strncasecmp(ct, json, sizeof(json) - 1) != 0) {
+        return 0;
+    }
+    ct += sizeof(json) - 1;
+    while (*ct == ' ' || *ct == '\t') {
+        ct++;
+    }
+    return *ct == '\0' || *ct == ';';
+}
+
 /* Everything before the handler; 1 when the request may go on. */
 static int
 admit(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
@@ -510,6 +526,11 @@ admit(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     }
     if (!rule->has_body && req->body_len != 0) {
         srv_error(r, 400, "bad_request", "this route takes no body");
+        return 0;
+    }
+    if (rule->has_body && req->body_len != 0 && !json_ctype(req->ctype)) {
+        srv_error(r, 415, "unsupported_media_type",
+                  "the body must be sent as Content-Type: application/json");
         return 0;
     }
     if (!srv_routes[route].sealed_ok && is_sealed(ctx)) {
@@ -537,7 +558,12 @@ srv_handle(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
     memset(r, 0, sizeof(*r));
     size_t route = srv_route_match(req->method, req->path, param, &st);
     r->route = route;
-    if (route == R__COUNT && req->who == NULL) {
+    if (req->target_nul) {
+        /* Decoded, the target would be cut at the NUL: refused whole. */
+        r->route = route = R__COUNT;
+        srv_error(r, 400, "bad_request",
+                  "the request target holds an encoded NUL byte (%%00)");
+    } else if (route == R__COUNT && req->who == NULL) {
         /* Not even the route map is shown to a stranger. */
         srv_error(r, 401, "unauthenticated", "%s",
                   req->auth_why ? req->auth_why

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -113,9 +114,14 @@ struct conn_state {
 
 /* Per request (MHD con_cls). */
 struct req_state {
+    int begun; /* on_request was called once */
     char *body;
     size_t len, cap;
     int too_big;
+    /* What the raw request target showed (raw_target). */
+    int target_nul;    /* "%00" in the path or a query argument */
+    int args_overflow; /* more arguments than SRV_QUERY_MAX: none parsed */
+    int bad_te;        /* a Transfer-Encoding other than chunked */
     /* An answer held while its audit entry becomes durable. */
     struct srv_resp resp;
     int held;
@@ -164,6 +170,57 @@ request_done(void *cls, struct MHD_Connection *c, void **con_cls,
         free(rs);
         *con_cls = NULL;
     }
+}
+
+/*
+ * The raw request target, before libmicrohttpd parses its arguments: the
+ * request's state starts here. A "%00" would be cut silently at the NUL
+ * once decoded ("fields=public%00identity" served as "public"): noted,
+ * answered 400. Each argument costs a header record in the connection's
+ * memory pool, and 500 of them exhausted it: libmicrohttpd then closed
+ * the connection without an answer. Past SRV_QUERY_MAX arguments the
+ * query is emptied here, before it is parsed, and the request answered
+ * 400. The target is the connection's own buffer, which libmicrohttpd
+ * rewrites in place itself; it has already found the '?' (where the
+ * path ends) and parses what follows it (docs/server.md, "Bad input").
+ */
+static void *
+raw_target(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    struct req_state *rs = calloc(1, sizeof(struct req_state));
+    if (rs == NULL) {
+        return NULL;
+    }
+    for (const char *p = uri; (p = strchr(p, '%')) != NULL; p++) {
+        if (p[1] == '0' && p[2] == '0') {
+            rs->target_nul = 1;
+            break;
+        }
+    }
+    char *q = strchr(uri, '?');
+    if (q != NULL) {
+        size_t nargs = 1;
+        for (const char *p = q + 1; *p != '\0'; p++) {
+            nargs += *p == '&';
+        }
+        if (nargs > SRV_QUERY_MAX) {
+            rs->args_overflow = 1;
+            q[1] = '\0'; /* the '?' itself is where the path ends */
+        }
+    }
+    return rs;
+}
+
+/* A Transfer-Encoding header other than "chunked": the body cannot be
+ * framed (RFC 9112 section 6.1). */
+static int
+bad_transfer_encoding(struct MHD_Connection *c)
+{
+    const char *te = MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    return te != NULL && strcasecmp(te, "chunked") != 0;
 }
 
 /* Append upload data; past the cap only remember that it was too big. */
@@ -410,18 +467,20 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     if (rs != NULL && rs->held) {
         return release(c, rs);
     }
-    if (rs == NULL) {
+    if (rs == NULL) { /* raw_target found no memory */
+        return MHD_NO;
+    }
+    if (!rs->begun) {
         /* Answering on the first call makes MHD close the connection:
-         * wait for the next one (NOTES.md, keep-alive). */
-        *con_cls = rs = calloc(1, sizeof(struct req_state));
-        if (rs == NULL) {
-            return MHD_NO;
-        }
-        if (!declared_too_big(c, h->ctx->cfg->body_max)) {
+         * wait for the next one (NOTES.md, keep-alive), unless the
+         * request is refused before its body ("100 Continue" never
+         * sent) or its body cannot be framed. */
+        rs->begun = 1;
+        rs->bad_te = bad_transfer_encoding(c);
+        if (!rs->bad_te && !declared_too_big(c, h->ctx->cfg->body_max)) {
             return MHD_YES;
         }
-        /* Refused before "100 Continue": the client never sends it. */
-        rs->too_big = 1;
+        rs->too_big = !rs->bad_te;
     } else if (*upload_data_size != 0) {
         accumulate(rs, upload_data, *upload_data_size, h->ctx->cfg->body_max);
         *upload_data_size = 0; /* past the cap: read and dropped */
@@ -432,20 +491,30 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     memset(&req, 0, sizeof(req));
     memset(&r, 0, sizeof(r));
     authenticate(h, c, &req);
-    if (rs->too_big) {
+    if (rs->too_big || rs->bad_te) {
         char param[COFFRE_PSEUDONYM_LEN + 1];
         unsigned st;
         r.route = srv_route_match(method, url, param, &st);
-        srv_error(&r, 413, "too_large", "the body is over %zu bytes",
-                  h->ctx->cfg->body_max);
+        if (rs->bad_te) {
+            srv_error(&r, 400, "bad_request",
+                      "unsupported Transfer-Encoding (only chunked)");
+        } else {
+            srv_error(&r, 413, "too_large", "the body is over %zu bytes",
+                      h->ctx->cfg->body_max);
+        }
         srv_metrics_observe(h->ctx->metrics, r.route,
-                            req.who ? req.who->role : SRV_ROLE_NONE, 413, 0);
+                            req.who ? req.who->role : SRV_ROLE_NONE, r.status,
+                            0);
         return queue(c, &r);
     }
     req.method = method;
     req.path = url;
     req.body = rs->body ? rs->body : "";
     req.body_len = rs->len;
+    req.ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                            MHD_HTTP_HEADER_CONTENT_TYPE);
+    req.target_nul = rs->target_nul;
+    req.query_overflow = rs->args_overflow;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &req);
     req.audit_async = h->async;
     srv_handle(h->ctx, &req, &r);
@@ -530,6 +599,7 @@ start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
         MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS / ndaemons,
         /* one address cannot take every slot (a daemon counts its own) */
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip,
+        MHD_OPTION_URI_LOG_CALLBACK, raw_target, h,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_CONNECTION,
         notify_conn, h, MHD_OPTION_NOTIFY_COMPLETED, request_done, h,
         MHD_OPTION_END);

@@ -268,6 +268,8 @@ struct srv_req {
     struct srv_kv query[SRV_QUERY_MAX];
     size_t nquery;
     int query_overflow; /* more than SRV_QUERY_MAX arguments */
+    int target_nul;     /* a "%00" in the path or the query (http.c) */
+    const char *ctype;  /* Content-Type, or NULL */
     const char *body;
     size_t body_len;
     const struct srv_principal *who; /* NULL: not authenticated */

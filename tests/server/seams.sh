@@ -1,6 +1,8 @@
 #!/bin/bash
 # Integration: the seams where two modules met and a promise broke (issue
 # 13), each tried the way a hostile client or a careless operator found it:
+#  - the HTTP layer: an encoded NUL, a body that is not JSON, too many
+#    query arguments, an unknown transfer coding (item 11);
 #  - guard reinstate while sealed (item 5);
 #  - subject access to a protected person by an office principal without
 #    protected access, and a scrape through subject access (item 2);
@@ -80,6 +82,62 @@ sleep 1.2 # a checkpoint covering the entry
 expect 200 auditor GET "/v1/audit/entries?start=$SIZE0&end=$((SIZE0 + 1000))"
 check "reinstatement audited" '[.entries[] | select(.action == "guard.reinstate" and .role == "custodian" and .status == 200)] | length == 1'
 expect 200 office-restricted GET "/v1/persons/${PLAIN[0]}?fields=identity&$P"
+
+# --- item 11: what the HTTP layer let through ------------------------------
+# raw WHO METHOD PATH [CURL ARGS...]: $STATUS and $BODY, curl as given.
+raw() {
+    local who=$1 method=$2 path=$3
+    shift 3
+    STATUS=$(curl -s --path-as-is -o "$WORK/body" -w '%{http_code}' \
+        --cacert "$DEV/ca.pem" --cert "$DEV/$who.pem" --key "$DEV/$who.key" \
+        -X "$method" "$@" "$URL$path")
+    BODY=$(cat "$WORK/body" 2>/dev/null)
+}
+json_error() { # CODE: the answer is that status with a JSON error body
+    if [ "$STATUS" = "$1" ] && echo "$BODY" | jq -e '.error.code and .error.message' >/dev/null 2>&1; then
+        ok
+    else
+        bad "want $1 with a JSON error"
+    fi
+}
+# Before: "fields=public%00identity" was served as fields=public (the value
+# cut at the NUL), and a NUL in the path was cut likewise.
+raw office GET "/v1/persons/${PLAIN[1]}?fields=public%00identity&$P"
+json_error 400
+check "names the NUL" '.error.message | test("NUL")'
+raw office GET "/v1/persons/${PLAIN[1]}%00x?fields=public&$P"
+json_error 400
+# Before: any content type was read as JSON.
+expect 200 admin GET /v1/sys/stats
+N0=$(echo "$BODY" | jq .persons)
+expect 200 office GET "/v1/persons/${PLAIN[1]}?fields=public,identity,contact,document&$P"
+APP11=$(echo "$BODY" | jq -c '.person | .source_key = "SEAM-CT-1" | .public.state = "submitted" | .document.number = "SEAMCT1" | .contact.email = "seamct1@example.org" | del(.protected)')
+raw platform POST /v1/persons -H 'Content-Type: text/plain' --data-binary "$APP11"
+json_error 415
+check "unsupported_media_type" '.error.code == "unsupported_media_type"'
+raw platform POST /v1/persons -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "$APP11"
+json_error 415
+raw platform POST /v1/persons --data-binary "$APP11" -H 'Content-Type:'
+json_error 415
+expect 200 admin GET /v1/sys/stats
+[ "$(echo "$BODY" | jq .persons)" = "$N0" ] && ok || bad "a refused body stored nothing"
+# Before: no answer at all (the connection's memory exhausted).
+for n in 17 500 4000; do
+    Q=$(seq -s '&' -f 'a%g=1' 1 "$n")
+    raw office GET "/v1/persons?$Q"
+    json_error 400
+done
+check "too many arguments" '.error.message | test("too many")'
+# Before: no answer to a transfer coding the server does not know.
+raw platform POST /v1/persons -H 'Transfer-Encoding: xchunked' \
+    -H 'Content-Type: application/json' --data-binary "$APP11"
+json_error 400
+check "names the coding" '.error.message | test("Transfer-Encoding")'
+raw platform POST /v1/persons -H 'Transfer-Encoding: chunked' \
+    -H 'Content-Type: application/json; charset=utf-8' --data-binary "$APP11"
+[ "$STATUS" = 201 ] && ok || bad "chunked JSON with a charset: $STATUS $BODY"
+expect 200 admin GET /v1/sys/stats
+[ "$(echo "$BODY" | jq .persons)" = $((N0 + 1)) ] && ok || bad "stored once"
 
 # --- item 6: a retried submission is stored once ----------------------------
 expect 200 office GET "/v1/persons/${PLAIN[1]}?fields=public,identity,contact,document&$P"
