@@ -544,6 +544,10 @@ struct coffre_event {
     uint64_t count;     /* persons concerned: 1 for one person */
     unsigned classes;   /* classes disclosed or written */
     int is_protected;   /* the person is flagged protected (0 or 1) */
+    int state;          /* a read's person: its lifecycle state, -1 for
+                         * none (the hook may judge by role and state) */
+    int awaiting_verdict; /* a read's person is in vetting with no verdict
+                           * yet (its vetting deadline runs) */
 };
 
 /**

@@ -83,6 +83,7 @@ vault_event(struct coffre_event *ev, int op, uint64_t id, unsigned classes)
     ev->id = id;
     ev->count = id != 0;
     ev->classes = classes;
+    ev->state = -1;
 }
 
 /* Ask the hook about ${ev} (${write}: a write, inside its transaction);

@@ -564,18 +564,25 @@ coffre_vault_get(struct coffre_vault *v, uint64_t id, unsigned classes,
                  struct coffre_person **pp)
 {
     const unsigned pub = COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC);
+    struct coffre_store_person row;
     struct coffre_event ev;
     int rc;
 
     *pp = NULL;
     pthread_mutex_lock(&v->lock);
+    memset(&row, 0, sizeof(row));
     rc = vault_check_unsealed(v);
     if (rc == COFFRE_OK) {
-        rc = get_locked(v, id, classes | pub, pp, NULL);
+        rc = get_locked(v, id, classes | pub, pp, &row);
     }
     if (rc == COFFRE_OK) {
         vault_event(&ev, COFFRE_OP_READ, id, 0);
         ev.is_protected = (*pp)->is_protected;
+        ev.state = row.state;
+        /* A verdict clears the deadline (verdict_tx). */
+        ev.awaiting_verdict =
+            row.state == COFFRE_STATE_VETTING && row.deadline != 0;
+        coffre_store_person_clear(&row);
         if (!(classes & pub)) {
             coffre_person_clear_class(*pp, COFFRE_CLASS_PUBLIC);
         }
@@ -790,8 +797,15 @@ verdict_tx(struct coffre_vault *v, void *arg)
     if (rc == COFFRE_OK) {
         rc = coffre_person_merge(p, a->patch);
     }
+    /* Decided: the deadline no longer runs (the sweep refuses only a
+     * request that found no verdict in time), and the vetting service's
+     * reading of this person ends (docs/server.md, "Field policy"). */
     if (rc == COFFRE_OK) {
-        rc = reseal(v, p, &row, row.state, row.deadline);
+        rc = reseal(v, p, &row, row.state,
+                    p->vetting_status != NULL &&
+                            strcmp(p->vetting_status, "pending") != 0
+                        ? 0
+                        : row.deadline);
     }
     if (rc == COFFRE_OK && a->refuse) {
         rc = v->store->ops->person_set_state(v->store, a->id,

@@ -174,9 +174,13 @@ api_vault_error(struct srv_resp *r, struct coffre_vault *v, int err)
     case COFFRE_ERR_DENIED:
         /* The audit hook's refusal: a protected record's classes, or a
          * route that may not disclose. */
-        srv_error(r, 403, "forbidden_class",
-                  "not readable by this principal (a protected record, or "
-                  "a class outside its role)");
+        if (r->denied_why != NULL) {
+            srv_error(r, 403, "forbidden_state", "%s", r->denied_why);
+        } else {
+            srv_error(r, 403, "forbidden_class",
+                      "not readable by this principal (a protected record, "
+                      "or a class outside its role)");
+        }
         break;
     case COFFRE_ERR_UNAVAILABLE:
         srv_audit_refuse(r);

@@ -258,6 +258,24 @@ judge_disclosure(struct srv_call *c, const struct coffre_event *ev)
     if (personal & ~srv_policy_readable(who, ev->is_protected)) {
         return COFFRE_ERR_DENIED;
     }
+    /* Who the person is and what they applied for, by lifecycle state.
+     * The vetting service's own class aside (its verdict route reads it
+     * to find a decided request), and for that service the public class,
+     * which the server reads for it (the reason for access, the state)
+     * but never answers whole. */
+    unsigned about =
+        ev->classes & ~(unsigned)COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING);
+    if (who->role == SRV_ROLE_VETTING) {
+        about &= ~(unsigned)COFFRE_CLASS_BIT(COFFRE_CLASS_PUBLIC);
+    }
+    const char *why = about != 0 && ev->state >= 0
+                          ? srv_policy_state_denied(who->role, ev->state,
+                                                    ev->awaiting_verdict)
+                          : NULL;
+    if (why != NULL) {
+        c->r->denied_why = why;
+        return COFFRE_ERR_DENIED;
+    }
     if (ev->id != 0) {
         guard_disclose(c->r, ev->id);
         c->r->disclosed_personal |= personal != 0;

@@ -94,6 +94,31 @@ srv_policy_readable(const struct srv_principal *who, int is_protected)
     return mask;
 }
 
+const char *
+srv_policy_state_denied(int role, int state, int awaiting_verdict)
+{
+    switch (role) {
+    case SRV_ROLE_GATE:
+        /* A gate checks holders of a valid badge, nobody else. */
+        return state == COFFRE_STATE_BADGE_ISSUED
+                   ? NULL
+                   : "the gate reads persons in state badge_issued only";
+    case SRV_ROLE_PRINTER:
+        return state == COFFRE_STATE_APPROVED ||
+                       state == COFFRE_STATE_BADGE_ISSUED
+                   ? NULL
+                   : "the printer reads approved persons only";
+    case SRV_ROLE_VETTING:
+        /* The check needs the file while it runs, not after. */
+        return state == COFFRE_STATE_VETTING && awaiting_verdict
+                   ? NULL
+                   : "the vetting service reads persons awaiting its "
+                     "verdict only";
+    default:
+        return NULL;
+    }
+}
+
 int
 srv_policy_listed(const struct srv_principal *who, int is_protected)
 {

@@ -161,6 +161,17 @@ enum srv_access { SRV_NONE = 0, SRV_PARTIAL, SRV_FULL };
 int srv_policy_access(int role, int cls);
 
 /**
+ * srv_policy_state_denied(role, state, awaiting_verdict): NULL when ${role}
+ * may read a person in lifecycle ${state} (its classes but the vetting
+ * class, and for the vetting service the public class, which the server
+ * reads for it), else why not (static text). The gate reads badge_issued
+ * persons, the printer approved and badge_issued ones, the vetting
+ * service persons in vetting awaiting its verdict; the office any state.
+ * Applied by the audit hook to every disclosure (audit.c).
+ */
+const char *srv_policy_state_denied(int role, int state, int awaiting_verdict);
+
+/**
  * srv_policy_readable(who, is_protected): the bitmask of classes the
  * principal ${who} may read of a record, protected or not.
  */
@@ -300,6 +311,7 @@ struct srv_resp {
     int disclosed_over, disclosed_personal;
     unsigned retry_after; /* seconds, for 429 */
     const char *action;   /* overrides the route's action (static) */
+    const char *denied_why; /* the audit hook's refusal, why (static) */
     /* req->audit_async: the entry to wait for before the answer leaves
      * (audit_index: the ticket coffre_audit_append gave). */
     int audit_pending;

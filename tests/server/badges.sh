@@ -59,7 +59,9 @@ approve() {
     expect 200 vetting GET "/v1/vetting/pending?limit=1000"
     ve=$(echo "$BODY" | jq -r --arg s "Dupont$2" \
         '.items[] | select(.identity.surname == $s) | .pseudonym' | head -1)
+    expect 200 vetting GET "/v1/persons/$ve?fields=identity,document&$P"
     expect 200 vetting POST "/v1/vetting/$ve/verdict" '{"verdict":"favourable"}'
+    VETTING_PS=$ve
     expect 200 office POST "/v1/persons/$1/state" '{"state":"approved"}'
 }
 
@@ -70,6 +72,10 @@ PB=$OFFICE_PS
 new_person C # stays submitted
 PC=$OFFICE_PS
 approve "$PA" A
+# Who reads what, by state (issue 13, item 11): the vetting service reads
+# a person while its verdict is awaited, not after (before: 200).
+expect 403 vetting GET "/v1/persons/$VETTING_PS?fields=identity,document&$P"
+check "decided: no longer the vetting service's" '.error.code == "forbidden_state"'
 approve "$PB" B
 
 # --- issuing ---------------------------------------------------------------
@@ -136,6 +142,13 @@ verify ACCEPT --zone R --image "$WORK/a.png"
 verify "REFUSE: wrong zone" --zone 2 "$BADGE_A"
 verify "REFUSE: wrong venue" --venue BCY "$BADGE_A"
 verify ACCEPT "$BADGE_B"
+# The gate reads the names and photo of a badge holder (its pseudonym from
+# its own list of issued badges)...
+expect 200 gate GET "/v1/persons?state=badge_issued&limit=1000"
+GA=$(echo "$BODY" | jq -r '.items[] | select(.public.organisation == "Badge test A") | .pseudonym')
+[ -n "$GA" ] && ok || bad "the gate lists person A"
+expect 200 gate GET "/v1/persons/$GA?fields=identity,photo&$P"
+check "names" '.person.identity.surname == "DupontA"'
 
 # --- rotation: the old key stays trusted for its badges --------------------
 expect 403 office POST /v1/badges/keys/rotate
@@ -159,6 +172,11 @@ grep -q 'revocations.cbor: sequence 2 installed' "$WORK/sync.out" && ok ||
 verify "REFUSE: revoked" "$BADGE_A"
 verify ACCEPT "$BADGE_B2"
 expect 409 office POST "/v1/badges/$PA?$P"
+# ... and nothing of a revoked person (before: 200, identity and photo).
+expect 403 gate GET "/v1/persons/$GA?fields=identity,photo&$P"
+check "revoked: not the gate's" '.error.code == "forbidden_state" and
+  (.error.message | test("badge_issued"))'
+expect 403 gate GET "/v1/persons/$GA?fields=public&$P"
 
 # --- erasure: an erased person's badges are revoked with it ----------------
 expect 200 office DELETE "/v1/persons/$PB"

@@ -64,6 +64,23 @@ expect 200 office GET "/v1/persons/$O?fields=public&$P"
 check "refused past the deadline" '.person.public.state == "refused"'
 expect 200 vetting GET "/v1/vetting/pending?limit=1000"
 check "not pending any more" ".items | length == $N0"
+# A verdict given in time stops the clock: the request found its verdict,
+# so the sweep must not refuse it while the office has yet to approve
+# (before: refused past the deadline, its favourable verdict lost).
+expect 200 office GET "/v1/persons?state=submitted&limit=1"
+O2=$(echo "$BODY" | jq -r '.items[0].pseudonym')
+expect 200 office GET "/v1/persons/$O2?fields=identity&$P"
+SUR2=$(echo "$BODY" | jq -r .person.identity.surname)
+expect 200 office POST "/v1/persons/$O2/state" '{"state":"vetting"}'
+expect 200 vetting GET "/v1/vetting/pending?limit=1000"
+V2=$(echo "$BODY" | jq -r --arg s "$SUR2" '.items[] | select(.identity.surname == $s) | .pseudonym' | head -1)
+expect 200 vetting POST "/v1/vetting/$V2/verdict" '{"verdict":"favourable"}'
+sleep 4
+expect 200 vetting GET "/v1/vetting/pending?limit=1000" # runs the sweep
+expect 200 office GET "/v1/persons/$O2?fields=public,vetting&$P"
+check "decided in time: still vetting, verdict kept" \
+    '.person.public.state == "vetting" and .person.vetting.status == "favourable"'
+expect 200 office POST "/v1/persons/$O2/state" '{"state":"approved"}'
 
 # --- SIGTERM after an acknowledged write ---------------------------------
 expect 200 office GET "/v1/persons/$O?fields=public,identity,contact,document&$P"
