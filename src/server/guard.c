@@ -820,13 +820,18 @@ guard_reinstate(struct guard *g, const char *name, int *pfound)
         }
         pthread_mutex_lock(&s->lock);
         *pfound = s->suspended;
-        s->suspended = 0;
-        s->reason[0] = '\0';
-        /* A fresh start: the window that tripped would trip again. */
-        win_free(&s->personal);
-        win_free(&s->listed);
-        win_init(&s->personal);
-        win_init(&s->listed);
+        /* A fresh start: the window that tripped would trip again. Only
+         * for a suspended principal: wiping a running one's windows
+         * would let it read past its threshold, and the caller is told
+         * 404, nothing done. */
+        if (s->suspended) {
+            s->suspended = 0;
+            s->reason[0] = '\0';
+            win_free(&s->personal);
+            win_free(&s->listed);
+            win_init(&s->personal);
+            win_init(&s->listed);
+        }
         pthread_mutex_unlock(&s->lock);
         if (*pfound) {
             pthread_mutex_lock(&g->alock);

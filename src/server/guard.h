@@ -151,8 +151,9 @@ void guard_observe(struct guard *g, const struct srv_principal *who,
 
 /**
  * guard_reinstate(g, name, pfound): lift the suspension of the principal
- * named ${name} (or whose certificate fingerprint is the hex ${name});
- * *${pfound} 0 when no principal is suspended under that name.
+ * named ${name} (or whose certificate fingerprint is the hex ${name})
+ * and empty its windows; *${pfound} 0 when no principal is suspended
+ * under that name, which is then left as it was, windows included.
  */
 int guard_reinstate(struct guard *g, const char *name, int *pfound);
 
