@@ -80,8 +80,8 @@ fail_note(unsigned long *counter, const char *what, const char *method,
 {
     (*counter)++;
     if (*counter <= 5 || verbose) {
-        fprintf(stderr, "FAIL %s: %s %s?%s as %s -> %u %.300s\n", what,
-                method, path, query ? query : "", who_name[w], status,
+        fprintf(stderr, "FAIL %s: %s %s?%s as %s -> %u %.300s\n", what, method,
+                path, query ? query : "", who_name[w], status,
                 body ? body : "");
     }
 }
@@ -96,8 +96,8 @@ prop_check(int ok)
 /* ---- the persons -------------------------------------------------- */
 
 static const char *const val_names[NVAL] = {
-    "surname", "given_names", "document", "email", "address", "photo_b64",
-    "photo_raw"};
+    "surname", "given_names", "document", "email",
+    "address", "photo_b64",   "photo_raw"};
 
 static void
 pers_values(struct pers *p)
@@ -162,8 +162,7 @@ pers_json(struct pers *p, struct coffre_gen *g)
     json_object_set_new(doc, "expiry", json_string("2099-01-01"));
     json_object_set_new(ct, "email", json_string(p->val[3]));
     json_object_set_new(ct, "address", json_string(p->val[4]));
-    json_object_set_new(o, "photo",
-                        json_pack("{s:s}", "jpeg", p->photo_b64));
+    json_object_set_new(o, "photo", json_pack("{s:s}", "jpeg", p->photo_b64));
     json_object_del(o, "vetting");
     s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -283,8 +282,8 @@ has_verdict(uint64_t id)
     struct coffre_person *p = NULL;
     char *j = NULL;
     coffre_vault_set_audit(vault, read_hook, NULL);
-    int rc = coffre_vault_get(vault, id, COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING),
-                              &p);
+    int rc =
+        coffre_vault_get(vault, id, COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING), &p);
     coffre_vault_set_audit(vault, srv_vault_hook, &ctx);
     int has = rc == COFFRE_OK &&
               coffre_person_to_json(p, COFFRE_CLASS_BIT(COFFRE_CLASS_VETTING),
@@ -344,8 +343,8 @@ vault_digest(unsigned char out[32])
     (void)coffre_vault_stats(vault, &st);
     crypto_generichash_update(&h, (const unsigned char *)&st, sizeof(st));
     do {
-        if (coffre_vault_list(vault, -1, NULL, after, ids, NPERS_MAX * 4,
-                              &n) != COFFRE_OK) {
+        if (coffre_vault_list(vault, -1, NULL, after, ids, NPERS_MAX * 4, &n) !=
+            COFFRE_OK) {
             abort();
         }
         for (size_t i = 0; i < n && i < NPERS_MAX * 4; i++) {
@@ -354,8 +353,7 @@ vault_digest(unsigned char out[32])
             crypto_generichash_update(&h, (const unsigned char *)&ids[i], 8);
             if (coffre_vault_get(vault, ids[i], COFFRE_CLASSES_ALL, &p) ==
                     COFFRE_OK &&
-                coffre_person_to_json(p, COFFRE_CLASSES_ALL, &j) ==
-                    COFFRE_OK) {
+                coffre_person_to_json(p, COFFRE_CLASSES_ALL, &j) == COFFRE_OK) {
                 crypto_generichash_update(&h, (const unsigned char *)j,
                                           strlen(j));
             }
@@ -433,7 +431,8 @@ has_access(size_t w)
 static long
 guard_window(size_t w)
 {
-    json_t *st = guard_status(ctx.guard), *ps = json_object_get(st, "principals");
+    json_t *st = guard_status(ctx.guard),
+           *ps = json_object_get(st, "principals");
     long n = -1;
     size_t i;
     json_t *o;
@@ -521,8 +520,8 @@ static void
 learn(size_t route, size_t w, const struct srv_resp *r, struct pers *created)
 {
     json_error_t err;
-    json_t *o = r->status < 300 && r->body ? json_loads(r->body, 0, &err)
-                                           : NULL;
+    json_t *o =
+        r->status < 300 && r->body ? json_loads(r->body, 0, &err) : NULL;
     const char *s;
     if (route == R_APPROVAL_CREATE &&
         (s = json_string_value(json_object_get(o, "id"))) != NULL) {
@@ -533,8 +532,7 @@ learn(size_t route, size_t w, const struct srv_resp *r, struct pers *created)
     }
     if (created != NULL && r->status == 201 &&
         (s = json_string_value(json_object_get(o, "pseudonym"))) != NULL) {
-        (void)coffre_vault_resolve(vault, who_of[w]->audience, s,
-                                   &created->id);
+        (void)coffre_vault_resolve(vault, who_of[w]->audience, s, &created->id);
     }
     json_decref(o);
 }
@@ -593,8 +591,8 @@ one(size_t route, size_t w, const char *path, const char *query,
         if (p->is_protected && !has_access(w)) {
             prop_check(v == NULL);
             if (v != NULL) {
-                fail_note(&nfail_prot, v, req.method, path, query, w,
-                          r.status, b);
+                fail_note(&nfail_prot, v, req.method, path, query, w, r.status,
+                          b);
             }
         }
         if (v == NULL) {
@@ -620,8 +618,8 @@ one(size_t route, size_t w, const char *path, const char *query,
             char why[64];
             snprintf(why, sizeof(why), "window %ld < %zu persons seen", n,
                      nseen[w]);
-            fail_note(&nfail_guard, "guard window", req.method, path, query,
-                      w, r.status, why);
+            fail_note(&nfail_guard, "guard window", req.method, path, query, w,
+                      r.status, why);
         }
     }
 
@@ -631,8 +629,8 @@ one(size_t route, size_t w, const char *path, const char *query,
         int ok = w != W_NOBODY && a1 > a0 && entry_of(a, a0, a1, w);
         prop_check(ok);
         if (!ok) {
-            fail_note(&nfail_audit, "unaudited change", req.method, path,
-                      query, w, r.status, b);
+            fail_note(&nfail_audit, "unaudited change", req.method, path, query,
+                      w, r.status, b);
         }
         /* Reads do not change the vault. */
         prop_check(strcmp(req.method, "GET") != 0);
@@ -699,8 +697,8 @@ path_of(size_t route, const char *param, char *out, size_t cap)
         return;
     }
     const char *close = strchr(open, '}');
-    int n = snprintf(out, cap, "%.*s%s%s", (int)(open - t), t, param,
-                     close + 1);
+    int n =
+        snprintf(out, cap, "%.*s%s%s", (int)(open - t), t, param, close + 1);
     if (n < 0 || (size_t)n >= cap) {
         abort();
     }
@@ -790,8 +788,8 @@ list_route(size_t route, size_t w)
                  coffre_state_name(s));
         one(route, w, path, q, NULL, NULL, NULL, NULL);
     }
-    one(route, w, path, "purpose=property&category=athlete&limit=2", NULL,
-        NULL, NULL, NULL);
+    one(route, w, path, "purpose=property&category=athlete&limit=2", NULL, NULL,
+        NULL, NULL);
     one(route, w, path, "purpose=property&state=badge_issued&limit=1", NULL,
         NULL, NULL, NULL);
     snprintf(q, sizeof(q), "purpose=property&document_number=%s", pp->val[2]);
@@ -827,8 +825,9 @@ static void
 other_route(size_t route, size_t w)
 {
     char path[256], body[256];
-    const char *id = last_approval[0] ? last_approval
-                                      : "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const char *id = last_approval[0]
+                         ? last_approval
+                         : "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     uint32_t epoch = 0;
     switch (route) {
     case R_APPROVAL_GET:
@@ -888,8 +887,8 @@ other_route(size_t route, size_t w)
         break;
     }
     one(route, w, srv_routes[route].path, NULL, NULL, NULL, NULL, NULL);
-    one(route, w, srv_routes[route].path, "purpose=property", NULL, NULL,
-        NULL, NULL);
+    one(route, w, srv_routes[route].path, "purpose=property", NULL, NULL, NULL,
+        NULL);
 }
 
 /* ---- set-up --------------------------------------------------------- */
@@ -999,8 +998,7 @@ test_route_matrix(void)
                 person_route(route, w);
             } else if (route == R_PERSONS_POST) {
                 post_persons(w);
-            } else if (route == R_PERSONS_LIST ||
-                       route == R_VETTING_PENDING) {
+            } else if (route == R_PERSONS_LIST || route == R_VETTING_PENDING) {
                 list_route(route, w);
             } else {
                 other_route(route, w);
