@@ -535,17 +535,17 @@ enum coffre_op {
 
 /* One event for the audit hook. Never holds a personal value. */
 struct coffre_event {
-    int op;             /* enum coffre_op */
-    const char *action; /* its audit action ("person.read"...), static */
-    int write;          /* nonzero: a write, inside its store transaction */
-    int aborted;        /* nonzero: the write recorded before failed to
-                         * commit (a second call; its result is ignored) */
-    uint64_t id;        /* the person, 0 for a batch or none */
-    uint64_t count;     /* persons concerned: 1 for one person */
-    unsigned classes;   /* classes disclosed or written */
-    int is_protected;   /* the person is flagged protected (0 or 1) */
-    int state;          /* a read's person: its lifecycle state, -1 for
-                         * none (the hook may judge by role and state) */
+    int op;               /* enum coffre_op */
+    const char *action;   /* its audit action ("person.read"...), static */
+    int write;            /* nonzero: a write, inside its store transaction */
+    int aborted;          /* nonzero: the write recorded before failed to
+                           * commit (a second call; its result is ignored) */
+    uint64_t id;          /* the person, 0 for a batch or none */
+    uint64_t count;       /* persons concerned: 1 for one person */
+    unsigned classes;     /* classes disclosed or written */
+    int is_protected;     /* the person is flagged protected (0 or 1) */
+    int state;            /* a read's person: its lifecycle state, -1 for
+                           * none (the hook may judge by role and state) */
     int awaiting_verdict; /* a read's person is in vetting with no verdict
                            * yet (its vetting deadline runs) */
 };

@@ -309,8 +309,8 @@ struct srv_resp {
     uint64_t disclosed[SRV_PAGE_MAX];
     size_t ndisclosed;
     int disclosed_over, disclosed_personal;
-    unsigned retry_after; /* seconds, for 429 */
-    const char *action;   /* overrides the route's action (static) */
+    unsigned retry_after;   /* seconds, for 429 */
+    const char *action;     /* overrides the route's action (static) */
     const char *denied_why; /* the audit hook's refusal, why (static) */
     /* req->audit_async: the entry to wait for before the answer leaves
      * (audit_index: the ticket coffre_audit_append gave). */
