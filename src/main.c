@@ -4,6 +4,7 @@
 
 #include "cmd.h"
 #include "coffre/coffre.h"
+#include "coffre_version.h"
 
 struct command {
     const char *name;
@@ -39,12 +40,33 @@ usage(FILE *f)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     }
-    fprintf(f, "\n'coffre COMMAND --help' describes each command.\n");
+    fprintf(f, "\n'coffre COMMAND --help' describes each command;\n"
+               "'coffre --version' prints the version.\n");
+}
+
+static int
+print_version(void)
+{
+    printf("coffre %s\n", COFFRE_VERSION);
+    return 0;
+}
+
+static const struct command *
+find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(name, commands[i].name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
 }
 
 int
 main(int argc, char **argv)
 {
+    const struct command *cmd;
+
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -54,20 +76,23 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("coffre 0.1.0\n");
-        return 0;
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        return print_version();
+    }
+    cmd = find_command(argv[1]);
+    if (cmd == NULL) {
+        fprintf(stderr, "coffre: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return 2;
+    }
+    /* "coffre COMMAND --version": every command, the same version (the
+     * one meson's project() declares, through coffre_version.h). */
+    if (argc == 3 && strcmp(argv[2], "--version") == 0) {
+        return print_version();
     }
     if (coffre_lib_init() != COFFRE_OK) {
         fprintf(stderr, "coffre: cannot initialise libsodium\n");
         return 1;
     }
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        if (strcmp(argv[1], commands[i].name) == 0) {
-            return commands[i].run(argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr, "coffre: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return cmd->run(argc - 1, argv + 1);
 }

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "coffre/gate.h"
+#include "coffre_version.h"
 #include "gate_cmd.h"
 
 static void
@@ -16,8 +17,20 @@ usage(void)
           "  verify [--venue V] [--zone Z] [--now UNIX] [--max-age SECS]\n"
           "         [--stale warn|refuse] [--image PNG | PAYLOAD | -]\n"
           "  sync [--cacert F] [--cert F --key F] URL\n"
-          "DIR defaults to $COFFRE_GATE_DIR, else /var/lib/coffre-gate.\n",
+          "DIR defaults to $COFFRE_GATE_DIR, else /var/lib/coffre-gate.\n"
+          "coffre-gate --version prints the version.\n",
           stderr);
+}
+
+/* "coffre-gate --version", or "coffre-gate [--dir DIR] COMMAND --version":
+ * the version of the coffre it was built with (coffre_version.h). */
+static int
+wants_version(int argc, char **argv, int i)
+{
+    return (i == argc - 1 && strcmp(argv[i], "--version") == 0) ||
+           (i == argc - 2 && strcmp(argv[i + 1], "--version") == 0 &&
+            (strcmp(argv[i], "verify") == 0 || strcmp(argv[i], "sync") == 0 ||
+             strcmp(argv[i], "init") == 0));
 }
 
 int
@@ -127,6 +140,10 @@ main(int argc, char **argv)
     if (i >= argc) {
         usage();
         return 2;
+    }
+    if (wants_version(argc, argv, i)) {
+        printf("coffre-gate %s\n", COFFRE_VERSION);
+        return 0;
     }
     if (gate_conf_load(&conf, dir) != 0) {
         return 2;
