@@ -26,6 +26,7 @@
 #include "coffre/audit.h"
 #include "approval.h"
 #include "badges.h"
+#include "config_check.h"
 #include "guard.h"
 #include "server.h"
 
@@ -40,6 +41,7 @@ struct opts {
     long deadline;
     long threads;
     const char *guard_config; /* dev: the "guard" object, from a file */
+    const char *check_config; /* --check-config FILE: parse it, exit */
     int no_guard;             /* dev, benchmarks only (bench/guard.sh) */
     long approval_ttl, retention, retention_sweep; /* dev; -1: default */
 };
@@ -90,6 +92,7 @@ usage(FILE *f)
             "       coffre server --dev [--listen ADDR:PORT] [--dev-dir DIR]\n"
             "                     [--demo-persons N] [--dev-shares]\n"
             "       coffre server --list-routes\n"
+            "       coffre server --check-config FILE\n"
             "options: --threads N --tls12 --user U\n"
             "dev only: --guard-config FILE (the \"guard\" object, "
             "docs/guard.md)\n"
@@ -104,7 +107,10 @@ usage(FILE *f)
             "dev-vault) with a generated CA, one client certificate per role\n"
             "and N synthetic persons (default 10000), and prints how to call\n"
             "it. --policy-hash prints the digest of the configuration's\n"
-            "policy (the scope of a policy_change approval) and exits.\n");
+            "policy (the scope of a policy_change approval) and exits.\n"
+            "--check-config parses FILE as --config would (keys, types,\n"
+            "ranges, principals), says what is wrong and exits: 0 if the\n"
+            "server would accept it, 1 if not; it opens no vault.\n");
 }
 
 static int
@@ -124,6 +130,9 @@ parse_long(const char *s, long lo, long hi, long *out)
 static int
 opts_consistent(const struct opts *o)
 {
+    if (o->check_config != NULL) {
+        return !o->dev && o->config == NULL && !o->list_routes;
+    }
     if (!o->list_routes && o->dev == (o->config != NULL)) {
         return 0; /* exactly one of --dev, --config */
     }
@@ -156,6 +165,7 @@ static const struct option server_longs[] = {
     {"guard-config", required_argument, NULL, 'g'},
     {"no-guard", no_argument, NULL, 'G'},
     {"policy-hash", no_argument, NULL, 'P'},
+    {"check-config", required_argument, NULL, 'K'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -217,6 +227,9 @@ apply_opt(int ch, struct opts *o)
         break;
     case 'P':
         o->policy_hash = 1;
+        break;
+    case 'K':
+        o->check_config = optarg;
         break;
     case 'h':
         o->help = 1;
@@ -885,6 +898,9 @@ cmd_server(int argc, char **argv)
     }
     if (run.o.policy_hash) {
         return print_policy_hash(&run);
+    }
+    if (run.o.check_config != NULL) {
+        return srv_config_check(run.o.check_config);
     }
     harden();
     int rc = 1;
