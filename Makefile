@@ -58,6 +58,12 @@ test-crash: deps $(CRASH_BUILD)/build.ninja
 	    COFFRE=$(CRASH_BUILD)/src/coffre \
 	    bash tests/migrate/test_migrate_crash.sh
 
+# The Debian package of the release build (docs/service.md): prints the
+# path of build/coffre_VERSION_ARCH.deb.
+.PHONY: package
+package: all
+	scripts/package.sh $(BUILD) $(BUILD)
+
 bench: deps all
 	bench/run.sh $(BUILD)
 

@@ -10,10 +10,10 @@ libgfshare-dev libcbor-dev zlib1g-dev libqrencode-dev libzbar-dev
 libpng-dev libcurl4-gnutls-dev libp11-kit-dev"
 TEST="clang libclang-rt-14-dev llvm curl gnutls-bin sqlite3 postgresql-15
 zbar-tools softhsm2 p11-kit prometheus util-linux iproute2 jq bc python3"
-# Man pages (scdoc); the package and the unit's checks (scripts/package.sh,
-# tests/dist): dpkg-dev for dpkg-shlibdeps, systemd for systemd-analyze.
-BUILD="$BUILD scdoc"
-TEST="$TEST man-db systemd dpkg-dev adduser"
+# Man pages (scdoc) and the package (scripts/package.sh: dpkg-shlibdeps);
+# the checks of tests/dist: man, systemd-analyze, adduser in postinst.
+BUILD="$BUILD scdoc dpkg-dev"
+TEST="$TEST man-db systemd adduser"
 
 case "${1:-all}" in
 build) WANT="$BUILD" ;;
