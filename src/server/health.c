@@ -128,7 +128,7 @@ srv_health_start(struct srv_ctx *ctx, const char *addr, int allow_public,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, HEALTH_PER_IP,
         MHD_OPTION_CONNECTION_TIMEOUT, HEALTH_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEALTH_MEMORY,
-        MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, srv_log_mhd, NULL, MHD_OPTION_END);
     if (h->d == NULL) {
         srv_log(SRV_LOG_ERR, "health", "cannot listen on %s", addr);
         free(h);

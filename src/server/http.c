@@ -778,10 +778,10 @@ start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
         MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS / ndaemons,
         /* one address cannot take every slot (a daemon counts its own) */
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip,
-        MHD_OPTION_URI_LOG_CALLBACK, raw_target, h,
-        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_CONNECTION,
-        notify_conn, h, MHD_OPTION_NOTIFY_COMPLETED, request_done, h,
-        MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, raw_target, h, MHD_OPTION_EXTERNAL_LOGGER,
+        srv_log_mhd, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, h, MHD_OPTION_END);
 }
 
 /*

@@ -117,3 +117,19 @@ srv_log(int level, const char *event, const char *fmt, ...)
     }
     srv_log_json(level, event, o);
 }
+
+void
+srv_log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    char msg[LOG_MSG_MAX];
+    (void)cls;
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (n < 0) {
+        return;
+    }
+    size_t len = strlen(msg);
+    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r')) {
+        msg[--len] = '\0';
+    }
+    srv_log(SRV_LOG_WARNING, "http", "libmicrohttpd: %s", msg);
+}

@@ -241,8 +241,7 @@ srv_policy_successor(struct srv_ctx *ctx,
     }
     rc = pick_approval(ctx, hex, &p);
     if (rc == COFFRE_OK && p.id[0] != '\0') {
-        rc = coffre_vault_policy_change(ctx->vault, next, p.id,
-                                        "coffre-server (reload)",
+        rc = coffre_vault_policy_change(ctx->vault, next, p.id, "coffre-server",
                                         (int64_t)time(NULL), NULL, &why);
         if (rc == COFFRE_OK) {
             memcpy(ctx->policy, next, SRV_POLICY_LEN);

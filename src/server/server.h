@@ -18,6 +18,7 @@
 #define COFFRE_SRC_SERVER_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -109,6 +110,13 @@ void srv_log(int level, const char *event, const char *fmt, ...)
 /** srv_log_json(level, event, obj): one line with the members of ${obj}
  * (reference stolen) after time, level and event. */
 void srv_log_json(int level, const char *event, json_t *obj);
+
+/**
+ * srv_log_mhd(cls, fmt, ap): libmicrohttpd's error log
+ * (MHD_OPTION_EXTERNAL_LOGGER) as log lines of event "http". Its messages
+ * name the library's errors, not request values.
+ */
+void srv_log_mhd(void *cls, const char *fmt, va_list ap);
 
 /** srv_log_time(out): the time now, RFC 3339 UTC with microseconds. */
 void srv_log_time(char out[32]);
