@@ -7,8 +7,9 @@
  * and nothing is served: a host administrator cannot preposition a
  * principal, a looser guard or another client CA without m custodians.
  *
- * A restart-based pin, not a live swap: the principal table and the guard
- * stay what they were at start for the process's whole life.
+ * A reload (reload.c) may bring the pinned policy's approved successor:
+ * srv_policy_successor consumes the approval and moves the pin, then the
+ * new principal table and guard are published (srv_ctx_swap).
  */
 #include <stdio.h>
 #include <stdlib.h>
