@@ -109,26 +109,55 @@ quota_bonus(void *arg, const char *name, int64_t *pexpires)
 }
 
 int
+srv_guard_make(struct srv_ctx *ctx, const struct srv_config *cfg,
+               struct guard **pg)
+{
+    int rc =
+        guard_new(cfg, cfg->guard ? cfg->guard : guard_config_default(), pg);
+    if (rc == COFFRE_OK) {
+        guard_set_bonus(*pg, quota_bonus, ctx);
+    }
+    return rc;
+}
+
+int
+srv_ctx_swap(struct srv_ctx *ctx, struct srv_config *cfg, struct guard *guard)
+{
+    struct srv_pset *old = srv_pset(ctx);
+    struct srv_pset *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    p->cfg = cfg;
+    p->guard = guard;
+    p->gen = old->gen + 1;
+    p->owns_cfg = 1;
+    p->older = old;
+    __atomic_store_n(&ctx->pset, p, __ATOMIC_RELEASE);
+    return COFFRE_OK;
+}
+
+int
 srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
              struct srv_config *cfg)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->vault = vault;
-    ctx->cfg = cfg;
+    ctx->pset = calloc(1, sizeof(*ctx->pset));
     ctx->metrics = srv_metrics_new(srv_route_labels, R__COUNT);
-    if (ctx->metrics == NULL) {
+    if (ctx->metrics == NULL || ctx->pset == NULL) {
         srv_metrics_free(ctx->metrics);
+        free(ctx->pset);
         return COFFRE_ERR_NOMEM;
     }
+    ctx->pset->cfg = cfg;
     pthread_mutex_init(&ctx->audit_lock, NULL);
     pthread_mutex_init(&ctx->policy_lock, NULL);
     if (srv_approvals_new(ctx) != COFFRE_OK ||
-        guard_new(cfg, cfg->guard ? cfg->guard : guard_config_default(),
-                  &ctx->guard) != COFFRE_OK) {
+        srv_guard_make(ctx, cfg, &ctx->pset->guard) != COFFRE_OK) {
         srv_ctx_destroy(ctx);
         return COFFRE_ERR_NOMEM;
     }
-    guard_set_bonus(ctx->guard, quota_bonus, ctx);
     /* From now on nothing is disclosed or written but through it. */
     coffre_vault_set_audit(vault, srv_vault_hook, ctx);
     return COFFRE_OK;
@@ -142,8 +171,16 @@ srv_ctx_destroy(struct srv_ctx *ctx)
     }
     srv_audit_stop(ctx);
     srv_approvals_free(ctx);
-    guard_free(ctx->guard);
-    ctx->guard = NULL;
+    for (struct srv_pset *p = ctx->pset, *older; p != NULL; p = older) {
+        older = p->older;
+        guard_free(p->guard);
+        if (p->owns_cfg) {
+            srv_config_free(p->cfg);
+            free(p->cfg);
+        }
+        free(p);
+    }
+    ctx->pset = NULL;
     pthread_mutex_destroy(&ctx->audit_lock);
     pthread_mutex_destroy(&ctx->policy_lock);
     srv_metrics_free(ctx->metrics);
@@ -276,7 +313,7 @@ unseal_policy(struct srv_ctx *ctx, const struct srv_req *req,
     char msg[512];
     if (srv_audit_start(ctx, msg, sizeof(msg)) != COFFRE_OK) {
         (void)coffre_vault_seal(ctx->vault);
-        fprintf(stderr, "coffre server: audit log: %s; sealed again\n", msg);
+        srv_log(SRV_LOG_ERR, "audit", "audit log: %s; sealed again", msg);
         srv_error(r, 503, "audit_unavailable",
                   "the audit log does not open: %s; the vault is sealed "
                   "again",
@@ -355,7 +392,7 @@ sys_metrics(struct srv_ctx *ctx, struct srv_resp *r)
     fputs(text, f);
     free(text);
     srv_audit_metrics(ctx, f);
-    guard_metrics(ctx->guard, f);
+    guard_metrics(srv_guard(ctx), f);
     if (fclose(f) != 0) {
         free(all);
         srv_error(r, 500, "internal", "out of memory");
@@ -542,7 +579,8 @@ admit(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
         return 0;
     }
     /* Suspended? Over its request rate? (guard.c) */
-    return guard_admit(ctx->guard, req->who, r);
+    const struct srv_pset *ps = req->pset ? req->pset : srv_pset(ctx);
+    return guard_admit(ps->guard, req->who, r);
 }
 
 static double
@@ -584,7 +622,8 @@ srv_handle(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
         dispatch(ctx, route, req, param, r);
         srv_call_set(prev);
         /* Before the answer leaves: persons past a limit never do. */
-        guard_observe(ctx->guard, req->who, r);
+        guard_observe(req->pset ? req->pset->guard : srv_guard(ctx), req->who,
+                      r);
     }
     /* After the answer is made, before it leaves: one durable entry per
      * audited request, refusals included, or 503 (fail-closed). */

@@ -275,17 +275,17 @@ api_approval_create(struct srv_ctx *ctx, const struct srv_req *req,
     struct coffre_approval a;
     if (api_body(req, r, &body) != 0 || create_args(body, &op, &scope, r) ||
         may_request(req->who, op, scope, r) != 0 ||
-        scope_principal_known(ctx->cfg, op, scope, r) != 0) {
+        scope_principal_known(srv_cfg(ctx), op, scope, r) != 0) {
         goto out;
     }
-    if (custodian_count(ctx->cfg) < ctx->cfg->approvals_required) {
+    if (custodian_count(srv_cfg(ctx)) < srv_cfg(ctx)->approvals_required) {
         srv_error(r, 409, "not_enough_custodians",
                   "fewer custodians are configured than approvals needed");
         goto out;
     }
     int rc = coffre_vault_approval_request(
-        ctx->vault, op, scope, req->who->name, ctx->cfg->approvals_required,
-        ctx->cfg->approval_ttl, ctx->cfg->approval_pending_max,
+        ctx->vault, op, scope, req->who->name, srv_cfg(ctx)->approvals_required,
+        srv_cfg(ctx)->approval_ttl, srv_cfg(ctx)->approval_pending_max,
         (int64_t)time(NULL), &a);
     if (rc == COFFRE_ERR_ARG) {
         srv_error(r, 400, "invalid_field",
@@ -296,7 +296,7 @@ api_approval_create(struct srv_ctx *ctx, const struct srv_req *req,
                   "%s has %u pending approval requests, the most one "
                   "principal may have (approval_pending_max); ask again "
                   "once one is granted or expired",
-                  req->who->name, ctx->cfg->approval_pending_max);
+                  req->who->name, srv_cfg(ctx)->approval_pending_max);
     } else if (rc == COFFRE_ERR_LIMIT) {
         srv_error(r, 429, "too_many_approvals",
                   "too many approval requests are open");

@@ -118,6 +118,20 @@ int srv_policy_ready(struct srv_ctx *ctx);
 int srv_policy_verify(struct srv_ctx *ctx, const struct srv_principal *who,
                       char *msg, size_t msglen);
 
+/**
+ * srv_policy_successor(ctx, next, msg, msglen): a reload brings the policy
+ * ${next} while the vault serves under the pinned one: a granted
+ * policy_change approval whose scope is ${next} is consumed and the pin
+ * moved (audit policy.change, by the server), COFFRE_OK, and the caller
+ * puts ${next} in force. Otherwise COFFRE_ERR_DENIED (audit policy.refuse)
+ * or another error, the reason in ${msg}: nothing changes, the pinned
+ * policy stays in force (the vault is not sealed). COFFRE_ERR_SEALED if
+ * the vault is not serving yet.
+ */
+int srv_policy_successor(struct srv_ctx *ctx,
+                         const unsigned char next[SRV_POLICY_LEN], char *msg,
+                         size_t msglen);
+
 /* ---- subject.c --------------------------------------------------- */
 
 void api_subject_access(struct srv_ctx *ctx, const struct srv_req *req,

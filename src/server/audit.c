@@ -49,7 +49,7 @@ srv_audit_start(struct srv_ctx *ctx, char *err, size_t errlen)
     if (ctx->audit != NULL || coffre_vault_is_sealed(ctx->vault)) {
         goto out;
     }
-    const struct srv_config *c = ctx->cfg;
+    const struct srv_config *c = srv_cfg(ctx);
     if (c->audit_dir[0] != '\0') {
         snprintf(dir, sizeof(dir), "%s", c->audit_dir);
     } else {
@@ -64,7 +64,7 @@ srv_audit_start(struct srv_ctx *ctx, char *err, size_t errlen)
     }
     if (coffre_audit_open_errmsg()[0] != '\0') {
         /* What the open cut (a torn tail): the operator should know. */
-        fprintf(stderr, "coffre server: audit log: %s\n",
+        srv_log(SRV_LOG_WARNING, "audit", "audit log: %s",
                 coffre_audit_open_errmsg());
     }
     if (ctx->audit_vkey_path != NULL) {
@@ -160,7 +160,7 @@ srv_audit_after(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
         /* The unseal that completed the threshold opens the log. */
         if (srv_audit_start(ctx, err, sizeof(err)) != COFFRE_OK) {
             /* The operator must learn why everything is refused. */
-            fprintf(stderr, "coffre server: audit log: %s\n", err);
+            srv_log(SRV_LOG_ERR, "audit", "audit log: %s", err);
         }
         a = srv_audit_get(ctx);
     }
@@ -183,11 +183,14 @@ srv_audit_after(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     struct coffre_audit_entry e;
     build_entry(action, req, param, r, &e);
     if (!req->audit_async) {
-        if (coffre_audit_record(a, &e, NULL) != COFFRE_OK) {
+        if (coffre_audit_record(a, &e, &r->audit_index) != COFFRE_OK) {
             srv_audit_refuse(r);
+        } else {
+            r->audit_indexed = 1;
         }
     } else if (coffre_audit_append(a, &e, &r->audit_index) == COFFRE_OK) {
         r->audit_pending = 1; /* http.c waits before the answer leaves */
+        r->audit_indexed = 1;
     } else {
         srv_audit_refuse(r);
     }
@@ -237,12 +240,18 @@ record_write(struct srv_ctx *ctx, struct srv_call *c,
     }
     int rc = a == NULL ? COFFRE_ERR_UNAVAILABLE
                        : write_entry(ctx, who, purpose, ev, &e);
+    uint64_t index = 0;
     if (rc == COFFRE_OK) {
-        rc = coffre_audit_record(a, &e, pindex);
+        rc = coffre_audit_record(a, &e, &index);
+    }
+    if (rc == COFFRE_OK && pindex != NULL) {
+        *pindex = index;
     }
     if (rc == COFFRE_OK && c != NULL && !ev->aborted) {
         c->r->audit_written = 1;
         c->r->written_action = ev->action;
+        c->r->audit_index = index; /* the log line names it */
+        c->r->audit_indexed = 1;
     }
     return rc;
 }

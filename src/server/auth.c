@@ -11,6 +11,9 @@
 
 #include "server.h"
 
+/* Certificates of a client chain looked at (the leaf first). */
+#define AUTH_CHAIN_MAX 8
+
 /* The subject DN of a DER certificate, RFC 4514 form; 0 on success. */
 static int
 subject_of(const gnutls_datum_t *der, char *out, size_t cap)
@@ -32,6 +35,60 @@ subject_of(const gnutls_datum_t *der, char *out, size_t cap)
     return ok;
 }
 
+/* Verify the peer chain ${peers} against the client CA of ${cfg}: its
+ * own trust list (a reload may bring another CA), else the session's. */
+static int
+verify_chain(const struct srv_config *cfg, gnutls_session_t s,
+             const gnutls_datum_t *peers, unsigned n, unsigned *status)
+{
+    gnutls_x509_crt_t crts[AUTH_CHAIN_MAX];
+    unsigned k = 0;
+    int rc = -1;
+    if (cfg->client_trust == NULL) {
+        return gnutls_certificate_verify_peers2(s, status) < 0 ? -1 : 0;
+    }
+    for (; k < n && k < AUTH_CHAIN_MAX; k++) {
+        if (gnutls_x509_crt_init(&crts[k]) < 0) {
+            break;
+        }
+        if (gnutls_x509_crt_import(crts[k], &peers[k], GNUTLS_X509_FMT_DER) <
+            0) {
+            gnutls_x509_crt_deinit(crts[k]);
+            break;
+        }
+    }
+    if (k == n || k == AUTH_CHAIN_MAX) {
+        rc = gnutls_x509_trust_list_verify_crt2(cfg->client_trust, crts, k,
+                                                NULL, 0, 0, status, NULL) < 0
+                 ? -1
+                 : 0;
+    }
+    while (k > 0) {
+        gnutls_x509_crt_deinit(crts[--k]);
+    }
+    return rc;
+}
+
+int
+srv_auth_trust_load(struct srv_config *cfg, const char *ca_pem, size_t len)
+{
+    gnutls_x509_trust_list_t tl;
+    gnutls_datum_t d = {(unsigned char *)(uintptr_t)ca_pem, (unsigned)len};
+    if (len > SRV_CONFIG_MAX || gnutls_x509_trust_list_init(&tl, 0) < 0) {
+        return COFFRE_ERR_NOMEM;
+    }
+    if (gnutls_x509_trust_list_add_trust_mem(tl, &d, NULL, GNUTLS_X509_FMT_PEM,
+                                             0, 0) <= 0) {
+        gnutls_x509_trust_list_deinit(tl, 1);
+        return COFFRE_ERR_PARSE;
+    }
+    if (cfg->client_trust != NULL) {
+        gnutls_x509_trust_list_deinit(cfg->client_trust, 1);
+    }
+    cfg->client_trust = tl;
+    return COFFRE_OK;
+}
+
 int
 srv_auth_session(const struct srv_config *cfg, void *session,
                  const struct srv_principal **pwho, const char **why)
@@ -48,7 +105,7 @@ srv_auth_session(const struct srv_config *cfg, void *session,
         return COFFRE_ERR_DENIED;
     }
     /* Chain to the configured client CA, signatures, validity dates. */
-    if (gnutls_certificate_verify_peers2(s, &status) < 0 || status != 0) {
+    if (verify_chain(cfg, s, peers, n, &status) != 0 || status != 0) {
         *why = (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
                    ? "the client certificate is expired or not yet valid"
                    : "the client certificate is not issued by the client CA";

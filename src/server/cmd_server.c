@@ -28,6 +28,7 @@
 #include "badges.h"
 #include "config_check.h"
 #include "guard.h"
+#include "notify.h"
 #include "server.h"
 
 struct opts {
@@ -44,6 +45,8 @@ struct opts {
     const char *check_config; /* --check-config FILE: parse it, exit */
     int no_guard;             /* dev, benchmarks only (bench/guard.sh) */
     long approval_ttl, retention, retention_sweep; /* dev; -1: default */
+    const char *health_listen; /* --health-listen: plain health port */
+    int health_public;         /* --health-public: not only loopback */
 };
 
 struct run {
@@ -52,7 +55,8 @@ struct run {
     struct coffre_vault *vault;
     char tmp_store[64]; /* dev: the temporary store, removed at exit */
     char dev_dir[PATH_MAX];
-    char vkey_path[PATH_MAX + 16]; /* dev: DIR/audit.vkey */
+    char dev_config[PATH_MAX + 16]; /* dev: DIR/server.json, for reloads */
+    char vkey_path[PATH_MAX + 16];  /* dev: DIR/audit.vkey */
     char *cert, *key, *ca;
     json_t *guard_json;          /* dev: --guard-config, or {} */
     struct guard_config *dev_gc; /* dev: parsed, to plant while loading */
@@ -94,6 +98,7 @@ usage(FILE *f)
             "       coffre server --list-routes\n"
             "       coffre server --check-config FILE\n"
             "options: --threads N --tls12 --user U\n"
+            "         --health-listen ADDR:PORT [--health-public]\n"
             "dev only: --guard-config FILE (the \"guard\" object, "
             "docs/guard.md)\n"
             "          --no-guard (benchmarks only: bench/guard.sh)\n"
@@ -166,6 +171,8 @@ static const struct option server_longs[] = {
     {"no-guard", no_argument, NULL, 'G'},
     {"policy-hash", no_argument, NULL, 'P'},
     {"check-config", required_argument, NULL, 'K'},
+    {"health-listen", required_argument, NULL, 'H'},
+    {"health-public", no_argument, NULL, 'O'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -231,6 +238,12 @@ apply_opt(int ch, struct opts *o)
     case 'K':
         o->check_config = optarg;
         break;
+    case 'H':
+        o->health_listen = optarg;
+        break;
+    case 'O':
+        o->health_public = 1;
+        break;
     case 'h':
         o->help = 1;
         break;
@@ -284,7 +297,7 @@ read_text(const char *path)
         buf = NULL;
     }
     if (buf == NULL) {
-        fprintf(stderr, "coffre server: cannot read %s\n", path);
+        srv_log(SRV_LOG_ERR, "server", "cannot read %s", path);
     }
     return buf;
 }
@@ -311,7 +324,7 @@ load_config(struct run *run, const char *path)
                               sizeof(err));
     }
     if (rc != COFFRE_OK) {
-        fprintf(stderr, "coffre server: %s: %s\n", path, err);
+        srv_log(SRV_LOG_ERR, "server", "%s: %s", path, err);
         return -1;
     }
     return 0;
@@ -456,7 +469,7 @@ open_dev_vault(struct run *run, char *data_dir, size_t cap)
         rc = dev_audit_attach(run, data_dir);
     }
     if (rc == COFFRE_OK && run->o.persons > 0) {
-        fprintf(stderr, "coffre server: loading %ld generated persons\n",
+        srv_log(SRV_LOG_INFO, "start", "loading %ld generated persons",
                 run->o.persons);
         rc = load_persons(run->vault, run->o.persons, run->dev_gc);
     }
@@ -482,7 +495,7 @@ dev_audit_attach(struct run *run, const char *data_dir)
         rc = coffre_audit_attach(run->dev_audit, run->vault, &actor);
     }
     if (rc != COFFRE_OK) {
-        fprintf(stderr, "coffre server: audit log: %s: %s\n", dir,
+        srv_log(SRV_LOG_ERR, "server", "audit log: %s: %s", dir,
                 coffre_audit_open_errmsg());
     }
     return rc;
@@ -501,14 +514,14 @@ dev_guard(struct run *run)
             : json_object();
     run->dev_gc = malloc(sizeof(*run->dev_gc));
     if (run->guard_json == NULL || run->dev_gc == NULL) {
-        fprintf(stderr, "coffre server: %s: not a JSON file\n",
+        srv_log(SRV_LOG_ERR, "server", "%s: not a JSON file",
                 run->o.guard_config);
         return -1;
     }
     guard_config_defaults(run->dev_gc);
     if (guard_config_parse(run->dev_gc, run->guard_json, err, sizeof(err)) !=
         COFFRE_OK) {
-        fprintf(stderr, "coffre server: %s: %s\n", run->o.guard_config, err);
+        srv_log(SRV_LOG_ERR, "server", "%s: %s", run->o.guard_config, err);
         return -1;
     }
     return 0;
@@ -528,7 +541,7 @@ setup_dev(struct run *run)
         /* With shares the service user reopens DIR/vault/audit at unseal:
          * traversable, not listable (the keys in it are 0600). */
         (run->o.dev_shares && chmod(run->dev_dir, 0711) != 0)) {
-        fprintf(stderr, "coffre server: %s: %s\n", run->o.dev_dir,
+        srv_log(SRV_LOG_ERR, "server", "%s: %s", run->o.dev_dir,
                 strerror(errno));
         return -1;
     }
@@ -554,13 +567,13 @@ setup_dev(struct run *run)
     if (rc == COFFRE_OK && run->o.dev_shares) {
         rc = coffre_vault_seal(run->vault);
     }
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof(path), "%s/server.json", run->dev_dir);
+    char *path = run->dev_config;
+    snprintf(path, sizeof(run->dev_config), "%s/server.json", run->dev_dir);
     if (rc == COFFRE_OK && load_config(run, path) != 0) {
         return -1;
     }
     if (rc != COFFRE_OK) {
-        fprintf(stderr, "coffre server: development setup: %s (%s)\n",
+        srv_log(SRV_LOG_ERR, "server", "development setup: %s (%s)",
                 coffre_strerror(rc),
                 run->vault ? coffre_vault_errmsg(run->vault) : "");
         return -1;
@@ -583,11 +596,11 @@ warn_custodians(struct run *run)
         }
     }
     if (n < need) {
-        fprintf(stderr,
-                "coffre server: warning: the vault needs %u distinct "
+        srv_log(SRV_LOG_WARNING, "server",
+                "warning: the vault needs %u distinct "
                 "custodians to unseal and the configuration has %u "
                 "principals of role custodian: it cannot be unsealed over "
-                "the API (docs/keys.md section 4.4)\n",
+                "the API (docs/keys.md section 4.4)",
                 need, n);
     }
 }
@@ -603,7 +616,7 @@ setup_config(struct run *run)
     }
     int rc = coffre_vault_open(run->cfg.data_dir, &run->vault);
     if (rc != COFFRE_OK) {
-        fprintf(stderr, "coffre server: %s: %s\n", run->cfg.data_dir,
+        srv_log(SRV_LOG_ERR, "server", "%s: %s", run->cfg.data_dir,
                 coffre_strerror(rc));
         return -1;
     }
@@ -640,7 +653,7 @@ drop_privileges(struct run *run)
     const char *user = run->o.user ? run->o.user : run->cfg.user;
     struct passwd *pw = getpwnam(user);
     if (pw == NULL) {
-        fprintf(stderr, "coffre server: no user %s to drop to\n", user);
+        srv_log(SRV_LOG_ERR, "server", "no user %s to drop to", user);
         return -1;
     }
     chown_one((const char *)(uintptr_t)pw->pw_uid, NULL, (int)pw->pw_gid, NULL);
@@ -652,14 +665,14 @@ drop_privileges(struct run *run)
     }
     if (run->cfg.audit_dir[0] != '\0' && stat(run->cfg.audit_dir, &st) == 0 &&
         nftw(run->cfg.audit_dir, chown_one, 16, FTW_PHYS) != 0) {
-        fprintf(stderr, "coffre server: cannot hand %s over\n",
+        srv_log(SRV_LOG_ERR, "server", "cannot hand %s over",
                 run->cfg.audit_dir);
         return -1;
     }
     if (nftw(run->cfg.data_dir, chown_one, 16, FTW_PHYS) != 0 ||
         setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
         setuid(pw->pw_uid) != 0 || setuid(0) == 0) {
-        fprintf(stderr, "coffre server: cannot drop privileges to %s\n", user);
+        srv_log(SRV_LOG_ERR, "server", "cannot drop privileges to %s", user);
         return -1;
     }
     return 0;
@@ -741,18 +754,35 @@ cleanup(struct run *run)
     srv_config_free(&run->cfg);
 }
 
-/* Run until SIGINT or SIGTERM, sweeping expired vetting once a second. */
+/* What the main loop runs with besides the context. */
+struct loop_env {
+    struct srv_http *http;
+    struct srv_watchdog *wd;
+    struct srv_reload reload;
+    char config_path[PATH_MAX + 16];
+};
+
+/* Run until SIGINT or SIGTERM, sweeping expired vetting once a second;
+ * SIGHUP reloads (reload.c). */
 static void
-serve_loop(struct srv_ctx *ctx, const sigset_t *set)
+serve_loop(struct srv_ctx *ctx, const sigset_t *set, struct loop_env *env)
 {
     struct timespec one = {1, 0};
     for (;;) {
         int sig = sigtimedwait(set, NULL, &one);
+        srv_watchdog_beat(env->wd);
         if (sig == SIGINT || sig == SIGTERM) {
-            fprintf(stderr, "coffre server: signal %d, stopping\n", sig);
+            srv_notify("STOPPING=1\nSTATUS=stopping");
+            srv_log(SRV_LOG_INFO, "stop", "signal %d, stopping", sig);
             return;
         }
-        guard_tick(ctx->guard);
+        if (sig == SIGHUP) {
+            srv_log(SRV_LOG_INFO, "reload", "SIGHUP: reloading %s",
+                    env->reload.path);
+            (void)srv_reload(ctx, env->http, &env->reload);
+            srv_watchdog_beat(env->wd);
+        }
+        guard_tick(srv_guard(ctx));
         if (!srv_policy_ready(ctx)) {
             continue; /* sealed, or a policy not accepted: touch nothing */
         }
@@ -770,16 +800,17 @@ serve_prepare(struct run *run, struct srv_ctx *ctx)
 {
     char err[2048];
     if (srv_ctx_init(ctx, run->vault, &run->cfg) != COFFRE_OK) {
-        fprintf(stderr, "coffre server: out of memory\n");
+        srv_log(SRV_LOG_ERR, "server", "out of memory");
         return -1;
     }
     srv_policy_enforce(ctx, run->policy);
     coffre_vault_set_vetting_deadline(run->vault, run->cfg.vetting_deadline);
     if (run->o.no_guard) {
-        fprintf(stderr, "coffre server: --no-guard: NO rate limits, NO bulk "
-                        "detection, NO poison records (benchmark only)\n");
-        guard_free(ctx->guard);
-        ctx->guard = NULL;
+        srv_log(SRV_LOG_WARNING, "server",
+                "--no-guard: NO rate limits, NO bulk "
+                "detection, NO poison records (benchmark only)");
+        guard_free(ctx->pset->guard);
+        ctx->pset->guard = NULL;
     }
     coffre_vault_set_retention(run->vault, run->cfg.retention);
     if (run->o.dev) {
@@ -792,7 +823,7 @@ serve_prepare(struct run *run, struct srv_ctx *ctx)
      * not served around; nor is a policy the custodians did not approve
      * (srv_policy_verify says why on stderr). */
     if (srv_audit_start(ctx, err, sizeof(err)) != COFFRE_OK) {
-        fprintf(stderr, "coffre server: audit log: %s\n", err);
+        srv_log(SRV_LOG_ERR, "server", "audit log: %s", err);
     } else if (coffre_vault_is_sealed(run->vault) ||
                srv_policy_verify(ctx, NULL, err, sizeof(err)) == COFFRE_OK) {
         guard_poison_sync(ctx);
@@ -800,6 +831,64 @@ serve_prepare(struct run *run, struct srv_ctx *ctx)
     }
     srv_ctx_destroy(ctx);
     return -1;
+}
+
+/* READY=1 and the first STATUS= line: listening, sealed or not (a
+ * sealed vault is ready: custodians unseal it over the API). */
+static void
+notify_ready(struct srv_ctx *ctx, const struct run *run)
+{
+    char why[256];
+    const char *st = srv_health_state(ctx, why, sizeof(why));
+    srv_notify("READY=1\nSTATUS=listening on %s, %s", run->cfg.listen, st);
+    srv_log_json(SRV_LOG_INFO, "start",
+                 json_pack("{s:s,s:s,s:s}", "msg", "listening", "listen",
+                           run->cfg.listen, "state", st));
+}
+
+/* Listening: drop privileges, start the health port and the watchdog,
+ * then serve until a stop signal. 0 on a clean stop. */
+static int
+serve_run(struct run *run, struct srv_ctx *ctx, struct srv_http *http,
+          const sigset_t *set)
+{
+    struct srv_health *health = NULL;
+    struct srv_watchdog wd;
+    struct loop_env env = {.http = http, .wd = &wd};
+    const char *haddr =
+        run->o.health_listen ? run->o.health_listen : run->cfg.health_listen;
+    /* The health port binds before the drop, as the API's port. */
+    if (haddr[0] != '\0' &&
+        srv_health_start(ctx, haddr,
+                         run->o.health_public || run->cfg.health_public,
+                         &health) != COFFRE_OK) {
+        return -1;
+    }
+    if (drop_privileges(run) != 0 ||
+        (run->cfg.mlock && mlockall(MCL_CURRENT | MCL_FUTURE) != 0)) {
+        if (run->cfg.mlock) {
+            srv_log(SRV_LOG_ERR, "server", "mlockall failed");
+        }
+        srv_health_stop(health);
+        return -1;
+    }
+    if (run->o.dev) {
+        print_dev_help(run);
+    }
+    printf("coffre server: listening on https://%s/\n", run->cfg.listen);
+    fflush(stdout);
+    snprintf(env.config_path, sizeof(env.config_path), "%s",
+             run->o.dev ? run->dev_config : run->o.config);
+    env.reload.path = env.config_path;
+    env.reload.no_guard = run->o.no_guard;
+    if (srv_watchdog_start(&wd, http) != 0) {
+        srv_log(SRV_LOG_ERR, "watchdog", "cannot start the watchdog thread");
+    }
+    notify_ready(ctx, run);
+    serve_loop(ctx, set, &env);
+    srv_watchdog_stop(&wd);
+    srv_health_stop(health);
+    return 0;
 }
 
 static int
@@ -811,6 +900,7 @@ serve(struct run *run)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     signal(SIGPIPE, SIG_IGN);
     /* Blocked before MHD starts its threads, so they inherit the mask and
      * only serve_loop receives the signals. */
@@ -820,22 +910,13 @@ serve(struct run *run)
     }
     int rc = srv_http_start(&ctx, run->cert, run->key, run->ca, &http);
     if (rc != COFFRE_OK) {
-        fprintf(stderr, "coffre server: cannot listen on %s\n",
-                run->cfg.listen);
-    } else if (drop_privileges(run) == 0 &&
-               (!run->cfg.mlock || mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ||
-                fprintf(stderr, "coffre server: mlockall failed\n") < 0)) {
-        if (run->o.dev) {
-            print_dev_help(run);
-        }
-        printf("coffre server: listening on https://%s/\n", run->cfg.listen);
-        fflush(stdout);
-        serve_loop(&ctx, &set);
-    } else {
+        srv_log(SRV_LOG_ERR, "server", "cannot listen on %s", run->cfg.listen);
+    } else if (serve_run(run, &ctx, http, &set) != 0) {
         rc = COFFRE_ERR_DENIED;
     }
     srv_http_stop(http);
     srv_ctx_destroy(&ctx);
+    srv_log(SRV_LOG_INFO, "stop", "stopped");
     return rc == COFFRE_OK ? 0 : 1;
 }
 
@@ -847,7 +928,7 @@ policy_digest(struct run *run)
     char err[256];
     if (srv_policy_digest(run->cfg_text, run->cfg_len, run->ca, strlen(run->ca),
                           run->policy, err, sizeof(err)) != COFFRE_OK) {
-        fprintf(stderr, "coffre server: policy digest: %s\n", err);
+        srv_log(SRV_LOG_ERR, "server", "policy digest: %s", err);
         return -1;
     }
     return 0;
@@ -917,6 +998,14 @@ cmd_server(int argc, char **argv)
     run.key = read_text(run.cfg.tls_key);
     run.ca = read_text(run.cfg.client_ca);
     if (run.cert && run.key && run.ca && policy_digest(&run) == 0) {
+        /* Clients are verified against the CA of the policy in force,
+         * which a reload may replace (auth.c). */
+        if (srv_auth_trust_load(&run.cfg, run.ca, strlen(run.ca)) !=
+            COFFRE_OK) {
+            srv_log(SRV_LOG_ERR, "server", "%s: no CA certificate",
+                    run.cfg.client_ca);
+            goto out;
+        }
         rc = serve(&run);
     }
 out:

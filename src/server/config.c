@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gnutls/x509.h>
 #include <sodium.h>
 
 #include "coffre/approval.h"
+
 #include "guard.h"
 #include "server.h"
 
@@ -284,6 +286,7 @@ parse_key(struct srv_config *c, const char *key, json_t *v, char *err,
         {"user", c->user, sizeof(c->user)},
         {"audit_dir", c->audit_dir, sizeof(c->audit_dir)},
         {"audit_origin", c->audit_origin, sizeof(c->audit_origin)},
+        {"health_listen", c->health_listen, sizeof(c->health_listen)},
     };
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         if (strcmp(key, strs[i].name) == 0) {
@@ -294,6 +297,8 @@ parse_key(struct srv_config *c, const char *key, json_t *v, char *err,
         return get_bool(v, key, &c->tls12, err, errlen);
     } else if (strcmp(key, "mlock") == 0) {
         return get_bool(v, key, &c->mlock, err, errlen);
+    } else if (strcmp(key, "health_public") == 0) {
+        return get_bool(v, key, &c->health_public, err, errlen);
     } else if (strcmp(key, "principals") == 0) {
         if (c->principals != NULL) {
             return bad(err, errlen, "principals: duplicate key");
@@ -422,6 +427,10 @@ srv_config_free(struct srv_config *c)
     free(c->guard);
     c->guard = NULL;
     c->nprincipals = 0;
+    if (c->client_trust != NULL) {
+        gnutls_x509_trust_list_deinit(c->client_trust, 1);
+        c->client_trust = NULL;
+    }
 }
 
 const struct srv_principal *

@@ -549,8 +549,7 @@ save_state(struct guard *g)
     /* rename: a crash leaves the old file or the new one, never half. */
     if (g->state_path[0] && (!ok || rename(tmp, g->state_path) != 0)) {
         g->saved_fail++;
-        fprintf(stderr, "coffre server: guard: cannot save %s\n",
-                g->state_path);
+        srv_log(SRV_LOG_ERR, "guard", "guard: cannot save %s", g->state_path);
     }
     srv_jfree(text);
 }
@@ -604,7 +603,8 @@ raise_alert(struct guard *g, const struct gslot *s, int why, uint32_t seen,
         }
     }
     if (text != NULL) {
-        fprintf(stderr, "coffre server: guard alert: %s\n", text);
+        srv_log_json(SRV_LOG_WARNING, "guard_alert",
+                     json_pack("{s:O}", "alert", a));
         spawn_alert(g, text);
     }
     save_state(g);
@@ -968,7 +968,7 @@ guard_tick(struct guard *g)
 void
 guard_api_status(struct srv_ctx *ctx, struct srv_resp *r)
 {
-    srv_json(r, 200, guard_status(ctx->guard));
+    srv_json(r, 200, guard_status(srv_guard(ctx)));
 }
 
 void
@@ -982,12 +982,12 @@ guard_api_reinstate(struct srv_ctx *ctx, const struct srv_req *req,
     if (name == NULL || json_object_size(o) != 1 || strlen(name) > 3 * 32) {
         srv_error(r, 400, "bad_request",
                   "the body is {\"principal\": NAME or FINGERPRINT}");
-    } else if (ctx->guard == NULL) {
+    } else if (srv_guard(ctx) == NULL) {
         srv_error(r, 409, "conflict", "the guard is off");
-    } else if (guard_reinstate(ctx->guard, name, &found), !found) {
+    } else if (guard_reinstate(srv_guard(ctx), name, &found), !found) {
         srv_error(r, 404, "not_found", "no suspended principal %s", name);
     } else {
-        fprintf(stderr, "coffre server: guard: %s reinstated by %s\n", name,
+        srv_log(SRV_LOG_INFO, "guard", "guard: %s reinstated by %s", name,
                 req->who->name);
         srv_json(r, 200,
                  json_pack("{s:s,s:b}", "principal", name, "reinstated", 1));

@@ -15,8 +15,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <sodium.h>
@@ -67,7 +69,27 @@ struct loop {
     int ep;      /* epoll: the daemon's epoll fd, stop_fd and wake_fd */
     pthread_t thread;
     int started;
+    uint64_t beat; /* ms (CLOCK_MONOTONIC) of its last run: srv_http_alive */
 };
+
+/* Certificates of the server's chain sent (the leaf first). */
+#define TLS_CHAIN_MAX 8
+
+/*
+ * The server's certificate and key, given to GnuTLS by a callback at each
+ * handshake (MHD_OPTION_HTTPS_CERT_CALLBACK), so that a reload swaps them
+ * without restarting a daemon (srv_http_reload_cert). The callback has no
+ * argument of ours: the pair in force is a global (one server per
+ * process). Replaced pairs stay allocated until srv_http_stop, since a
+ * handshake in progress may still use them.
+ */
+struct tls_cred {
+    gnutls_pcert_st pcert[TLS_CHAIN_MAX];
+    unsigned n;
+    gnutls_privkey_t key;
+    struct tls_cred *older;
+};
+static struct tls_cred *cred_now;
 
 /* The loop the calling thread runs, for the requests it holds. */
 static _Thread_local const struct loop *this_loop;
@@ -96,6 +118,7 @@ tls_push(gnutls_transport_ptr_t fd, const giovec_t *iov, int iovcnt)
 }
 
 struct srv_http {
+    struct tls_cred *cred; /* the newest, as cred_now; older ones chained */
     /* One daemon and its event loop per thread, see srv_http_start. */
     struct loop loops[HTTP_MAX_DAEMONS];
     unsigned nd;
@@ -108,13 +131,18 @@ struct srv_http {
 /* Per connection (MHD socket context). */
 struct conn_state {
     int checked;
+    unsigned gen; /* of the policy checked under: a swap checks again */
     const struct srv_principal *who;
+    const struct srv_pset *pset;
     const char *why;
 };
 
 /* Per request (MHD con_cls). */
 struct req_state {
-    int begun; /* on_request was called once */
+    int begun;      /* on_request was called once */
+    uint64_t t0_ns; /* CLOCK_MONOTONIC when the request began */
+    char id[17];    /* request id: 8 random bytes, hex (logs, header) */
+    const struct srv_principal *who; /* for the log line of a held one */
     char *body;
     size_t len, cap;
     int too_big;
@@ -275,17 +303,23 @@ authenticate(struct srv_http *h, struct MHD_Connection *c, struct srv_req *req)
     const union MHD_ConnectionInfo *si =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct conn_state *cs = si ? si->socket_context : NULL;
-    if (cs != NULL && cs->checked) {
+    const struct srv_pset *ps = srv_pset(h->ctx);
+    req->pset = ps;
+    if (cs != NULL && cs->checked && cs->gen == ps->gen) {
         req->who = cs->who;
         req->auth_why = cs->why;
         return;
     }
+    /* First request, or the policy changed since (a reload): a principal
+     * removed keeps nothing on a connection it opened before. */
     const union MHD_ConnectionInfo *ti =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    (void)srv_auth_session(h->ctx->cfg, ti ? ti->tls_session : NULL, &req->who,
+    (void)srv_auth_session(ps->cfg, ti ? ti->tls_session : NULL, &req->who,
                            &req->auth_why);
     if (cs != NULL) {
         cs->checked = 1;
+        cs->gen = ps->gen;
+        cs->pset = ps;
         cs->who = req->who;
         cs->why = req->auth_why;
     }
@@ -300,8 +334,58 @@ free_body(void *p)
     }
 }
 
+static uint64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The method as logged: one of HTTP's own, or "other" (a client's token
+ * is not written to the log as it came). */
+static const char *
+log_method(const char *m)
+{
+    static const char *const known[] = {"GET",     "HEAD",  "POST",
+                                        "PUT",     "PATCH", "DELETE",
+                                        "OPTIONS", "TRACE", "CONNECT"};
+    for (size_t i = 0; m != NULL && i < sizeof(known) / sizeof(known[0]); i++) {
+        if (strcmp(m, known[i]) == 0) {
+            return known[i];
+        }
+    }
+    return "other";
+}
+
+/*
+ * One log line per answer (docs/server.md, "Logs"): the route template,
+ * never the path or the query (a search carries the values searched for),
+ * never the body.
+ */
+static void
+log_request(const struct req_state *rs, const char *method,
+            const struct srv_principal *who, const struct srv_resp *r)
+{
+    uint64_t us = (mono_ns() - rs->t0_ns) / 1000u;
+    json_t *o = json_pack(
+        "{s:s,s:s?,s:s,s:s,s:s,s:i,s:I}", "request_id", rs->id, "principal",
+        who ? who->name : NULL, "role",
+        srv_role_name(who ? who->role : SRV_ROLE_NONE), "method",
+        log_method(method), "route",
+        r->route < R__COUNT ? srv_route_labels[r->route] : "unmatched",
+        "status", (int)r->status, "latency_us", (json_int_t)us);
+    if (o != NULL) {
+        json_object_set_new(o, "audit_index",
+                            r->audit_indexed
+                                ? json_integer((json_int_t)r->audit_index)
+                                : json_null());
+    }
+    srv_log_json(SRV_LOG_INFO, "request", o);
+}
+
 static enum MHD_Result
-queue(struct MHD_Connection *c, struct srv_resp *r)
+queue(struct MHD_Connection *c, struct srv_resp *r, const char *id)
 {
     size_t len = r->body == NULL ? 0
                  : r->body_len   ? r->body_len
@@ -318,6 +402,7 @@ queue(struct MHD_Connection *c, struct srv_resp *r)
                             r->ctype ? r->ctype : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Request-Id", id);
     if (r->allow != NULL) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     }
@@ -418,14 +503,24 @@ resumer_main(void *arg)
 }
 
 /* A resumed connection: its entry is durable (or the log failed). */
+/* Log the answer ${r} of ${rs}, then queue it. */
 static enum MHD_Result
-release(struct MHD_Connection *c, struct req_state *rs)
+answer(struct MHD_Connection *c, struct req_state *rs, const char *method,
+       struct srv_resp *r)
+{
+    log_request(rs, method, rs->who, r);
+    return queue(c, r, rs->id);
+}
+
+static enum MHD_Result
+release(struct MHD_Connection *c, struct req_state *rs, const char *method)
 {
     rs->held = 0;
     if (rs->audit_rc != COFFRE_OK) {
         srv_audit_refuse(&rs->resp);
+        rs->resp.audit_indexed = 0; /* the entry was not made durable */
     }
-    return queue(c, &rs->resp);
+    return answer(c, rs, method, &rs->resp);
 }
 
 /*
@@ -436,7 +531,7 @@ release(struct MHD_Connection *c, struct req_state *rs)
  */
 static enum MHD_Result
 hold(struct srv_http *h, struct MHD_Connection *c, struct req_state *rs,
-     struct srv_resp *r)
+     struct srv_resp *r, const char *method)
 {
     rs->resp = *r;
     rs->held = 1;
@@ -453,7 +548,7 @@ hold(struct srv_http *h, struct MHD_Connection *c, struct req_state *rs,
     }
     pthread_mutex_unlock(&h->w.lock);
     rs->audit_rc = entry_wait(h, r->audit_index);
-    return release(c, rs);
+    return release(c, rs, method);
 }
 
 static enum MHD_Result
@@ -465,7 +560,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     struct req_state *rs = *con_cls;
     (void)version;
     if (rs != NULL && rs->held) {
-        return release(c, rs);
+        return release(c, rs, method);
     }
     if (rs == NULL) { /* raw_target found no memory */
         return MHD_NO;
@@ -476,13 +571,18 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
          * request is refused before its body ("100 Continue" never
          * sent) or its body cannot be framed. */
         rs->begun = 1;
+        rs->t0_ns = mono_ns();
+        unsigned char rid[8];
+        randombytes_buf(rid, sizeof(rid));
+        sodium_bin2hex(rs->id, sizeof(rs->id), rid, sizeof(rid));
         rs->bad_te = bad_transfer_encoding(c);
-        if (!rs->bad_te && !declared_too_big(c, h->ctx->cfg->body_max)) {
+        if (!rs->bad_te && !declared_too_big(c, srv_cfg(h->ctx)->body_max)) {
             return MHD_YES;
         }
         rs->too_big = !rs->bad_te;
     } else if (*upload_data_size != 0) {
-        accumulate(rs, upload_data, *upload_data_size, h->ctx->cfg->body_max);
+        accumulate(rs, upload_data, *upload_data_size,
+                   srv_cfg(h->ctx)->body_max);
         *upload_data_size = 0; /* past the cap: read and dropped */
         return MHD_YES;
     }
@@ -491,6 +591,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     memset(&req, 0, sizeof(req));
     memset(&r, 0, sizeof(r));
     authenticate(h, c, &req);
+    rs->who = req.who;
     if (rs->too_big || rs->bad_te) {
         char param[COFFRE_PSEUDONYM_LEN + 1];
         unsigned st;
@@ -500,12 +601,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
                       "unsupported Transfer-Encoding (only chunked)");
         } else {
             srv_error(&r, 413, "too_large", "the body is over %zu bytes",
-                      h->ctx->cfg->body_max);
+                      srv_cfg(h->ctx)->body_max);
         }
         srv_metrics_observe(h->ctx->metrics, r.route,
                             req.who ? req.who->role : SRV_ROLE_NONE, r.status,
                             0);
-        return queue(c, &r);
+        return answer(c, rs, method, &r);
     }
     req.method = method;
     req.path = url;
@@ -519,14 +620,93 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     req.audit_async = h->async;
     srv_handle(h->ctx, &req, &r);
     if (r.audit_pending) {
-        return hold(h, c, rs, &r);
+        return hold(h, c, rs, &r, method);
     }
-    return queue(c, &r);
+    return answer(c, rs, method, &r);
 }
 
-/* "A.B.C.D:PORT" or "[V6]:PORT" to a socket address. */
+static void
+cred_free(struct tls_cred *c)
+{
+    while (c != NULL) {
+        struct tls_cred *older = c->older;
+        for (unsigned i = 0; i < c->n; i++) {
+            gnutls_pcert_deinit(&c->pcert[i]);
+        }
+        gnutls_privkey_deinit(c->key);
+        free(c);
+        c = older;
+    }
+}
+
+/*
+ * The certificate chain and key of the PEM texts, checked to be a pair
+ * (GnuTLS refuses a key that does not match the certificate's), in
+ * *${pc}; -1 with the reason in ${err}, nothing allocated.
+ */
 static int
-parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *pflags)
+cred_load(const char *cert_pem, const char *key_pem, struct tls_cred **pc,
+          char *err, size_t errlen)
+{
+    gnutls_datum_t cd = {(unsigned char *)(uintptr_t)cert_pem,
+                         (unsigned)strlen(cert_pem)};
+    gnutls_datum_t kd = {(unsigned char *)(uintptr_t)key_pem,
+                         (unsigned)strlen(key_pem)};
+    gnutls_certificate_credentials_t probe = NULL;
+    struct tls_cred *c = calloc(1, sizeof(*c));
+    int rc = c == NULL ? GNUTLS_E_MEMORY_ERROR
+                       : gnutls_certificate_allocate_credentials(&probe);
+    if (rc >= 0) { /* the pair check, on credentials thrown away */
+        rc = gnutls_certificate_set_x509_key_mem2(probe, &cd, &kd,
+                                                  GNUTLS_X509_FMT_PEM, NULL, 0);
+    }
+    if (rc >= 0) {
+        c->n = TLS_CHAIN_MAX;
+        rc = gnutls_pcert_list_import_x509_raw(c->pcert, &c->n, &cd,
+                                               GNUTLS_X509_FMT_PEM, 0);
+        c->n = rc >= 0 ? c->n : 0;
+    }
+    if (rc >= 0 && (rc = gnutls_privkey_init(&c->key)) >= 0) {
+        rc = gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM,
+                                            NULL, 0);
+    }
+    if (probe != NULL) {
+        gnutls_certificate_free_credentials(probe);
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", gnutls_strerror(rc));
+        cred_free(c);
+        return -1;
+    }
+    *pc = c;
+    return 0;
+}
+
+/* GnuTLS asks for the server's certificate (gnutls_certificate_retrieve_
+ * function2): the pair in force. */
+static int
+cert_callback(gnutls_session_t s, const gnutls_datum_t *req_ca_dn, int nreqs,
+              const gnutls_pk_algorithm_t *algos, int nalgos,
+              gnutls_pcert_st **pcert, unsigned int *pcert_length,
+              gnutls_privkey_t *pkey)
+{
+    struct tls_cred *c = __atomic_load_n(&cred_now, __ATOMIC_ACQUIRE);
+    (void)s;
+    (void)req_ca_dn;
+    (void)nreqs;
+    (void)algos;
+    (void)nalgos;
+    if (c == NULL) {
+        return -1;
+    }
+    *pcert = c->pcert;
+    *pcert_length = c->n;
+    *pkey = c->key;
+    return 0;
+}
+
+int
+srv_listen_parse(const char *s, struct sockaddr_storage *ss, unsigned *pflags)
 {
     char host[SRV_NAME_MAX + 1];
     const char *colon = strrchr(s, ':');
@@ -571,10 +751,9 @@ parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *pflags)
  */
 static struct MHD_Daemon *
 start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
-          unsigned ndaemons, const char *cert_pem, const char *key_pem,
-          const char *ca_pem)
+          unsigned ndaemons, const char *ca_pem)
 {
-    const struct srv_config *cfg = h->ctx->cfg;
+    const struct srv_config *cfg = srv_cfg(h->ctx);
     struct MHD_OptionItem reuse[] = {
         {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
         {MHD_OPTION_END, 0, NULL},
@@ -588,7 +767,7 @@ start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
                                         : MHD_USE_EPOLL); /* loop_main */
     return MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ss,
-        MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+        MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
         MHD_OPTION_HTTPS_MEM_TRUST, ca_pem, MHD_OPTION_HTTPS_PRIORITIES, prio,
         /* SO_REUSEPORT, so that sibling daemons share the address;
          * left unset otherwise: 0 would also drop the default
@@ -599,10 +778,10 @@ start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
         MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS / ndaemons,
         /* one address cannot take every slot (a daemon counts its own) */
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip,
-        MHD_OPTION_URI_LOG_CALLBACK, raw_target, h,
-        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_CONNECTION,
-        notify_conn, h, MHD_OPTION_NOTIFY_COMPLETED, request_done, h,
-        MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, raw_target, h, MHD_OPTION_EXTERNAL_LOGGER,
+        srv_log_mhd, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, h, MHD_OPTION_END);
 }
 
 /*
@@ -655,6 +834,7 @@ loop_main(void *arg)
         int ms = LOOP_MAX_WAIT_MS;
         uint64_t moved = tls_moved;
 
+        __atomic_store_n(&l->beat, mono_ns() / 1000000u, __ATOMIC_RELAXED);
         MHD_run(l->d);
         if (MHD_get_timeout(l->d, &to) == MHD_YES) {
             ms = to < LOOP_MAX_WAIT_MS ? (int)to : LOOP_MAX_WAIT_MS;
@@ -738,13 +918,13 @@ stop_daemons(struct srv_http *h)
 static int
 start_loop(struct srv_http *h, struct loop *l,
            const struct sockaddr_storage *ss, unsigned v6, unsigned n,
-           const char *cert_pem, const char *key_pem, const char *ca_pem)
+           const char *ca_pem)
 {
     l->h = h;
     l->index = h->nd;
     l->wake_fd = l->ep = -1;
-    l->d = start_one(h, ss, v6, n, cert_pem, key_pem, ca_pem);
-    if (l->d != NULL && h->ctx->cfg->threads != 0) {
+    l->d = start_one(h, ss, v6, n, ca_pem);
+    if (l->d != NULL && srv_cfg(h->ctx)->threads != 0) {
         l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (l->wake_fd < 0 || loop_poll(l) != 0 ||
             pthread_create(&l->thread, NULL, loop_main, l) != 0) {
@@ -776,9 +956,10 @@ srv_http_start(struct srv_ctx *ctx, const char *cert_pem, const char *key_pem,
 {
     struct sockaddr_storage ss;
     unsigned v6 = 0;
-    unsigned n = ctx->cfg->threads > 1 ? ctx->cfg->threads : 1;
+    unsigned n = srv_cfg(ctx)->threads > 1 ? srv_cfg(ctx)->threads : 1;
     *phttp = NULL;
-    if (parse_listen(ctx->cfg->listen, &ss, &v6) != 0 || n > HTTP_MAX_DAEMONS) {
+    if (srv_listen_parse(srv_cfg(ctx)->listen, &ss, &v6) != 0 ||
+        n > HTTP_MAX_DAEMONS) {
         return COFFRE_ERR_ARG;
     }
     if (n > 1 && address_in_use(&ss)) {
@@ -789,21 +970,27 @@ srv_http_start(struct srv_ctx *ctx, const char *cert_pem, const char *key_pem,
         return COFFRE_ERR_NOMEM;
     }
     h->ctx = ctx;
+    char err[256];
+    if (cred_load(cert_pem, key_pem, &h->cred, err, sizeof(err)) != 0) {
+        srv_log(SRV_LOG_ERR, "server", "TLS certificate and key: %s", err);
+        free(h);
+        return COFFRE_ERR_PARSE;
+    }
+    __atomic_store_n(&cred_now, h->cred, __ATOMIC_RELEASE);
     pthread_mutex_init(&h->w.lock, NULL);
     pthread_cond_init(&h->w.more, NULL);
     /* Without the resumer, requests wait for their entries in place: so
      * in thread-per-connection mode, where libmicrohttpd cannot suspend. */
-    h->w.started = ctx->cfg->threads != 0 &&
+    h->w.started = srv_cfg(ctx)->threads != 0 &&
                    pthread_create(&h->w.thread, NULL, resumer_main, h) == 0;
     h->async = h->w.started;
     h->stop_fd = eventfd(0, EFD_CLOEXEC);
     for (; h->stop_fd >= 0 && h->nd < n; h->nd++) {
-        if (start_loop(h, &h->loops[h->nd], &ss, v6, n, cert_pem, key_pem,
-                       ca_pem) != 0) {
+        if (start_loop(h, &h->loops[h->nd], &ss, v6, n, ca_pem) != 0) {
             break;
         }
     }
-    if (h->nd < n || (ctx->cfg->threads != 0 && !h->w.started)) {
+    if (h->nd < n || (srv_cfg(ctx)->threads != 0 && !h->w.started)) {
         srv_http_stop(h);
         return COFFRE_ERR_IO;
     }
@@ -836,5 +1023,44 @@ srv_http_stop(struct srv_http *h)
     }
     pthread_cond_destroy(&h->w.more);
     pthread_mutex_destroy(&h->w.lock);
+    __atomic_store_n(&cred_now, NULL, __ATOMIC_RELEASE);
+    cred_free(h->cred);
     free(h);
+}
+
+int
+srv_tls_pair_load(const char *cert_pem, const char *key_pem,
+                  struct tls_cred **pc, char *err, size_t errlen)
+{
+    return cred_load(cert_pem, key_pem, pc, err, errlen) == 0
+               ? COFFRE_OK
+               : COFFRE_ERR_PARSE;
+}
+
+void
+srv_tls_pair_free(struct tls_cred *c)
+{
+    cred_free(c);
+}
+
+void
+srv_http_use_pair(struct srv_http *h, struct tls_cred *c)
+{
+    c->older = h->cred; /* a handshake in progress may hold it */
+    h->cred = c;
+    __atomic_store_n(&cred_now, c, __ATOMIC_RELEASE);
+}
+
+int
+srv_http_alive(struct srv_http *h, unsigned max_ms)
+{
+    uint64_t now = mono_ns() / 1000000u;
+    for (unsigned i = 0; i < h->nd; i++) {
+        uint64_t beat = __atomic_load_n(&h->loops[i].beat, __ATOMIC_RELAXED);
+        /* thread per connection: libmicrohttpd's own thread, no beat */
+        if (h->loops[i].started && now - beat > max_ms) {
+            return 0;
+        }
+    }
+    return 1;
 }

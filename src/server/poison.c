@@ -30,11 +30,11 @@ write_lines(struct srv_ctx *ctx, FILE *f, const uint64_t *ids, size_t n)
             coffre_vault_id(ctx->vault));
     for (size_t i = 0; i < n; i++) {
         fprintf(f, "%llu", (unsigned long long)ids[i]);
-        for (size_t k = 0; k < ctx->cfg->nprincipals; k++) {
-            const char *aud = ctx->cfg->principals[k].audience;
+        for (size_t k = 0; k < srv_cfg(ctx)->nprincipals; k++) {
+            const char *aud = srv_cfg(ctx)->principals[k].audience;
             int seen = 0;
             for (size_t j = 0; j < k; j++) {
-                seen |= strcmp(ctx->cfg->principals[j].audience, aud) == 0;
+                seen |= strcmp(srv_cfg(ctx)->principals[j].audience, aud) == 0;
             }
             if (!seen && coffre_vault_pseudonym(ctx->vault, aud, ids[i], ps) ==
                              COFFRE_OK) {
@@ -56,7 +56,7 @@ write_custodian_file(struct srv_ctx *ctx, const struct guard_config *gc,
         snprintf(path, sizeof(path), "%s", gc->poison_file);
     } else {
         snprintf(path, sizeof(path), "%s/poison-custodians.txt",
-                 ctx->cfg->data_dir);
+                 srv_cfg(ctx)->data_dir);
     }
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     (void)unlink(tmp);
@@ -70,7 +70,7 @@ write_custodian_file(struct srv_ctx *ctx, const struct guard_config *gc,
         close(fd);
     }
     if (!ok || rename(tmp, path) != 0) {
-        fprintf(stderr, "coffre server: guard: cannot write %s\n", path);
+        srv_log(SRV_LOG_ERR, "guard", "guard: cannot write %s", path);
         (void)unlink(tmp);
     }
 }
@@ -81,12 +81,16 @@ guard_poison_sync(struct srv_ctx *ctx)
     /* One server per process: the time of the last look is its own. */
     static time_t last;
     static size_t loaded = (size_t)-1;
+    static const struct guard *loaded_in; /* a reload may bring a new one */
     const struct guard_config *gc =
-        ctx->cfg->guard ? ctx->cfg->guard : guard_config_default();
+        srv_cfg(ctx)->guard ? srv_cfg(ctx)->guard : guard_config_default();
     time_t now = time(NULL);
     struct coffre_vault_stats st;
     size_t n = 0;
-    if (ctx->guard == NULL || coffre_vault_is_sealed(ctx->vault) ||
+    if (srv_guard(ctx) != loaded_in) {
+        loaded = (size_t)-1; /* the new guard has no poison list yet */
+    }
+    if (srv_guard(ctx) == NULL || coffre_vault_is_sealed(ctx->vault) ||
         (loaded != (size_t)-1 && now - last < 60)) {
         return;
     }
@@ -105,12 +109,12 @@ guard_poison_sync(struct srv_ctx *ctx)
                 COFFRE_OK ||
             coffre_vault_poison_list(ctx->vault, ids, COFFRE_POISON_MAX, &n) !=
                 COFFRE_OK) {
-            fprintf(stderr, "coffre server: guard: cannot plant poison "
-                            "records\n");
+            srv_log(SRV_LOG_ERR, "guard", "guard: cannot plant poison records");
         }
     }
-    if (n != loaded && guard_set_poison(ctx->guard, ids, n) == COFFRE_OK) {
+    if (n != loaded && guard_set_poison(srv_guard(ctx), ids, n) == COFFRE_OK) {
         loaded = n;
+        loaded_in = srv_guard(ctx);
         write_custodian_file(ctx, gc, ids, n);
     }
     free(ids);

@@ -7,8 +7,9 @@
  * and nothing is served: a host administrator cannot preposition a
  * principal, a looser guard or another client CA without m custodians.
  *
- * A restart-based pin, not a live swap: the principal table and the guard
- * stay what they were at start for the process's whole life.
+ * A reload (reload.c) may bring the pinned policy's approved successor:
+ * srv_policy_successor consumes the approval and moves the pin, then the
+ * new principal table and guard are published (srv_ctx_swap).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,12 +161,12 @@ change(struct srv_ctx *ctx, const struct srv_principal *who, const char *hex,
              "the running policy %s is not the pinned one and %s; the vault "
              "is sealed again",
              hex, p.why);
-    fprintf(stderr,
-            "coffre server: the pinned policy is %s. To serve under %s: on "
+    srv_log(SRV_LOG_ERR, "policy",
+            "the pinned policy is %s. To serve under %s: on "
             "a server running the pinned policy, request a policy_change "
             "approval with that scope, have it granted, then restart with "
             "this configuration before it expires (docs/approvals.md "
-            "section 6).\n",
+            "section 6).",
             old, hex);
     return COFFRE_ERR_DENIED;
 }
@@ -216,7 +217,59 @@ srv_policy_verify(struct srv_ctx *ctx, const struct srv_principal *who,
     } else {
         /* Never serve under a policy the custodians did not approve. */
         (void)coffre_vault_seal(ctx->vault);
-        fprintf(stderr, "coffre server: policy refused: %s\n", msg);
+        srv_log(SRV_LOG_ERR, "policy", "policy refused: %s", msg);
+    }
+    pthread_mutex_unlock(&ctx->policy_lock);
+    return rc;
+}
+
+int
+srv_policy_successor(struct srv_ctx *ctx,
+                     const unsigned char next[SRV_POLICY_LEN], char *msg,
+                     size_t msglen)
+{
+    char hex[HEX_LEN + 1], old[HEX_LEN + 1];
+    char purpose[COFFRE_AUDIT_MAX_PURPOSE + 1];
+    struct pick p;
+    int why = 0, rc;
+    pthread_mutex_lock(&ctx->policy_lock);
+    sodium_bin2hex(hex, sizeof(hex), next, SRV_POLICY_LEN);
+    sodium_bin2hex(old, sizeof(old), ctx->policy, SRV_POLICY_LEN);
+    if (!srv_policy_ready(ctx)) {
+        snprintf(msg, msglen, "the vault is sealed");
+        pthread_mutex_unlock(&ctx->policy_lock);
+        return COFFRE_ERR_SEALED;
+    }
+    rc = pick_approval(ctx, hex, &p);
+    if (rc == COFFRE_OK && p.id[0] != '\0') {
+        rc = coffre_vault_policy_change(ctx->vault, next, p.id, "coffre-server",
+                                        (int64_t)time(NULL), NULL, &why);
+        if (rc == COFFRE_OK) {
+            memcpy(ctx->policy, next, SRV_POLICY_LEN);
+            snprintf(purpose, sizeof(purpose), "policy %s from %s", hex, old);
+            rc = note(ctx, NULL, "policy.change", p.id, purpose, 200, msg,
+                      msglen);
+            if (rc == COFFRE_OK) {
+                snprintf(msg, msglen, "policy %s (approval %s) replaces %s",
+                         hex, p.id, old);
+            }
+            pthread_mutex_unlock(&ctx->policy_lock);
+            return COFFRE_OK; /* the pin moved: the new policy serves */
+        }
+        snprintf(p.why, sizeof(p.why), "its policy_change approval failed");
+    }
+    if (rc != COFFRE_OK && rc != COFFRE_ERR_DENIED) {
+        snprintf(msg, msglen, "the approvals cannot be read: %s",
+                 coffre_strerror(rc));
+    } else {
+        snprintf(purpose, sizeof(purpose), "policy %s pinned %s", hex, old);
+        (void)note(ctx, NULL, "policy.refuse", p.near, purpose, 409, msg,
+                   msglen);
+        snprintf(msg, msglen,
+                 "the new policy %s is not the pinned %s and %s; the pinned "
+                 "one stays in force (docs/approvals.md section 6)",
+                 hex, old, p.why);
+        rc = COFFRE_ERR_DENIED;
     }
     pthread_mutex_unlock(&ctx->policy_lock);
     return rc;

@@ -117,9 +117,9 @@ srv_retention_tick(struct srv_ctx *ctx, int64_t now)
     struct srv_approvals *s = ctx->approvals;
     char id[COFFRE_RECEIPT_ID_LEN + 1];
     size_t n;
-    if (s == NULL || ctx->cfg->retention_sweep <= 0 ||
+    if (s == NULL || srv_cfg(ctx)->retention_sweep <= 0 ||
         coffre_vault_is_sealed(ctx->vault) ||
-        now - s->last_sweep < ctx->cfg->retention_sweep) {
+        now - s->last_sweep < srv_cfg(ctx)->retention_sweep) {
         return;
     }
     s->last_sweep = now; /* only the signal loop's thread calls this */

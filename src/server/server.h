@@ -18,6 +18,7 @@
 #define COFFRE_SRC_SERVER_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,7 +85,41 @@ struct srv_config {
     struct srv_principal *principals;
     size_t nprincipals;
     struct guard_config *guard; /* NULL: the defaults (guard.h) */
+    /* gnutls_x509_trust_list_t of the client CA (srv_auth_trust_load),
+     * or NULL: the TLS credentials' own trust (unit tests). */
+    void *client_trust;
+    /* The plain health port (health.c): "" for none. */
+    char health_listen[SRV_NAME_MAX + 1];
+    int health_public; /* allow a non-loopback health_listen */
 };
+
+/* ---- log.c ------------------------------------------------------- */
+
+/* syslog priorities (journald's PRIORITY) */
+enum srv_log_level { SRV_LOG_ERR = 3, SRV_LOG_WARNING = 4, SRV_LOG_INFO = 6 };
+
+/**
+ * srv_log(level, event, fmt, ...): one JSON line on stderr, {"time",
+ * "level", "event", "msg"} (docs/server.md, "Logs"); under systemd
+ * prefixed with "<level>" for the journal. The message must hold no
+ * personal value. Thread-safe: one write per line.
+ */
+void srv_log(int level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** srv_log_json(level, event, obj): one line with the members of ${obj}
+ * (reference stolen) after time, level and event. */
+void srv_log_json(int level, const char *event, json_t *obj);
+
+/**
+ * srv_log_mhd(cls, fmt, ap): libmicrohttpd's error log
+ * (MHD_OPTION_EXTERNAL_LOGGER) as log lines of event "http". Its messages
+ * name the library's errors, not request values.
+ */
+void srv_log_mhd(void *cls, const char *fmt, va_list ap);
+
+/** srv_log_time(out): the time now, RFC 3339 UTC with microseconds. */
+void srv_log_time(char out[32]);
 
 /* ---- config.c ---------------------------------------------------- */
 
@@ -284,6 +319,7 @@ struct srv_req {
     const char *body;
     size_t body_len;
     const struct srv_principal *who; /* NULL: not authenticated */
+    const struct srv_pset *pset;     /* who's policy; NULL: in force */
     const char *auth_why;            /* why who is NULL (static text) */
     /* Nonzero: the caller waits for the audit entry itself (http.c
      * suspends the connection): srv_handle only queues the entry and sets
@@ -316,6 +352,7 @@ struct srv_resp {
      * (audit_index: the ticket coffre_audit_append gave). */
     int audit_pending;
     uint64_t audit_index;
+    int audit_indexed; /* audit_index is the request's entry (log.c) */
     /* The entry a write recorded through the vault's audit hook, durable
      * before it committed (srv_vault_hook): the request's own when the
      * answer is that write's success. */
@@ -361,16 +398,30 @@ int srv_utf8_valid(const char *s, size_t n);
 
 struct coffre_audit; /* coffre/audit.h */
 
+/*
+ * The policy in force: the configuration (principals, limits) and the
+ * guard built for it. A reload that brings an approved successor
+ * (reload.c) publishes a new one; each request takes the one in force
+ * when it is authenticated and keeps it to its end. Older ones are kept,
+ * unused, until the server stops: requests in flight may still hold them.
+ */
+struct srv_pset {
+    struct srv_config *cfg;
+    struct guard *guard; /* NULL: no guard */
+    unsigned gen;        /* 0 at start, +1 per swap */
+    int owns_cfg;        /* cfg is freed with the set (reloads) */
+    struct srv_pset *older;
+};
+
 struct srv_ctx {
     struct coffre_vault *vault;
     /* no lock: every coffre_vault_* call takes the vault's own */
-    struct srv_config *cfg;
+    struct srv_pset *pset; /* read with srv_pset(), swapped atomically */
     struct srv_metrics *metrics;
     /* The audit log, opened once the vault is unsealed (audit.c); read
      * with srv_audit_get(). NULL: audited routes answer 503. */
     struct coffre_audit *audit;
     pthread_mutex_t audit_lock;
-    struct guard *guard;             /* NULL: no guard (bench --no-guard) */
     const char *audit_vkey_path;     /* write the verifier key there, or NULL */
     struct srv_approvals *approvals; /* approval.c */
     /* The policy pin (policy_pin.c): once enforced, nothing but the
@@ -381,6 +432,41 @@ struct srv_ctx {
     int policy_ok;
     unsigned char policy[SRV_POLICY_LEN];
 };
+
+/** srv_pset(ctx): the policy in force. */
+static inline struct srv_pset *
+srv_pset(const struct srv_ctx *ctx)
+{
+    return __atomic_load_n(&ctx->pset, __ATOMIC_ACQUIRE);
+}
+
+/** srv_cfg(ctx): the configuration in force. */
+static inline struct srv_config *
+srv_cfg(const struct srv_ctx *ctx)
+{
+    return srv_pset(ctx)->cfg;
+}
+
+/** srv_guard(ctx): the guard in force, or NULL (bench --no-guard). */
+static inline struct guard *
+srv_guard(const struct srv_ctx *ctx)
+{
+    return srv_pset(ctx)->guard;
+}
+
+/**
+ * srv_ctx_swap(ctx, cfg, guard): publish ${cfg} (owned from now on) and
+ * ${guard} (owned) as the policy in force; the previous one is kept until
+ * srv_ctx_destroy. COFFRE_ERR_NOMEM leaves everything as it was (and the
+ * caller still owns both).
+ */
+int srv_ctx_swap(struct srv_ctx *ctx, struct srv_config *cfg,
+                 struct guard *guard);
+
+/** srv_guard_make(ctx, cfg, pg): the guard of ${cfg}, wired to the
+ * approvals of ${ctx} (bulk_read bonus). */
+int srv_guard_make(struct srv_ctx *ctx, const struct srv_config *cfg,
+                   struct guard **pg);
 
 /** srv_ctx_init(ctx, vault, cfg): bind a context (nothing owned). */
 int srv_ctx_init(struct srv_ctx *ctx, struct coffre_vault *vault,
@@ -492,6 +578,14 @@ void srv_audit_dispatch(struct srv_ctx *ctx, size_t route,
 int srv_auth_session(const struct srv_config *cfg, void *session,
                      const struct srv_principal **pwho, const char **why);
 
+/**
+ * srv_auth_trust_load(cfg, ca_pem, len): verify client certificates of
+ * ${cfg} against the CA certificates of ${ca_pem} from now on (the trust
+ * list is freed by srv_config_free). COFFRE_ERR_PARSE if ${ca_pem} holds
+ * no certificate.
+ */
+int srv_auth_trust_load(struct srv_config *cfg, const char *ca_pem, size_t len);
+
 /** srv_cert_fingerprint(pem, len, fp): SHA-256 of a PEM certificate's DER. */
 int srv_cert_fingerprint(const char *pem, size_t len, unsigned char fp[32]);
 
@@ -515,7 +609,37 @@ struct srv_http;
 int srv_http_start(struct srv_ctx *ctx, const char *cert_pem,
                    const char *key_pem, const char *ca_pem,
                    struct srv_http **phttp);
+struct sockaddr_storage;
+/**
+ * srv_listen_parse(s, ss, pflags): "A.B.C.D:PORT" or "[V6]:PORT" to the
+ * socket address ${ss}; *${pflags} MHD_USE_IPv6 for a V6 one. -1 if ${s}
+ * is neither.
+ */
+int srv_listen_parse(const char *s, struct sockaddr_storage *ss,
+                     unsigned *pflags);
+
 /** srv_http_stop(h): stop accepting, finish running requests, free. */
 void srv_http_stop(struct srv_http *h);
+
+struct tls_cred;
+
+/**
+ * srv_tls_pair_load(cert, key, pc, err, errlen): the certificate chain
+ * and key of the PEM texts ${cert} and ${key} in *${pc}, checked to be a
+ * pair; COFFRE_ERR_PARSE with the reason in ${err}.
+ */
+int srv_tls_pair_load(const char *cert, const char *key, struct tls_cred **pc,
+                      char *err, size_t errlen);
+
+/** srv_tls_pair_free(c): free a pair never given to srv_http_use_pair. */
+void srv_tls_pair_free(struct tls_cred *c);
+
+/** srv_http_use_pair(h, c): serve ${c} (owned from now on) to every
+ * handshake from now on; connections open keep theirs. */
+void srv_http_use_pair(struct srv_http *h, struct tls_cred *c);
+
+/** srv_http_alive(h, max_ms): 1 if every event loop of ${h} ran in the
+ * last ${max_ms} ms (the watchdog's test, notify.c). */
+int srv_http_alive(struct srv_http *h, unsigned max_ms);
 
 #endif

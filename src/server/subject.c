@@ -78,12 +78,12 @@ accesses(struct srv_ctx *ctx, struct coffre_audit *a, uint64_t id)
             return NULL;
         }
         if (e.pseudonym[0] == '\0' ||
-            coffre_vault_resolve(ctx->vault, entry_audience(ctx->cfg, &e),
+            coffre_vault_resolve(ctx->vault, entry_audience(srv_cfg(ctx), &e),
                                  e.pseudonym, &who) != COFFRE_OK ||
             who != id) {
             continue;
         }
-        json_array_append_new(out, entry_json(ctx->cfg, &e, i));
+        json_array_append_new(out, entry_json(srv_cfg(ctx), &e, i));
     }
     return out;
 }

@@ -431,7 +431,7 @@ has_access(size_t w)
 static long
 guard_window(size_t w)
 {
-    json_t *st = guard_status(ctx.guard),
+    json_t *st = guard_status(srv_guard(&ctx)),
            *ps = json_object_get(st, "principals");
     long n = -1;
     size_t i;
