@@ -385,7 +385,9 @@ static int
 load_persons(struct coffre_vault *v, long count, const struct guard_config *gc)
 {
     unsigned planted = 0, now = 0;
-    struct coffre_gen_opts go = {.seed = 2024, .photos = 1};
+    /* Dated around today: a demo badge can be issued and verified. */
+    struct coffre_gen_opts go = {
+        .seed = 2024, .photos = 1, .today = coffre_gen_today()};
     struct coffre_gen *g = NULL;
     struct coffre_person *batch[500];
     uint64_t ids[500];
