@@ -66,3 +66,55 @@ grep -q "port $PORT is in use; choose another with: make run PORT=" \
 cat "$WORK/run.err"
 [ -f "$DEV/ca.pem" ] && ok || bad "run.sh removed the running server's dev dir"
 expect 200 admin GET /v1/sys/health
+
+# --- coffre audit verify: a first run, curl's spelling, no server ---------
+URL="https://127.0.0.1:$PORT"
+TLS=(--cacert "$DEV/ca.pem" --cert "$DEV/auditor.pem" --key "$DEV/auditor.key")
+CK=$WORK/last.checkpoint
+"$COFFRE" audit verify --vkey "$DEV/audit.vkey" --url "$URL" "${TLS[@]}" \
+    --saved "$CK" >"$WORK/a1.out" 2>"$WORK/a1.err"
+rc=$?
+[ "$rc" -eq 0 ] && ok || bad "first run: exit $rc, want 0: $(cat "$WORK/a1.out" "$WORK/a1.err")"
+grep -q "first run" "$WORK/a1.out" && ok || bad "first run not said"
+! grep -q "BREAK" "$WORK/a1.out" && ok || bad "first run reported a BREAK"
+[ -s "$CK" ] && ok || bad "first run saved no checkpoint"
+[ ! -s "$WORK/a1.err" ] && ok || bad "curl's spelling warned: $(cat "$WORK/a1.err")"
+expect 200 office GET "/v1/persons?state=submitted&limit=3" # log grows
+"$COFFRE" audit verify --vkey "$DEV/audit.vkey" --url "$URL" "${TLS[@]}" \
+    --saved "$CK" >"$WORK/a2.out" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] && ok || bad "second run: exit $rc"
+grep -q "Consistent with your saved checkpoint" "$WORK/a2.out" && ok ||
+    bad "second run did not check the saved checkpoint"
+# The old spelling: verifier key as --key, client key as --cert-key.
+"$COFFRE" audit verify --key "$DEV/audit.vkey" --url "$URL" \
+    --cacert "$DEV/ca.pem" --cert "$DEV/auditor.pem" \
+    --cert-key "$DEV/auditor.key" --saved "$CK" >"$WORK/a3.out" 2>"$WORK/a3.err"
+rc=$?
+[ "$rc" -eq 0 ] && ok || bad "old spelling: exit $rc: $(cat "$WORK/a3.err")"
+grep -q "deprecated" "$WORK/a3.err" && ok || bad "old spelling: no warning"
+# An integrity break stays exit 1: a saved checkpoint the key did not sign.
+printf 'not a checkpoint\n' >"$WORK/forged"
+"$COFFRE" audit verify --vkey "$DEV/audit.vkey" --url "$URL" "${TLS[@]}" \
+    --saved "$WORK/forged" >"$WORK/a4.out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && grep -q BREAK "$WORK/a4.out" && ok ||
+    bad "a forged saved checkpoint: exit $rc, want 1 and BREAK"
+# Not reached: no server there, a wrong CA (TLS), a role refused (HTTP 403).
+DOWN=$(free_port)
+for case in down tls http; do
+    args=(--vkey "$DEV/audit.vkey" --url "$URL" "${TLS[@]}" --saved "$CK")
+    case $case in
+    down) args[3]="https://127.0.0.1:$DOWN" ;;
+    tls) args[5]="$DEV/auditor.pem" ;;
+    http) args[7]="$DEV/office.pem" args[9]="$DEV/office.key" ;;
+    esac
+    "$COFFRE" audit verify "${args[@]}" >"$WORK/u.out" 2>"$WORK/u.err"
+    rc=$?
+    [ "$rc" -eq 3 ] && ok || bad "$case: exit $rc, want 3: $(cat "$WORK/u.out" "$WORK/u.err")"
+    ! grep -q BREAK "$WORK/u.out" && ok || bad "$case reported as a BREAK"
+    grep -q "could not be reached" "$WORK/u.err" && ok || bad "$case: not said"
+    sed -n 1p "$WORK/u.err"
+done
+"$COFFRE" audit verify --help | grep -q "3 the vault could not be reached" &&
+    ok || bad "--help does not document exit 3"
