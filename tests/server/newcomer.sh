@@ -118,3 +118,10 @@ for case in down tls http; do
 done
 "$COFFRE" audit verify --help | grep -q "3 the vault could not be reached" &&
     ok || bad "--help does not document exit 3"
+
+# --- coffre-gate sync: curl's spelling, the old one warns -------------------
+"$GATE" --dir "$RUN/gate" sync --cacert "$DEV/ca.pem" --cert "$DEV/gate.pem" \
+    --cert-key "$DEV/gate.key" "$URL" >/dev/null 2>"$WORK/g.err"
+rc=$?
+[ "$rc" -eq 0 ] && ok || bad "gate sync --cert-key: exit $rc: $(cat "$WORK/g.err")"
+grep -q "deprecated" "$WORK/g.err" && ok || bad "gate sync --cert-key: no warning"
