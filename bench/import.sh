@@ -38,7 +38,7 @@ vault() { # vault NAME: init it, print its options
 }
 
 echo "bench: generating $N persons..." >&2
-"$C" gen --persons "$N" --seed 2024 --format csv --out "$work/p.csv"
+"$C" gen --persons "$N" --seed 2024 --today 2024-07-26 --format csv --out "$work/p.csv"
 head -n $((NPG + 1)) "$work/p.csv" >"$work/pg.csv"
 chmod 644 "$work/p.csv" "$work/pg.csv"
 

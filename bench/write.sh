@@ -30,7 +30,7 @@ read -r _ late_rate late_bytes < <(grep '^sqlite-clear-late ' "$work/res")
 read -r _ vault_rate vault_bytes < <(grep '^coffre ' "$work/res")
 
 echo "bench: pgcrypto on $NPG persons..." >&2
-"$build/src/coffre" gen --persons "$NPG" --seed 2024 --format csv \
+"$build/src/coffre" gen --persons "$NPG" --seed 2024 --today 2024-07-26 --format csv \
     --out "$work/persons.csv"
 chmod 644 "$work/persons.csv"
 conn=$("$top/scripts/pg-test.sh" start "$pgdir")

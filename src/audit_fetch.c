@@ -51,7 +51,7 @@ int
 audit_remote_get(const struct audit_remote *rm, const char *path, char **pbody,
                  size_t *plen)
 {
-    char url[4096];
+    char url[4096], err[CURL_ERROR_SIZE] = "";
     struct body b = {NULL, 0, 0};
     long status = 0;
     CURL *c = curl_easy_init();
@@ -63,6 +63,7 @@ audit_remote_get(const struct audit_remote *rm, const char *path, char **pbody,
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
         curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
         if (rm->cacert) {
             curl_easy_setopt(c, CURLOPT_CAINFO, rm->cacert);
         }
@@ -76,13 +77,19 @@ audit_remote_get(const struct audit_remote *rm, const char *path, char **pbody,
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_cleanup(c);
     }
-    if (rc != CURLE_OK || status != 200 || b.p == NULL) {
-        fprintf(stderr, "coffre audit: GET %s: %s\n", url,
-                rc != CURLE_OK  ? curl_easy_strerror(rc)
-                : b.over        ? "answer too large"
-                : status != 200 ? (b.p ? b.p : "error status")
-                                : "empty answer");
+    if (rc != CURLE_OK || status != 200) {
+        /* Not reached, or refused: no verdict on the log either way. */
+        fprintf(stderr, "coffre audit: cannot reach %s: %s%s%s\n", url,
+                rc == CURLE_WRITE_ERROR && b.over ? "answer too large"
+                : rc != CURLE_OK                  ? curl_easy_strerror(rc)
+                                                  : "HTTP error ",
+                rc != CURLE_OK && err[0] != '\0' ? ": " : "",
+                rc != CURLE_OK ? err : (b.p ? b.p : "(no body)"));
         free(b.p);
+        return b.over ? -1 : AUDIT_UNREACHABLE;
+    }
+    if (b.p == NULL) {
+        fprintf(stderr, "coffre audit: GET %s: empty answer\n", url);
         return -1;
     }
     *pbody = b.p;
@@ -165,8 +172,12 @@ fetch_entries(const struct audit_remote *rm, const char *dir, uint64_t size)
                            : size;
         snprintf(q, sizeof(q),
                  "/v1/audit/entries?start=%" PRIu64 "&end=%" PRIu64, at, end);
-        rc = audit_remote_get(rm, q, &body, &len);
-        long n = rc == 0 ? put_page(f, body, at) : -1;
+        int got = audit_remote_get(rm, q, &body, &len);
+        if (got != 0) {
+            rc = got;
+            break;
+        }
+        long n = put_page(f, body, at);
         free(body);
         body = NULL;
         if (n <= 0) {
@@ -211,10 +222,12 @@ audit_fetch(const struct audit_remote *rm, const char *dir, char **pnote,
         fprintf(stderr, "coffre audit: %s: %s\n", dir, strerror(errno));
         return -1;
     }
-    if (audit_remote_get(rm, "/v1/audit/key", &vkey, &klen) != 0 ||
-        audit_remote_get(rm, "/v1/audit/checkpoint", &note, &nlen) != 0) {
+    if ((rc = audit_remote_get(rm, "/v1/audit/key", &vkey, &klen)) != 0 ||
+        (rc = audit_remote_get(rm, "/v1/audit/checkpoint", &note, &nlen)) !=
+            0) {
         goto out;
     }
+    rc = -1;
     /* The size line, read only to know how far to fetch. */
     const char *nl = strchr(note, '\n');
     *psize = nl ? strtoull(nl + 1, NULL, 10) : 0;
@@ -227,7 +240,7 @@ audit_fetch(const struct audit_remote *rm, const char *dir, char **pnote,
     }
     if (write_file(dir, "checkpoint", note) != 0 ||
         write_file(dir, "vkey", vkey) != 0 ||
-        fetch_entries(rm, dir, *psize) != 0) {
+        (rc = fetch_entries(rm, dir, *psize)) != 0) {
         goto out;
     }
     *pnote = note;

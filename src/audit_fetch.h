@@ -17,10 +17,15 @@ struct audit_remote {
     const char *key;    /* its private key */
 };
 
+/* The vault was not reached or refused to answer (connection, TLS, an
+ * HTTP status other than 200): nothing can be said about its log. */
+#define AUDIT_UNREACHABLE (-2)
+
 /**
  * audit_remote_get(rm, path, pbody, plen): GET ${path} under rm->url with
  * mutual TLS; the body (NUL-terminated, malloc'd, at most 64 MiB) in
- * *${pbody}. 0, or -1 with a message on stderr (network, status != 200).
+ * *${pbody}. 0; AUDIT_UNREACHABLE (network, TLS, status != 200) or -1 (an
+ * answer too large or empty), with a message on stderr.
  */
 int audit_remote_get(const struct audit_remote *rm, const char *path,
                      char **pbody, size_t *plen);
@@ -31,8 +36,8 @@ int audit_remote_get(const struct audit_remote *rm, const char *path,
  * caller verifies) and the entries it covers, page by page, into ${dir}
  * (created): files entries, checkpoints (that one checkpoint), checkpoint
  * and vkey (the key the server announces: never trusted by itself).
- * Entries whose index or base64 is wrong stop it. 0 or -1 (message on
- * stderr).
+ * Entries whose index or base64 is wrong stop it. 0, AUDIT_UNREACHABLE
+ * or -1 (message on stderr).
  */
 int audit_fetch(const struct audit_remote *rm, const char *dir, char **pnote,
                 uint64_t *psize);

@@ -7,6 +7,7 @@
  * the operator's way out of a log the vault refuses to open.
  * Public API only (coffre/audit.h).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit_fetch.h"
 #include "cli.h"
@@ -518,7 +520,10 @@ parse_time(const char *s)
 /* Options and dispatch.                                              */
 
 struct opts {
-    const char *key, *log, *url, *saved, *save, *out;
+    const char *key; /* the verifier key (--vkey) once resolve_keys ran */
+    const char *key_opt, *cert_key; /* --key as given; --cert-key (old) */
+    const char *first_run;          /* --saved F that does not exist yet */
+    const char *log, *url, *saved, *save, *out;
     const char *dir, *file, *cut_at; /* repair */
     struct audit_remote rm;
     struct query q;
@@ -527,7 +532,7 @@ struct opts {
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: coffre audit verify --key VKEY_FILE_OR_STRING (--log "
+    fprintf(f, "usage: coffre audit verify --vkey VKEY_FILE_OR_STRING (--log "
                "EXPORT_DIR | --url URL)\n"
                "                           [--saved CHECKPOINT] [--save "
                "CHECKPOINT]\n"
@@ -540,7 +545,14 @@ usage(FILE *f)
                "[--file entries|checkpoints]\n"
                "URL: https://HOST:PORT of the vault, with --cacert CA.pem "
                "--cert AUDITOR.pem\n"
-               "--cert-key AUDITOR.key (mutual TLS, role auditor).\n"
+               "--key AUDITOR.key (curl's spelling; mutual TLS, role "
+               "auditor). Deprecated:\n"
+               "--cert-key F for the client key, and then --key for the "
+               "verifier key.\n"
+               "--saved F: the checkpoint of your previous run; if F does "
+               "not exist yet (a first\n"
+               "run), the log is verified on its own and its latest "
+               "checkpoint saved to F.\n"
                "T: unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC).\n"
                "repair: for a log the vault refuses to open (a damaged "
                "record at OFFSET, which\n"
@@ -548,8 +560,11 @@ usage(FILE *f)
                "FILE.cut-OFFSET, then cuts\n"
                "FILE there; the server must be stopped. Never cuts entries "
                "a checkpoint covers.\n"
-               "Exit status: 0 verified, 1 a break was found (or an error), 2 "
-               "usage.\n");
+               "Exit status: 0 verified (a first run: checkpoint saved), 1 "
+               "a break was found\n"
+               "(or a local error), 2 usage, 3 the vault could not be "
+               "reached or refused\n"
+               "(connection, TLS, an HTTP error): nothing was verified.\n");
 }
 
 /* Where the argument of option ${c} goes when it is kept as given; NULL
@@ -559,6 +574,8 @@ str_opt(struct opts *o, int c)
 {
     switch (c) {
     case 'k':
+        return &o->key_opt;
+    case 'V':
         return &o->key;
     case 'l':
         return &o->log;
@@ -577,7 +594,7 @@ str_opt(struct opts *o, int c)
     case 'C':
         return &o->rm.cert;
     case 'K':
-        return &o->rm.key;
+        return &o->cert_key;
     case 'o':
         return &o->out;
     case 'd':
@@ -591,11 +608,58 @@ str_opt(struct opts *o, int c)
     }
 }
 
+/*
+ * --key is curl's: the client key, beside --cert and --cacert. It used to
+ * be the verifier key, the client key being --cert-key; that spelling
+ * still works, with a warning: --cert-key given, or no --url (no client
+ * key needed) and no --vkey, --key keeps its old meaning.
+ */
+static int
+resolve_keys(struct opts *o)
+{
+    if (o->cert_key != NULL) {
+        fprintf(stderr, "coffre audit: warning: --cert-key is deprecated: "
+                        "give the client key as --key and the verifier key "
+                        "as --vkey\n");
+        if (o->key != NULL && o->key_opt != NULL) {
+            cli_error(CMD, "--cert-key with --vkey: --key is then ambiguous");
+            return -1;
+        }
+        o->rm.key = o->cert_key;
+        o->key = o->key != NULL ? o->key : o->key_opt;
+    } else if (o->key == NULL && o->url == NULL && o->key_opt != NULL) {
+        fprintf(stderr, "coffre audit: warning: --key VKEY is deprecated "
+                        "here: give the verifier key as --vkey\n");
+        o->key = o->key_opt;
+    } else {
+        o->rm.key = o->key_opt;
+    }
+    return 0;
+}
+
+/* --saved F naming no file yet: a first run, the trust-on-first-use of a
+ * verifier. The log is checked on its own and its latest checkpoint saved
+ * to F (or --save), instead of a "cannot read" break. */
+static void
+first_run(struct opts *o)
+{
+    if (o->saved == NULL || access(o->saved, F_OK) == 0 || errno != ENOENT) {
+        return;
+    }
+    o->first_run = o->saved;
+    o->save = o->save != NULL ? o->save : o->saved;
+    o->saved = NULL;
+    printf("No saved checkpoint at %s: a first run. The log is verified on "
+           "its own and its latest checkpoint saved for the next run.\n",
+           o->first_run);
+}
+
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
         {"key", required_argument, NULL, 'k'},
+        {"vkey", required_argument, NULL, 'V'},
         {"log", required_argument, NULL, 'l'},
         {"url", required_argument, NULL, 'u'},
         {"saved", required_argument, NULL, 's'},
@@ -636,11 +700,22 @@ parse_opts(int argc, char **argv, struct opts *o)
         cli_error(CMD, "a time is malformed");
         return -1;
     }
-    return 0;
+    return resolve_keys(o);
 }
 
 /* ------------------------------------------------------------------ */
 /* --url: the server's endpoints.                                      */
+
+/* Exit status 3: no verdict, the vault did not answer. */
+static int
+unreachable(const struct audit_remote *rm)
+{
+    cli_error(CMD,
+              "the vault at %s could not be reached or refused: "
+              "nothing was verified",
+              rm->url);
+    return 3;
+}
 
 /* The root of a verified checkpoint note. */
 static int
@@ -669,8 +744,11 @@ remote_consistency(const struct audit_remote *rm, const char *saved,
     snprintf(q, sizeof(q),
              "/v1/audit/proof/consistency?from=%" PRIu64 "&to=%" PRIu64, s.size,
              latest->size);
-    rc = audit_remote_get(rm, q, &json, &len) == 0 &&
-                 audit_proof_parse(json, proof, &n) == 0 &&
+    int got = audit_remote_get(rm, q, &json, &len);
+    if (got == AUDIT_UNREACHABLE) {
+        return unreachable(rm);
+    }
+    rc = got == 0 && audit_proof_parse(json, proof, &n) == 0 &&
                  coffre_audit_verify_consistency(s.size, latest->size, s.root,
                                                  latest->root, proof,
                                                  n) == COFFRE_OK
@@ -713,9 +791,12 @@ remote_inclusion(const struct audit_remote *rm, const char *dir,
     snprintf(q, sizeof(q),
              "/v1/audit/proof/inclusion?index=%" PRIu64 "&size=%" PRIu64, last,
              latest->size);
+    int got = audit_remote_get(rm, q, &json, &len);
+    if (got == AUDIT_UNREACHABLE) {
+        return unreachable(rm);
+    }
     int rc =
-        audit_remote_get(rm, q, &json, &len) == 0 &&
-                audit_proof_parse(json, proof, &n) == 0 &&
+        got == 0 && audit_proof_parse(json, proof, &n) == 0 &&
                 coffre_audit_verify_inclusion(leaf, last, latest->size, proof,
                                               n, latest->root) == COFFRE_OK
             ? 0
@@ -790,7 +871,13 @@ remote(const char *cmd, struct opts *o)
     }
     o->rm.url = o->url;
     rc = audit_fetch(&o->rm, dir, &note, &size);
-    if (rc != 0) {
+    if (rc == AUDIT_UNREACHABLE) {
+        cli_error(CMD,
+                  "the vault at %s could not be reached or refused: "
+                  "nothing was verified",
+                  o->url);
+        rc = 3;
+    } else if (rc != 0) {
         rc = fail("could not fetch the log from %s", o->url);
     } else if (exporting) {
         printf("Exported %" PRIu64 " entries and the latest checkpoint to "
@@ -800,6 +887,7 @@ remote(const char *cmd, struct opts *o)
         rc = query_log(dir, &o->q);
     } else {
         printf("Fetched %" PRIu64 " entries from %s.\n", size, o->url);
+        first_run(o);
         rc = remote_verify(o, dir, note);
     }
     free(note);
@@ -869,6 +957,7 @@ cmd_audit(int argc, char **argv)
         cli_error(CMD, "cannot read the key %s", o.key);
         return 1;
     }
+    first_run(&o);
     rc = verify_log(o.log, vkey, o.saved, o.save);
     free(vkey);
     return rc;

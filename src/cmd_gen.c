@@ -10,16 +10,18 @@
 static void
 gen_usage(FILE *f)
 {
-    fprintf(f, "usage: coffre gen --persons N [--seed S] [--format jsonl|csv] "
-               "[--photos]\n                  [--out FILE]\n\n"
-               "Write N realistic, valid, entirely synthetic persons "
-               "(docs/formats.md):\nnames from many countries and scripts, "
-               "every category including protected\nsecurity-force records. "
-               "The same seed gives the same file.\n");
+    fprintf(
+        f, "usage: coffre gen --persons N [--seed S] [--format jsonl|csv] "
+           "[--photos]\n                  [--today YYYY-MM-DD] [--out FILE]\n\n"
+           "Write N realistic, valid, entirely synthetic persons "
+           "(docs/formats.md):\nnames from many countries and scripts, "
+           "every category including protected\nsecurity-force records. "
+           "The same seed gives the same file.\n");
 }
 
 struct gen_args {
     uint64_t n, seed;
+    int64_t today;
     int have_n, format, photos;
     const char *out;
 };
@@ -33,6 +35,7 @@ gen_parse(int argc, char **argv, struct gen_args *a)
         {"format", required_argument, NULL, 'f'},
         {"photos", no_argument, NULL, 'p'},
         {"out", required_argument, NULL, 'o'},
+        {"today", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
@@ -51,6 +54,11 @@ gen_parse(int argc, char **argv, struct gen_args *a)
             a->photos = 1;
         } else if (c == 'o') {
             a->out = optarg;
+        } else if (c == 't' &&
+                   coffre_gen_parse_day(optarg, &a->today) == COFFRE_OK) {
+        } else if (c == 't') {
+            cli_error("gen", "--today %s: not a date YYYY-MM-DD", optarg);
+            return 2;
         } else {
             gen_usage(stderr);
             return 2;
@@ -66,7 +74,7 @@ gen_parse(int argc, char **argv, struct gen_args *a)
 static int
 gen_write(FILE *f, const struct gen_args *a)
 {
-    struct coffre_gen_opts go = {a->seed, a->photos};
+    struct coffre_gen_opts go = {a->seed, a->photos, a->today};
     struct coffre_gen *g = NULL;
     struct coffre_person *p = NULL;
     int rc = coffre_gen_new(&go, &g);
@@ -86,7 +94,7 @@ gen_write(FILE *f, const struct gen_args *a)
 int
 cmd_gen(int argc, char **argv)
 {
-    struct gen_args a = {0};
+    struct gen_args a = {.today = coffre_gen_today()};
     FILE *f = stdout;
     int r = gen_parse(argc, argv, &a), rc;
 

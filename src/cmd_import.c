@@ -39,6 +39,7 @@ struct import_args {
     const char *rejects;
     int stop_on_reject;
     int bundle;
+    int progress; /* --progress: draw it even when stderr is no terminal */
     const char *file;
 };
 
@@ -64,6 +65,8 @@ struct import_run {
     struct import_pipe *pipe; /* NULL: batches stored in the reading thread */
     struct timespec t0;
     double last_draw;
+    int last_step;     /* the 5% step of the last draw */
+    const char *phase; /* NULL, or what the bar is of ("verifying") */
     int tty;
 };
 
@@ -74,7 +77,10 @@ import_usage(FILE *f)
                "jsonl|csv]\n"
                "                     [--rejects FILE] [--stop-on-reject] FILE\n"
                "       coffre import --data DIR --share FILE... --bundle "
-               "BUNDLE\n\n"
+               "BUNDLE\n"
+               "options: --progress (the progress bar on standard error even "
+               "when it is no\n"
+               "terminal; on a terminal it is drawn anyway)\n\n"
                "Load an accreditation file (docs/formats.md) or a sealed "
                "bundle from another\nvault. Records are keyed by source_key: "
                "importing again adds nothing, a changed\nrecord is updated. An "
@@ -95,6 +101,7 @@ import_parse(int argc, char **argv, struct import_args *a)
         {"rejects", required_argument, NULL, 'r'},
         {"stop-on-reject", no_argument, NULL, 'S'},
         {"bundle", no_argument, NULL, 'b'},
+        {"progress", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c, r;
@@ -115,6 +122,8 @@ import_parse(int argc, char **argv, struct import_args *a)
             a->stop_on_reject = 1;
         } else if (c == 'b') {
             a->bundle = 1;
+        } else if (c == 'P') {
+            a->progress = 1;
         } else {
             import_usage(stderr);
             return 2;
@@ -157,13 +166,19 @@ progress(struct import_run *st, int force)
     uint64_t done = st->read;
     char bar[21];
 
-    if (!st->tty || (!force && s - st->last_draw < 0.1)) {
+    if (!st->tty) {
+        return;
+    }
+    frac = st->size > 0 ? (double)st->offset / (double)st->size : 0.0;
+    frac = frac > 1.0 ? 1.0 : frac;
+    /* Every 0.1 s, and at each 5% however fast: a short run still moves. */
+    if (!force && s - st->last_draw < 0.1 &&
+        (int)(frac * 20) == st->last_step) {
         return;
     }
     st->last_draw = s;
+    st->last_step = (int)(frac * 20);
     rate = s > 0 ? (double)done / s : 0.0;
-    frac = st->size > 0 ? (double)st->offset / (double)st->size : 0.0;
-    frac = frac > 1.0 ? 1.0 : frac;
     eta = frac > 0.0 && st->offset > st->resume_at
               ? s * (1.0 - frac) /
                     ((double)(st->offset - st->resume_at) / (double)st->size)
@@ -172,6 +187,10 @@ progress(struct import_run *st, int force)
         bar[i] = i < (int)(frac * 20) ? '#' : '.';
     }
     bar[20] = '\0';
+    if (st->phase != NULL) { /* counts only: never a personal value */
+        fprintf(stderr, "\r[%s] %3.0f%% %s   ", bar, frac * 100, st->phase);
+        return;
+    }
     fprintf(stderr,
             "\r[%s] %3.0f%% %" PRIu64 " persons, %" PRIu64
             " rejected, %.0f/s, ETA %.0f s   ",
@@ -830,15 +849,25 @@ bundle_pass(struct import_run *st, FILE *in, int store)
 {
     struct coffre_bundle *b = NULL;
     struct coffre_person *p;
+    struct stat sb;
     int rc = coffre_bundle_open(st->v, in, &b), status = 0;
 
+    /* The bar follows the bytes read, in both passes (it used to stay at
+     * 0%: offset and size were the plain file's only). */
+    st->size = fstat(fileno(in), &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    st->phase = store ? NULL : "verifying the bundle";
+    st->last_step = -1;
     while (rc == COFFRE_OK && status == 0) {
         rc = coffre_bundle_next(b, &p);
         if (rc != COFFRE_OK || p == NULL) {
+            st->offset = rc == COFFRE_OK ? st->size : st->offset; /* read */
             break;
         }
+        off_t at = ftello(in);
+        st->offset = at > 0 ? (uint64_t)at : 0;
         if (!store) {
             coffre_person_free(p);
+            progress(st, 0);
             continue;
         }
         st->read++;
@@ -871,6 +900,10 @@ import_bundle(struct import_run *st, FILE *in)
     int status = bundle_pass(st, in, 0);
 
     if (status == 0) {
+        progress(st, 1);
+        if (st->tty) {
+            fputc('\n', stderr);
+        }
         rewind(in);
         status = bundle_pass(st, in, 1);
     }
@@ -929,7 +962,7 @@ import_run(struct coffre_vault *v, const struct import_args *a)
     memset(&st, 0, sizeof(st));
     st.v = v;
     st.a = a;
-    st.tty = isatty(STDERR_FILENO);
+    st.tty = a->progress || isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &st.t0);
     in = fopen(a->file, "rb");
     if (in == NULL) {

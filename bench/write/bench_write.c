@@ -70,7 +70,7 @@ dir_bytes(const char *dir)
 static struct coffre_person **
 generate(size_t n)
 {
-    struct coffre_gen_opts go = {2024, 0};
+    struct coffre_gen_opts go = {.seed = 2024, .photos = 0};
     struct coffre_gen *g = NULL;
     struct coffre_person **ps = calloc(n, sizeof(*ps));
 

@@ -198,6 +198,12 @@ COFFRE_API int coffre_person_write(FILE *f, enum coffre_format fmt,
 struct coffre_gen_opts {
     uint64_t seed;
     int photos; /* nonzero: attach a small generated JPEG to each person */
+    /* The day the file is dated around, in days since 1970-01-01 UTC:
+     * validity from up to 60 days before it to 7 to 66 days after it,
+     * verdicts of the 120 days before it, documents expiring in the 2nd to 11th
+     * year after it, ages 16 to 74. 0: 2024-07-26 (the output depends on the
+     * seed alone). coffre_gen_today() gives the real date. */
+    int64_t today;
 };
 
 struct coffre_gen;
@@ -208,6 +214,13 @@ COFFRE_API int coffre_gen_new(const struct coffre_gen_opts *opts,
  */
 COFFRE_API int coffre_gen_next(struct coffre_gen *g, struct coffre_person **pp);
 COFFRE_API void coffre_gen_free(struct coffre_gen *g);
+/** coffre_gen_today(): today's date (UTC) in days since 1970-01-01, for
+ * coffre_gen_opts.today. */
+COFFRE_API int64_t coffre_gen_today(void);
+/** coffre_gen_parse_day(s, pday): the date ${s} (YYYY-MM-DD, a real day
+ * from 1970 to 9999) in days since 1970-01-01 into *${pday}; COFFRE_OK or
+ * COFFRE_ERR_PARSE. */
+COFFRE_API int coffre_gen_parse_day(const char *s, int64_t *pday);
 
 /* ------------------------------------------------------------------ */
 /* The vault.                                                         */

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "coffre/coffre.h"
 #include "record/record.h"
@@ -14,6 +15,7 @@ struct coffre_gen {
     uint64_t state;
     uint64_t counter;
     int photos;
+    int64_t today; /* days since 1970-01-01 (UTC) */
 };
 
 /* A name in its own script, and its Latin form when that is another. */
@@ -521,29 +523,69 @@ list_add(struct coffre_strlist *l, const char *s)
     return COFFRE_OK;
 }
 
+/* The civil date of day ${z} since 1970-01-01 (Hinnant's algorithm). */
+static void
+civil_from_days(int64_t z, int *py, int *pm, int *pd)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+
+    *pd = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *pm = m;
+    *py = (int)(yoe + era * 400 + (m <= 2));
+}
+
+/* ${y}-${m}-${d} into ${s}: by hand, printf would be a third of the
+ * generator's time. */
+static void
+ymd_text(int y, int m, int d, char s[11])
+{
+    s[0] = (char)('0' + y / 1000 % 10);
+    s[1] = (char)('0' + y / 100 % 10);
+    s[2] = (char)('0' + y / 10 % 10);
+    s[3] = (char)('0' + y % 10);
+    s[4] = '-';
+    s[5] = (char)('0' + m / 10);
+    s[6] = (char)('0' + m % 10);
+    s[7] = '-';
+    s[8] = (char)('0' + d / 10);
+    s[9] = (char)('0' + d % 10);
+    s[10] = '\0';
+}
+
+/* A day between ${lo} and ${lo} + ${span} - 1 days from today. */
 static int
-date(struct coffre_gen *g, char **slot, int y0, int years, int m0, int months)
+day_near(struct coffre_gen *g, char **slot, int lo, unsigned span)
+{
+    char s[11];
+    int y, m, d;
+
+    civil_from_days(g->today + lo + (int64_t)below(g, span), &y, &m, &d);
+    ymd_text(y, m, d, s);
+    return sets(slot, s);
+}
+
+/* A day of a year between this year + ${y0} and ${years} - 1 after it
+ * (birth dates, document expiry). */
+static int
+date(struct coffre_gen *g, char **slot, int y0, int years)
 {
     static const int mdays[12] = {31, 28, 31, 30, 31, 30,
                                   31, 31, 30, 31, 30, 31};
-    int y = y0 + (int)below(g, (unsigned)years);
-    int m = m0 + (int)below(g, (unsigned)months);
+    int ty, tm, td;
+    char s[11];
+
+    civil_from_days(g->today, &ty, &tm, &td);
+    int y = ty + y0 + (int)below(g, (unsigned)years);
+    int m = 1 + (int)below(g, 12);
     int dim =
         mdays[m - 1] + (m == 2 && y % 4 == 0 && (y % 100 || y % 400 == 0));
-    int d = 1 + (int)below(g, (unsigned)dim);
-    char s[11] = {(char)('0' + y / 1000),
-                  (char)('0' + y / 100 % 10),
-                  (char)('0' + y / 10 % 10),
-                  (char)('0' + y % 10),
-                  '-',
-                  (char)('0' + m / 10),
-                  (char)('0' + m % 10),
-                  '-',
-                  (char)('0' + d / 10),
-                  (char)('0' + d % 10),
-                  '\0'};
-
-    /* By hand: printf would be a third of the generator's time. */
+    ymd_text(y, m, 1 + (int)below(g, (unsigned)dim), s);
     return sets(slot, s);
 }
 
@@ -565,8 +607,8 @@ gen_public(struct coffre_gen *g, struct coffre_person *p,
         (rc = sets(&p->organisation,
                    c->orgs != NULL ? pick(g, c->orgs) : o->noc)) != 0 ||
         (rc = sets(&p->function, pick(g, c->functions))) != 0 ||
-        (rc = date(g, &p->valid_from, 2024, 1, 6, 2)) != COFFRE_OK ||
-        (rc = date(g, &p->valid_until, 2024, 1, 8, 2)) != COFFRE_OK) {
+        (rc = day_near(g, &p->valid_from, -60, 61)) != COFFRE_OK ||
+        (rc = day_near(g, &p->valid_until, 7, 60)) != COFFRE_OK) {
         return rc;
     }
     if ((rc = list_reserve(&p->venues, nv)) != COFFRE_OK ||
@@ -601,7 +643,7 @@ gen_identity(struct coffre_gen *g, struct coffre_person *p,
         (rc = sets(&p->sex, below(g, 200) == 0 ? "X"
                             : female           ? "F"
                                                : "M")) != 0 ||
-        (rc = date(g, &p->birth_date, 1950, 59, 1, 12)) != COFFRE_OK ||
+        (rc = date(g, &p->birth_date, -74, 59)) != COFFRE_OK ||
         (rc = sets(&p->birth_place, pick(g, o->cities))) != 0 ||
         (rc = sets(&p->birth_country, o->country)) != COFFRE_OK ||
         (rc = list_reserve(&p->nationalities, 2)) != COFFRE_OK ||
@@ -703,22 +745,24 @@ gen_document(struct coffre_gen *g, struct coffre_person *p,
     if ((rc = sets(&p->doc_type, types[below(g, COUNT(types))])) != 0 ||
         (rc = sets(&p->doc_number, num.b)) != COFFRE_OK ||
         (rc = sets(&p->doc_country, o->country)) != COFFRE_OK ||
-        (rc = date(g, &p->doc_expiry, 2025, 10, 1, 12)) != COFFRE_OK) {
+        (rc = date(g, &p->doc_expiry, 2, 10)) != COFFRE_OK) {
         return rc;
     }
     p->classes |= COFFRE_CLASS_BIT(COFFRE_CLASS_DOCUMENT);
     return COFFRE_OK;
 }
 
+/* A verdict of the last four months, at a random time of day. */
 static int
 decided_at(struct coffre_gen *g, char **slot)
 {
     struct sb t = {.n = 0};
+    char day[11];
+    int y, m, d;
 
-    sb_s(&t, "2024-");
-    sb_u(&t, 3 + below(g, 4), 2);
-    sb_s(&t, "-");
-    sb_u(&t, 1 + below(g, 28), 2);
+    civil_from_days(g->today - 1 - (int64_t)below(g, 120), &y, &m, &d);
+    ymd_text(y, m, d, day);
+    sb_s(&t, day);
     sb_s(&t, "T");
     sb_u(&t, below(g, 24), 2);
     sb_s(&t, ":");
@@ -780,6 +824,8 @@ coffre_gen_new(const struct coffre_gen_opts *opts, struct coffre_gen **pg)
     }
     g->state = opts != NULL ? opts->seed : 0;
     g->photos = opts != NULL && opts->photos;
+    /* 2024-07-26, the Paris opening ceremony, when no day is given. */
+    g->today = opts != NULL && opts->today != 0 ? opts->today : 19930;
     *pg = g;
     return COFFRE_OK;
 }
@@ -813,6 +859,56 @@ coffre_gen_next(struct coffre_gen *g, struct coffre_person **pp)
     }
     *pp = p;
     return COFFRE_OK;
+}
+
+int64_t
+coffre_gen_today(void)
+{
+    time_t t = time(NULL);
+
+    return t < 0 ? 0 : (int64_t)t / 86400;
+}
+
+/* Days from 1970-01-01 to ${y}-${m}-${d} (Hinnant's algorithm). */
+static int64_t
+days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+    return era * 146097 + doe - 719468;
+}
+
+int
+coffre_gen_parse_day(const char *s, int64_t *pday)
+{
+    int v[3] = {0, 0, 0}, y, m, d;
+    static const int width[3] = {4, 2, 2};
+
+    if (s == NULL || pday == NULL || strlen(s) != 10) {
+        return COFFRE_ERR_PARSE;
+    }
+    for (int f = 0, i = 0; f < 3; f++, i++) {
+        for (int k = 0; k < width[f]; k++, i++) {
+            if (s[i] < '0' || s[i] > '9') {
+                return COFFRE_ERR_PARSE;
+            }
+            v[f] = v[f] * 10 + (s[i] - '0');
+        }
+        if (f < 2 && s[i] != '-') {
+            return COFFRE_ERR_PARSE;
+        }
+    }
+    if (v[0] < 1970 || v[1] < 1 || v[1] > 12 || v[2] < 1) {
+        return COFFRE_ERR_PARSE;
+    }
+    /* A real day: the round trip gives the same date back. */
+    *pday = days_from_civil(v[0], v[1], v[2]);
+    civil_from_days(*pday, &y, &m, &d);
+    return y == v[0] && m == v[1] && d == v[2] ? COFFRE_OK : COFFRE_ERR_PARSE;
 }
 
 void

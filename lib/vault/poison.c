@@ -230,7 +230,9 @@ poison_next(struct coffre_gen *g, struct plist *l, struct coffre_person **pq)
 static int
 gen_resume(uint64_t seed, uint32_t drawn, struct coffre_gen **pg)
 {
-    struct coffre_gen_opts go = {.seed = seed, .photos = 1};
+    /* Dated like the real records around them would be (gen.c). */
+    struct coffre_gen_opts go = {
+        .seed = seed, .photos = 1, .today = vault_now() / 86400};
     int rc = coffre_gen_new(&go, pg);
     for (uint32_t i = 0; rc == COFFRE_OK && i < drawn; i++) {
         struct coffre_person *p = NULL;

@@ -161,6 +161,11 @@ gate_cmd_sync(const struct gate_conf *c, int argc, char **argv)
             o.cert = argv[++i];
         } else if (i + 1 < argc && strcmp(argv[i], "--key") == 0) {
             o.key = argv[++i];
+        } else if (i + 1 < argc && strcmp(argv[i], "--cert-key") == 0) {
+            /* coffre audit's old spelling: one spelling everywhere. */
+            fprintf(stderr, "coffre-gate: warning: --cert-key is deprecated: "
+                            "use --key (as curl does)\n");
+            o.key = argv[++i];
         } else if (o.url == NULL && argv[i][0] != '-') {
             o.url = argv[i];
         } else {

@@ -115,7 +115,10 @@ usage(FILE *f)
             "policy (the scope of a policy_change approval) and exits.\n"
             "--check-config parses FILE as --config would (keys, types,\n"
             "ranges, principals), says what is wrong and exits: 0 if the\n"
-            "server would accept it, 1 if not; it opens no vault.\n");
+            "server would accept it, 1 if not; it opens no vault.\n"
+            "Exit status: 0 stopped by SIGINT or SIGTERM, 1 a failure, 2 "
+            "usage,\n3 the listening address is in use (checked before "
+            "anything else).\n");
 }
 
 static int
@@ -411,7 +414,9 @@ static int
 load_persons(struct coffre_vault *v, long count, const struct guard_config *gc)
 {
     unsigned planted = 0, now = 0;
-    struct coffre_gen_opts go = {.seed = 2024, .photos = 1};
+    /* Dated around today: a demo badge can be issued and verified. */
+    struct coffre_gen_opts go = {
+        .seed = 2024, .photos = 1, .today = coffre_gen_today()};
     struct coffre_gen *g = NULL;
     struct coffre_person *batch[500];
     uint64_t ids[500];
@@ -527,6 +532,25 @@ dev_guard(struct run *run)
     return 0;
 }
 
+/* A busy or impossible address, said before the slow setup (demo
+ * persons, unsealing) rather than after it. Exit status 3 says "address
+ * in use" to scripts (scripts/run.sh names PORT=). */
+static int
+check_listen(const char *listen)
+{
+    const char *why = NULL;
+    int rc = srv_http_check_listen(listen, &why);
+
+    if (rc == COFFRE_OK) {
+        return 0;
+    }
+    fprintf(stderr, "coffre server: cannot listen on %s: %s%s\n", listen, why,
+            rc == COFFRE_ERR_INUSE ? " (stop it, or choose another address "
+                                     "with --listen ADDRESS:PORT)"
+                                   : "");
+    return rc == COFFRE_ERR_INUSE ? 3 : -1;
+}
+
 static int
 setup_dev(struct run *run)
 {
@@ -535,6 +559,10 @@ setup_dev(struct run *run)
     char data_dir[PATH_MAX + 16];
     if (run->o.listen == NULL) {
         run->o.listen = "127.0.0.1:8443";
+    }
+    int busy = check_listen(run->o.listen);
+    if (busy != 0) {
+        return busy;
     }
     if ((mkdir(run->o.dev_dir, 0700) != 0 && errno != EEXIST) ||
         realpath(run->o.dev_dir, run->dev_dir) == NULL ||
@@ -613,6 +641,10 @@ setup_config(struct run *run)
     }
     if (run->o.listen != NULL) {
         snprintf(run->cfg.listen, sizeof(run->cfg.listen), "%s", run->o.listen);
+    }
+    int busy = check_listen(run->cfg.listen);
+    if (busy != 0) {
+        return busy;
     }
     int rc = coffre_vault_open(run->cfg.data_dir, &run->vault);
     if (rc != COFFRE_OK) {
@@ -910,7 +942,11 @@ serve(struct run *run)
     }
     int rc = srv_http_start(&ctx, run->cert, run->key, run->ca, &http);
     if (rc != COFFRE_OK) {
-        srv_log(SRV_LOG_ERR, "server", "cannot listen on %s", run->cfg.listen);
+        /* Taken since the check at start, or another cause. */
+        if (check_listen(run->cfg.listen) == 0) {
+            srv_log(SRV_LOG_ERR, "server", "cannot listen on %s",
+                    run->cfg.listen);
+        }
     } else if (serve_run(run, &ctx, http, &set) != 0) {
         rc = COFFRE_ERR_DENIED;
     }
@@ -984,10 +1020,12 @@ cmd_server(int argc, char **argv)
         return srv_config_check(run.o.check_config);
     }
     harden();
-    int rc = 1;
-    if ((run.o.dev ? setup_dev(&run) : setup_config(&run)) != 0) {
+    int rc = run.o.dev ? setup_dev(&run) : setup_config(&run);
+    if (rc != 0) {
+        rc = rc == 3 ? 3 : 1; /* 3: the address is in use */
         goto out;
     }
+    rc = 1;
     if (run.o.threads >= 0) {
         run.cfg.threads = (unsigned)run.o.threads;
     }

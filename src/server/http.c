@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
@@ -798,12 +799,32 @@ address_in_use(const struct sockaddr_storage *ss)
                                               : sizeof(struct sockaddr_in);
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        return 1;
+        return errno != 0 ? errno : EIO;
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    busy = bind(fd, (const struct sockaddr *)ss, len) != 0;
+    busy = bind(fd, (const struct sockaddr *)ss, len) != 0 ? errno : 0;
     close(fd);
     return busy;
+}
+
+int
+srv_http_check_listen(const char *listen, const char **pwhy)
+{
+    struct sockaddr_storage ss;
+    unsigned v6 = 0;
+    int e;
+
+    *pwhy = "not an address (A.B.C.D:PORT or [V6]:PORT)";
+    if (listen == NULL || parse_listen(listen, &ss, &v6) != 0) {
+        return COFFRE_ERR_ARG;
+    }
+    e = address_in_use(&ss);
+    if (e == EADDRINUSE) {
+        *pwhy = "address already in use: another process listens there";
+        return COFFRE_ERR_INUSE;
+    }
+    *pwhy = e != 0 ? strerror(e) : NULL;
+    return e != 0 ? COFFRE_ERR_IO : COFFRE_OK;
 }
 
 /*
@@ -962,7 +983,7 @@ srv_http_start(struct srv_ctx *ctx, const char *cert_pem, const char *key_pem,
         n > HTTP_MAX_DAEMONS) {
         return COFFRE_ERR_ARG;
     }
-    if (n > 1 && address_in_use(&ss)) {
+    if (n > 1 && address_in_use(&ss) != 0) {
         return COFFRE_ERR_INUSE;
     }
     struct srv_http *h = calloc(1, sizeof(*h));

@@ -618,6 +618,12 @@ struct sockaddr_storage;
 int srv_listen_parse(const char *s, struct sockaddr_storage *ss,
                      unsigned *pflags);
 
+/** srv_http_check_listen(listen, pwhy): whether ${listen} can be bound
+ * now (a test bind, closed at once): COFFRE_OK, COFFRE_ERR_INUSE when a
+ * process listens there, COFFRE_ERR_ARG if malformed, COFFRE_ERR_IO
+ * otherwise; *${pwhy} says why in words (static). Checked at start,
+ * before the slow setup, so that a busy port is named at once. */
+int srv_http_check_listen(const char *listen, const char **pwhy);
 /** srv_http_stop(h): stop accepting, finish running requests, free. */
 void srv_http_stop(struct srv_http *h);
 

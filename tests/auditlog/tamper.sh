@@ -17,7 +17,7 @@ fresh() { rm -rf "$T/x"; cp -r "$T/good" "$T/x"; }
 # expect NAME EXIT REGEX [verify args...]
 expect() {
     local name=$1 want=$2 re=$3; shift 3
-    out=$("$COFFRE" audit verify --key "$KEY" --log "$T/x" "$@" 2>&1)
+    out=$("$COFFRE" audit verify --vkey "$KEY" --log "$T/x" "$@" 2>&1)
     rc=$?
     if [ "$rc" = "$want" ] && grep -Eq "$re" <<<"$out"; then ok "$name"
     else ko "$name (exit $rc): $out"; fi
@@ -87,7 +87,7 @@ lexpect() {
     if [ "$rc" = "$want" ] && grep -Eq "$re" <<<"$out"; then ok "$name"
     else ko "$name (exit $rc): $out"; fi
 }
-verify_live() { "$COFFRE" audit verify --key "$KEY" --log "$T/l"; }
+verify_live() { "$COFFRE" audit verify --vkey "$KEY" --log "$T/l"; }
 
 live
 lexpect live_uncovered 0 "5 entries \(30..34\) follow the latest checkpoint" verify_live

@@ -179,7 +179,19 @@ check_exit 1 "cut after the first chunk's start" "$COFFRE" import $B \
     --bundle "$T/trunc2.bundle"
 "$COFFRE" status $B | grep -q "persons:   0$" && pass ||
     fail "refused bundles stored nothing"
-"$COFFRE" import $B --bundle "$T/a.bundle" >"$T/imp5" && pass || fail "import bundle"
+"$COFFRE" import $B --progress --bundle "$T/a.bundle" >"$T/imp5" \
+    2>"$T/imp5.err" && pass || fail "import bundle"
+# --progress draws the bar with stderr no terminal: it moves, through the
+# verifying pass then the import (it used to stay at 0%), and shows counts,
+# never a value of the persons.
+tr '\r' '\n' <"$T/imp5.err" | grep '%' | sort -u >"$T/imp5.bars"
+[ "$(wc -l <"$T/imp5.bars")" -ge 3 ] && pass ||
+    fail "bundle import progress: $(wc -l <"$T/imp5.bars") distinct updates"
+grep -q "verifying the bundle" "$T/imp5.bars" && grep -q "100% 9 persons" \
+    "$T/imp5.bars" && pass || fail "bundle import progress: phases"
+! grep -qiE '@|[a-z]{3,} [a-z]{3,} [a-z]{3,}@' "$T/imp5.bars" && pass ||
+    fail "a value in the progress bar"
+cat "$T/imp5.bars"
 [ "$(root_of <"$T/imp5")" = "$ra" ] && pass || fail "bundle import root"
 [ "$("$COFFRE" manifest --vault $B | root_of)" = "$ra" ] && pass ||
     fail "destination root equals source root"

@@ -161,6 +161,69 @@ test_gen_round_trips(void)
     coffre_gen_free(g);
 }
 
+/* Dates around the given day, whatever it is (a leap day, a year's end):
+ * validity covers it, verdicts before it, documents expire after the
+ * validity; the same seed and day give the same persons, another day
+ * other dates. Text comparison is date order for YYYY-MM-DD. */
+static void
+test_gen_today(void)
+{
+    static const char *const days[] = {"2024-02-29", "2030-12-31",
+                                       "2026-01-01"};
+    int bad = 0, diff = 0;
+
+    for (size_t k = 0; k < sizeof(days) / sizeof(days[0]); k++) {
+        struct coffre_gen_opts o = {.seed = 5};
+        struct coffre_gen *g = NULL, *h = NULL;
+        const char *t = days[k];
+
+        CHECK_RC(coffre_gen_parse_day(t, &o.today), COFFRE_OK);
+        CHECK_RC(coffre_gen_new(&o, &g), COFFRE_OK);
+        o.today += 1;
+        CHECK_RC(coffre_gen_new(&o, &h), COFFRE_OK);
+        for (int i = 0; i < 2000; i++) {
+            struct coffre_person *p = NULL, *q = NULL;
+            CHECK_RC(coffre_gen_next(g, &p), COFFRE_OK);
+            CHECK_RC(coffre_gen_next(h, &q), COFFRE_OK);
+            bad +=
+                strcmp(p->valid_from, t) > 0 || strcmp(p->valid_until, t) < 0;
+            bad += p->vetting_decided_at != NULL &&
+                   strncmp(p->vetting_decided_at, t, 10) >= 0;
+            bad += p->doc_expiry != NULL &&
+                   strcmp(p->doc_expiry, p->valid_until) <= 0;
+            bad += coffre_person_validate(p, NULL) != COFFRE_OK;
+            diff += strcmp(p->valid_from, q->valid_from) != 0;
+            coffre_person_free(p);
+            coffre_person_free(q);
+        }
+        coffre_gen_free(g);
+        coffre_gen_free(h);
+    }
+    CHECK(bad == 0);
+    CHECK(diff == 3 * 2000);
+}
+
+/* --today's parser: real days only. */
+static void
+test_gen_parse_day(void)
+{
+    static const char *const no[] = {
+        "2023-02-29", "2024-13-01", "2024-00-10", "2024-1-01", "24-01-01",
+        "2024/01/01", "1969-12-31", "2024-01-32", "",          "2024-01-01x"};
+    int64_t d = 0;
+
+    CHECK_RC(coffre_gen_parse_day("1970-01-01", &d), COFFRE_OK);
+    CHECK(d == 0);
+    CHECK_RC(coffre_gen_parse_day("2024-07-26", &d), COFFRE_OK);
+    CHECK(d == 19930);
+    CHECK_RC(coffre_gen_parse_day("2000-03-01", &d), COFFRE_OK);
+    CHECK(d == 11017);
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        CHECK_RC(coffre_gen_parse_day(no[i], &d), COFFRE_ERR_PARSE);
+    }
+    CHECK(coffre_gen_today() > 19930);
+}
+
 static void
 test_gen_speed(void)
 {
@@ -192,6 +255,8 @@ main(void)
     RUN(test_gen_valid_unique);
     RUN(test_gen_deterministic);
     RUN(test_gen_round_trips);
+    RUN(test_gen_today);
+    RUN(test_gen_parse_day);
     RUN(test_gen_speed);
     return check_done();
 }

@@ -95,7 +95,7 @@ echo "answered requests: $ANSWERED, checkpoints saved: $SAVED"
 [ "$SAVED" -ge "$ROUNDS" ] && ok || bad "too few checkpoints saved"
 
 # --- every answered request is in the log ------------------------------------
-TLS=(--cacert "$DEV/ca.pem" --cert "$DEV/auditor.pem" --cert-key "$DEV/auditor.key")
+TLS=(--cacert "$DEV/ca.pem" --cert "$DEV/auditor.pem" --key "$DEV/auditor.key")
 sleep 1.2
 "$COFFRE" audit export --url "$URL" "${TLS[@]}" --out "$WORK/export" >/dev/null &&
     ok || bad "export"
@@ -123,18 +123,18 @@ sys.exit(1 if missing else 0)
 PY
 
 # --- the log verifies, consistent with every checkpoint saved ----------------
-"$COFFRE" audit verify --key "$WORK/vkey" --log "$WORK/export" >"$WORK/v.txt" 2>&1 &&
+"$COFFRE" audit verify --vkey "$WORK/vkey" --log "$WORK/export" >"$WORK/v.txt" 2>&1 &&
     ok || bad "verify --log: $(cat "$WORK/v.txt")"
 n=0
 for f in "$WORK"/saved/*; do
     n=$((n + 1))
-    if ! "$COFFRE" audit verify --key "$WORK/vkey" --log "$WORK/export" \
+    if ! "$COFFRE" audit verify --vkey "$WORK/vkey" --log "$WORK/export" \
         --saved "$f" >"$WORK/vs.txt" 2>&1; then
         bad "not consistent with saved checkpoint $f: $(cat "$WORK/vs.txt")"
     fi
 done
 ok
-"$COFFRE" audit verify --key "$WORK/vkey" --url "$URL" "${TLS[@]}" \
+"$COFFRE" audit verify --vkey "$WORK/vkey" --url "$URL" "${TLS[@]}" \
     --saved "$(ls "$WORK"/saved/* | tail -1)" >"$WORK/vu.txt" 2>&1 &&
     ok || bad "verify --url: $(cat "$WORK/vu.txt")"
 echo "checked $n saved checkpoints"

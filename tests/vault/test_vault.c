@@ -123,7 +123,7 @@ make_vault(const char *name, uint64_t *ids, size_t n)
 {
     char data[512], shares[600];
     struct coffre_init_opts io = {5, 3, shares};
-    struct coffre_gen_opts go = {42, 0};
+    struct coffre_gen_opts go = {.seed = 42, .photos = 0};
     struct coffre_vault *v = NULL;
     struct coffre_gen *g = NULL;
     struct coffre_person **ps = calloc(n + 1, sizeof(*ps));
@@ -299,7 +299,7 @@ test_round_trip(void)
 {
     uint64_t ids[N_PERSONS];
     struct coffre_vault *v = make_vault("rt", ids, N_PERSONS);
-    struct coffre_gen_opts go = {42, 0};
+    struct coffre_gen_opts go = {.seed = 42, .photos = 0};
     struct coffre_gen *g = NULL;
     struct coffre_person *want, *got = NULL;
     char *a = NULL, *b = NULL;
