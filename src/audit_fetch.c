@@ -12,81 +12,32 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <sodium.h>
 
 #include "audit_fetch.h"
+#include "remote.h"
 #include "coffre/audit.h"
-
-#define BODY_MAX ((size_t)64 << 20) /* one page of 1000 entries is ~1 MB */
-
-struct body {
-    char *p;
-    size_t len;
-    int over;
-};
-
-static size_t
-on_data(char *data, size_t size, size_t n, void *arg)
-{
-    struct body *b = arg;
-    size_t add = size * n;
-    if (add > BODY_MAX - b->len) {
-        b->over = 1;
-        return 0; /* stops the transfer */
-    }
-    char *q = realloc(b->p, b->len + add + 1);
-    if (q == NULL) {
-        return 0;
-    }
-    memcpy(q + b->len, data, add);
-    b->p = q;
-    b->len += add;
-    b->p[b->len] = '\0';
-    return add;
-}
 
 int
 audit_remote_get(const struct audit_remote *rm, const char *path, char **pbody,
                  size_t *plen)
 {
-    char url[4096];
-    struct body b = {NULL, 0, 0};
-    long status = 0;
-    CURL *c = curl_easy_init();
-    snprintf(url, sizeof(url), "%s%s", rm->url, path);
-    CURLcode rc = c ? CURLE_OK : CURLE_OUT_OF_MEMORY;
-    if (c != NULL) {
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-        if (rm->cacert) {
-            curl_easy_setopt(c, CURLOPT_CAINFO, rm->cacert);
-        }
-        if (rm->cert) {
-            curl_easy_setopt(c, CURLOPT_SSLCERT, rm->cert);
-        }
-        if (rm->key) {
-            curl_easy_setopt(c, CURLOPT_SSLKEY, rm->key);
-        }
-        rc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(c);
-    }
-    if (rc != CURLE_OK || status != 200 || b.p == NULL) {
-        fprintf(stderr, "coffre audit: GET %s: %s\n", url,
-                rc != CURLE_OK  ? curl_easy_strerror(rc)
-                : b.over        ? "answer too large"
-                : status != 200 ? (b.p ? b.p : "error status")
-                                : "empty answer");
-        free(b.p);
+    char err[4096 + 256], why[512];
+    struct remote_answer ans;
+    if (remote_call(rm, "GET", path, NULL, 0, &ans, err, sizeof(err)) != 0) {
+        fprintf(stderr, "coffre audit: %s\n", err);
         return -1;
     }
-    *pbody = b.p;
-    *plen = b.len;
+    if (ans.status != 200 || ans.len == 0) {
+        remote_error_text(&ans, why, sizeof(why));
+        fprintf(stderr, "coffre audit: GET %s%s: %s\n", rm->url, path,
+                ans.len == 0 && ans.status == 200 ? "empty answer" : why);
+        free(ans.body);
+        return -1;
+    }
+    *pbody = ans.body;
+    *plen = ans.len;
     return 0;
 }
 
