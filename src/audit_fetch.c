@@ -12,88 +12,40 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <sodium.h>
 
 #include "audit_fetch.h"
+#include "remote.h"
 #include "coffre/audit.h"
-
-#define BODY_MAX ((size_t)64 << 20) /* one page of 1000 entries is ~1 MB */
-
-struct body {
-    char *p;
-    size_t len;
-    int over;
-};
-
-static size_t
-on_data(char *data, size_t size, size_t n, void *arg)
-{
-    struct body *b = arg;
-    size_t add = size * n;
-    if (add > BODY_MAX - b->len) {
-        b->over = 1;
-        return 0; /* stops the transfer */
-    }
-    char *q = realloc(b->p, b->len + add + 1);
-    if (q == NULL) {
-        return 0;
-    }
-    memcpy(q + b->len, data, add);
-    b->p = q;
-    b->len += add;
-    b->p[b->len] = '\0';
-    return add;
-}
 
 int
 audit_remote_get(const struct audit_remote *rm, const char *path, char **pbody,
                  size_t *plen)
 {
-    char url[4096], err[CURL_ERROR_SIZE] = "";
-    struct body b = {NULL, 0, 0};
-    long status = 0;
-    CURL *c = curl_easy_init();
-    snprintf(url, sizeof(url), "%s%s", rm->url, path);
-    CURLcode rc = c ? CURLE_OK : CURLE_OUT_OF_MEMORY;
-    if (c != NULL) {
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-        if (rm->cacert) {
-            curl_easy_setopt(c, CURLOPT_CAINFO, rm->cacert);
-        }
-        if (rm->cert) {
-            curl_easy_setopt(c, CURLOPT_SSLCERT, rm->cert);
-        }
-        if (rm->key) {
-            curl_easy_setopt(c, CURLOPT_SSLKEY, rm->key);
-        }
-        rc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(c);
+    char err[4096 + 256], why[512];
+    struct remote_answer ans;
+    /* Not reached, or refused: no verdict on the log either way
+     * (AUDIT_UNREACHABLE, exit 3), never a BREAK. */
+    if (remote_call(rm, "GET", path, NULL, 0, &ans, err, sizeof(err)) != 0) {
+        fprintf(stderr, "coffre audit: cannot reach %s%s: %s\n", rm->url,
+                path, err);
+        return AUDIT_UNREACHABLE;
     }
-    if (rc != CURLE_OK || status != 200) {
-        /* Not reached, or refused: no verdict on the log either way. */
-        fprintf(stderr, "coffre audit: cannot reach %s: %s%s%s\n", url,
-                rc == CURLE_WRITE_ERROR && b.over ? "answer too large"
-                : rc != CURLE_OK                  ? curl_easy_strerror(rc)
-                                                  : "HTTP error ",
-                rc != CURLE_OK && err[0] != '\0' ? ": " : "",
-                rc != CURLE_OK ? err : (b.p ? b.p : "(no body)"));
-        free(b.p);
-        return b.over ? -1 : AUDIT_UNREACHABLE;
+    if (ans.status != 200) {
+        remote_error_text(&ans, why, sizeof(why));
+        fprintf(stderr, "coffre audit: cannot reach %s%s: %s\n", rm->url,
+                path, why);
+        free(ans.body);
+        return AUDIT_UNREACHABLE;
     }
-    if (b.p == NULL) {
-        fprintf(stderr, "coffre audit: GET %s: empty answer\n", url);
+    if (ans.len == 0) {
+        fprintf(stderr, "coffre audit: GET %s%s: empty answer\n", rm->url,
+                path);
         return -1;
     }
-    *pbody = b.p;
-    *plen = b.len;
+    *pbody = ans.body;
+    *plen = ans.len;
     return 0;
 }
 

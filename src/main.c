@@ -30,6 +30,7 @@ static const struct command commands[] = {
     {"audit", cmd_audit, "verify an audit log, query its entries"},
     {"badge", cmd_badge, "issue an offline badge; verify one (coffre-gate)"},
     {"server", cmd_server, "serve the HTTPS API (or --dev for a demo)"},
+    {"operator", cmd_operator, "a custodian's unseal, seal, status, approvals"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -99,6 +99,12 @@ static const struct route_rule rules[R__COUNT] = {
     [R_BADGE_REVOCATIONS] = {ROLE(SRV_ROLE_GATE), 0, no_args},
     [R_BADGE_LIST_KEY] = {ANY_ROLE, 0, no_args},
     [R_BADGE_ROTATE] = {ROLE(SRV_ROLE_CUSTODIAN), 0, no_args},
+    /* Sealing is a custodian's act (coffre operator seal); the list of
+     * approvals is for those who approve and those who watch them. */
+    [R_SEAL] = {ROLE(SRV_ROLE_CUSTODIAN), 0, no_args},
+    [R_APPROVAL_LIST] = {ROLE(SRV_ROLE_CUSTODIAN) | ROLE(SRV_ROLE_AUDITOR) |
+                             ROLE(SRV_ROLE_ADMIN),
+                         0, no_args},
 };
 
 /* The guard's view of the bulk_read approvals (guard_set_bonus). */
@@ -377,6 +383,21 @@ out:
     json_decref(body);
 }
 
+/* Forget the keys (docs/operations.md): the custodians unseal again. The
+ * audit log stays open, as after a refused policy (its entry for this
+ * request is made after the answer, like every route's). */
+static void
+sys_seal(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
+{
+    int rc = coffre_vault_seal(ctx->vault);
+    if (rc != COFFRE_OK) {
+        api_vault_error(r, ctx->vault, rc);
+        return;
+    }
+    fprintf(stderr, "coffre server: sealed by custodian %s\n", req->who->name);
+    srv_json(r, 200, json_pack("{s:b}", "sealed", 1));
+}
+
 static void
 sys_metrics(struct srv_ctx *ctx, struct srv_resp *r)
 {
@@ -445,6 +466,9 @@ dispatch_ops(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     case R_APPROVAL_APPROVE:
         api_approval_approve(ctx, req, param, r);
         return 1;
+    case R_APPROVAL_LIST:
+        api_approval_list(ctx, r);
+        return 1;
     case R_RETENTION_SWEEP:
         api_retention_sweep(ctx, req, r);
         return 1;
@@ -491,6 +515,9 @@ dispatch(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
         break;
     case R_UNSEAL:
         sys_unseal(ctx, req, r);
+        break;
+    case R_SEAL:
+        sys_seal(ctx, req, r);
         break;
     case R_METRICS:
         sys_metrics(ctx, r);

@@ -326,6 +326,28 @@ api_approval_get(struct srv_ctx *ctx, const struct srv_req *req,
     }
 }
 
+void
+api_approval_list(struct srv_ctx *ctx, struct srv_resp *r)
+{
+    struct coffre_approval *all = calloc(COFFRE_APPROVAL_KEEP, sizeof(*all));
+    json_t *arr = json_array();
+    size_t n = 0;
+    int rc = all == NULL || arr == NULL
+                 ? COFFRE_ERR_NOMEM
+                 : coffre_vault_approval_list(ctx->vault, all,
+                                              COFFRE_APPROVAL_KEEP, &n);
+    if (rc != COFFRE_OK) {
+        json_decref(arr);
+        api_vault_error(r, ctx->vault, rc);
+    } else {
+        for (size_t i = 0; i < n && i < COFFRE_APPROVAL_KEEP; i++) {
+            json_array_append_new(arr, approval_json(&all[i]));
+        }
+        srv_json(r, 200, json_pack("{s:o}", "approvals", arr));
+    }
+    free(all);
+}
+
 /* A bulk_read approval is used by its grant: the bonus starts now. */
 static void
 grant_bulk_read(struct srv_ctx *ctx, struct coffre_approval *a)

@@ -62,6 +62,9 @@ void api_approval_get(struct srv_ctx *ctx, const struct srv_req *req,
                       const char *param, struct srv_resp *r);
 void api_approval_approve(struct srv_ctx *ctx, const struct srv_req *req,
                           const char *param, struct srv_resp *r);
+/** api_approval_list(ctx, r): {"approvals": [...]}, every approval the
+ * vault keeps (at most COFFRE_APPROVAL_KEEP), oldest first. */
+void api_approval_list(struct srv_ctx *ctx, struct srv_resp *r);
 
 /* ---- retention.c ------------------------------------------------- */
 

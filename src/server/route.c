@@ -67,6 +67,9 @@ const struct srv_route srv_routes[R__COUNT] = {
     [R_BADGE_REVOCATIONS] = {"GET", "/v1/badges/revocations", 0, NULL},
     [R_BADGE_LIST_KEY] = {"GET", "/v1/badges/list-key", 0, NULL},
     [R_BADGE_ROTATE] = {"POST", "/v1/badges/keys/rotate", 0, "badge.rotate"},
+    /* Sealing forgets the keys: an act of a custodian, audited. */
+    [R_SEAL] = {"POST", "/v1/sys/seal", 0, "seal.seal"},
+    [R_APPROVAL_LIST] = {"GET", "/v1/approvals", 0, NULL},
 };
 
 const char *
@@ -109,6 +112,8 @@ const char *const srv_route_labels[R__COUNT] = {
     [R_BADGE_REVOCATIONS] = "GET /v1/badges/revocations",
     [R_BADGE_LIST_KEY] = "GET /v1/badges/list-key",
     [R_BADGE_ROTATE] = "POST /v1/badges/keys/rotate",
+    [R_SEAL] = "POST /v1/sys/seal",
+    [R_APPROVAL_LIST] = "GET /v1/approvals",
 };
 
 /* A pseudonym segment: exactly 43 base64url characters. Anything else in

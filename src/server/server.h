@@ -287,6 +287,8 @@ enum srv_route_id {
     R_BADGE_REVOCATIONS,
     R_BADGE_LIST_KEY,
     R_BADGE_ROTATE,
+    R_APPROVAL_LIST,
+    R_SEAL,
     R__COUNT
 };
 

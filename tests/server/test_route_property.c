@@ -867,6 +867,14 @@ other_route(size_t route, size_t w)
         one(route, w, srv_routes[route].path, NULL, "{\"share\":\"x\"}", NULL,
             NULL, NULL);
         return;
+    case R_SEAL:
+        /* A custodian's seal would forget this development vault's keys
+         * for good (no shares to unseal it again): the others are
+         * refused here, the seal itself is tests/server/operator.sh's. */
+        if (who_of[w] == NULL || who_of[w]->role != SRV_ROLE_CUSTODIAN) {
+            one(route, w, srv_routes[route].path, NULL, NULL, NULL, NULL, NULL);
+        }
+        return;
     case R_GUARD_REINSTATE:
         one(route, w, srv_routes[route].path, NULL,
             "{\"principal\":\"office\"}", NULL, NULL, NULL);

@@ -361,6 +361,17 @@ fi
 grep -q '^coffre_sealed 0$' "$WORK/metrics.txt" && ok || bad "sealed gauge"
 grep -q 'coffre_http_request_duration_seconds_bucket{route="GET /v1/persons/{pseudonym}",le="+Inf"}' \
     "$WORK/metrics.txt" && ok || bad "latency histogram"
+# The custodians' list and seal (coffre operator, docs/operations.md):
+# the seal last, this dev vault has no shares to unseal it again.
+expect 200 custodian GET /v1/approvals
+check "approvals listed" '.approvals | length >= 1'
+expect 403 office GET /v1/approvals
+expect 403 admin POST /v1/sys/seal
+expect 200 custodian POST /v1/sys/seal
+check "sealed" '.sealed == true'
+expect 503 office GET "/v1/persons?limit=1"
+expect 200 admin GET /metrics
+echo "$BODY" >"$WORK/metrics.txt"
 
 # --- every route of the OpenAPI document was exercised here ----------------
 python3 "$SRCDIR/tests/server/openapi_routes.py" "$SRCDIR/docs/openapi.yaml" \
