@@ -30,7 +30,9 @@ read_file(const char *file, char *buf, size_t *plen, char *err, size_t cap)
     int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
     if (fd < 0) {
-        snprintf(err, cap, "cannot read the PIN file %s: %s", file,
+        /* The path is not named: a mistyped --pin SECRET (getopt takes
+         * it for --pin-file) must not end up in a message or a log. */
+        snprintf(err, cap, "cannot read the PIN file (--pin-file): %s",
                  strerror(errno));
         return -1;
     }
@@ -41,7 +43,7 @@ read_file(const char *file, char *buf, size_t *plen, char *err, size_t cap)
             continue;
         }
         if (r < 0) {
-            snprintf(err, cap, "cannot read the PIN file %s: %s", file,
+            snprintf(err, cap, "cannot read the PIN file (--pin-file): %s",
                      strerror(errno));
             close(fd);
             return -1;
@@ -84,8 +86,8 @@ pin_read(const char *file, char **ppin, size_t *plen, char *err, size_t cap)
     }
     rc = coffre_pkcs11_pin_parse(buf, n, plen);
     if (rc != COFFRE_OK) {
-        snprintf(err, cap, "the PIN %s%s is %s", file ? "file " : "in ",
-                 file ? file : PIN_ENV, parse_error(rc));
+        snprintf(err, cap, "the PIN %s is %s",
+                 file ? "file (--pin-file)" : "in " PIN_ENV, parse_error(rc));
         sodium_free(buf);
         return -1;
     }

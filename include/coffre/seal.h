@@ -53,6 +53,12 @@ COFFRE_API void coffre_vault_pkcs11_recorded(const struct coffre_vault *v,
  * "" if none did or it succeeded since. Never holds the PIN. */
 COFFRE_API const char *coffre_vault_seal_error(const struct coffre_vault *v);
 
+/** coffre_vault_seal_error_set(v, msg): record ${msg} (truncated to 255
+ * bytes) as why the token could not be tried: the caller could not read
+ * the PIN, say. It must not hold the PIN. */
+COFFRE_API void coffre_vault_seal_error_set(struct coffre_vault *v,
+                                            const char *msg);
+
 /**
  * coffre_vault_init_pkcs11(dir, opts, p11, pv): coffre_vault_init(), the
  * root key also sealed under the key ${p11}->key of token ${p11}->token

@@ -221,6 +221,14 @@ coffre_vault_seal_error(const struct coffre_vault *v)
     return v->seal_error;
 }
 
+void
+coffre_vault_seal_error_set(struct coffre_vault *v, const char *msg)
+{
+    pthread_mutex_lock(&v->lock);
+    snprintf(v->seal_error, sizeof(v->seal_error), "%s", msg);
+    pthread_mutex_unlock(&v->lock);
+}
+
 int
 coffre_vault_init_pkcs11(const char *dir, const struct coffre_init_opts *opts,
                          const struct coffre_pkcs11 *p11,
