@@ -80,6 +80,10 @@ int coffre_p11_unseal(struct coffre_p11 *p, const unsigned char *ad,
                       const unsigned char blob[COFFRE_P11_BLOB_LEN],
                       struct coffre_key **pk, char *err, size_t cap);
 
+/** coffre_p11_pin_parse(text, len, plen): a PIN file's PIN (seal.h's
+ * coffre_pkcs11_pin_parse, which calls it). */
+int coffre_p11_pin_parse(const char *text, size_t len, size_t *plen);
+
 /** coffre_p11_close(p): log out, close the session, finalise and release
  * the module; NULL is a no-op. */
 void coffre_p11_close(struct coffre_p11 *p);

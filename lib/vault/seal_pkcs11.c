@@ -405,29 +405,5 @@ coffre_pkcs11_keygen(const struct coffre_pkcs11 *p11, int *pcreated, char *err,
 int
 coffre_pkcs11_pin_parse(const char *text, size_t len, size_t *plen)
 {
-    *plen = 0;
-    if (len > COFFRE_PKCS11_PIN_FILE_MAX) {
-        return COFFRE_ERR_TOOBIG;
-    }
-    if (len > 0 && text[len - 1] == '\n') {
-        len--;
-        if (len > 0 && text[len - 1] == '\r') {
-            len--;
-        }
-    }
-    if (len == 0) {
-        return COFFRE_ERR_PARSE;
-    }
-    if (len > COFFRE_PKCS11_PIN_MAX) {
-        return COFFRE_ERR_TOOBIG;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-
-        if (c < 0x20 || c == 0x7f) {
-            return COFFRE_ERR_PARSE;
-        }
-    }
-    *plen = len;
-    return COFFRE_OK;
+    return coffre_p11_pin_parse(text, len, plen);
 }
