@@ -13,12 +13,23 @@
 
 /* Top-level keys left out: changing them grants no one anything. */
 static const char *const operational[] = {
-    "listen",         "threads",
-    "user",           "mlock",
-    "data_dir",       "audit_dir",
-    "tls_cert",       "tls_key",
-    "body_max_bytes", "retention_sweep_seconds",
-    "audit_origin",   "connections_per_ip",
+    "listen",
+    "threads",
+    "user",
+    "mlock",
+    "data_dir",
+    "audit_dir",
+    "tls_cert",
+    "tls_key",
+    "body_max_bytes",
+    "retention_sweep_seconds",
+    "audit_origin",
+    "connections_per_ip",
+    /* where the sealing token is and its PIN (docs/keys.md section 8) */
+    "pkcs11_module",
+    "pkcs11_token_label",
+    "pkcs11_key_label",
+    "pin_file",
 };
 
 /* The canonical text of ${root} (modified): operational keys removed,
