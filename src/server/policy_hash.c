@@ -11,25 +11,17 @@
 
 #include "server.h"
 
-/* Top-level keys left out: changing them grants no one anything. */
+/* Top-level keys left out: changing them grants no one anything (the
+ * pkcs11_* and pin_file keys say where the sealing token is, keys.md 8). */
 static const char *const operational[] = {
-    "listen",
-    "threads",
-    "user",
-    "mlock",
-    "data_dir",
-    "audit_dir",
-    "tls_cert",
-    "tls_key",
-    "body_max_bytes",
-    "retention_sweep_seconds",
-    "audit_origin",
-    "connections_per_ip",
-    /* where the sealing token is and its PIN (docs/keys.md section 8) */
-    "pkcs11_module",
-    "pkcs11_token_label",
-    "pkcs11_key_label",
-    "pin_file",
+    "listen",         "threads",
+    "user",           "mlock",
+    "data_dir",       "audit_dir",
+    "tls_cert",       "tls_key",
+    "body_max_bytes", "retention_sweep_seconds",
+    "audit_origin",   "connections_per_ip",
+    "pkcs11_module",  "pkcs11_token_label",
+    "pin_file",       "pkcs11_key_label",
 };
 
 /* The canonical text of ${root} (modified): operational keys removed,
