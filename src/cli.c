@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "coffre/audit.h"
+#include "coffre/seal.h"
 
 #define SHARE_FILE_MAX 4096
 
@@ -31,6 +32,10 @@ cli_vault_opt(const char *cmd, struct cli_vault_opts *o, int opt,
 {
     if (opt == CLI_OPT_DATA) {
         o->data = arg;
+        return 1;
+    }
+    if (opt == CLI_OPT_PIN_FILE) {
+        o->pin_file = arg;
         return 1;
     }
     if (opt == CLI_OPT_AUDIT_DIR || opt == CLI_OPT_PURPOSE) {
@@ -126,6 +131,13 @@ cli_open_unsealed(const char *cmd, const struct cli_vault_opts *o,
             coffre_vault_close(v);
             return 1;
         }
+    }
+    /* A token-sealed vault opens from its token, with no custodian;
+     * shares, when given, still open it (the recovery). */
+    if (o->nshares == 0 && coffre_vault_seal_kind(v) == COFFRE_SEAL_PKCS11 &&
+        cli_unseal_token(cmd, v, o->pin_file) != 0) {
+        coffre_vault_close(v);
+        return 1;
     }
     if (coffre_vault_is_sealed(v)) {
         unsigned have = 0, need = 0;

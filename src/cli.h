@@ -17,6 +17,7 @@ struct cli_vault_opts {
     unsigned nshares;
     const char *audit_dir;
     const char *purpose;
+    const char *pin_file; /* a token-sealed vault's PIN (docs/keys.md 8) */
 };
 
 /** cli_error(cmd, fmt, ...): print "coffre CMD: message" to stderr. */
@@ -37,6 +38,14 @@ int cli_vault_opt(const char *cmd, struct cli_vault_opts *o, int opt,
  */
 int cli_open_unsealed(const char *cmd, const struct cli_vault_opts *o,
                       struct coffre_vault **pv);
+
+/**
+ * cli_unseal_token(cmd, v, pin_file): unseal the token-sealed ${v} with the
+ * PIN of ${pin_file} or COFFRE_PKCS11_PIN (cmd_seal.c); prints the reason
+ * and returns nonzero on failure, the vault still sealed.
+ */
+int cli_unseal_token(const char *cmd, struct coffre_vault *v,
+                     const char *pin_file);
 
 /** cli_close(v): close the audit log cli_open_unsealed attached to ${v},
  * then ${v}; NULL is a no-op. */
@@ -61,14 +70,17 @@ int cli_help(int argc, char **argv, const char *text);
 #define CLI_OPT_SHARE 's'
 #define CLI_OPT_AUDIT_DIR 0x101
 #define CLI_OPT_PURPOSE 0x102
+#define CLI_OPT_PIN_FILE 0x103
 /* The audit options, after --share in every vault command's table. */
 #define CLI_AUDIT_LONGOPTS                                                     \
     {"audit-dir", required_argument, NULL, CLI_OPT_AUDIT_DIR},                 \
+        {"purpose", required_argument, NULL, CLI_OPT_PURPOSE},                 \
     {                                                                          \
-        "purpose", required_argument, NULL, CLI_OPT_PURPOSE                    \
+        "pin-file", required_argument, NULL, CLI_OPT_PIN_FILE                  \
     }
 #define CLI_AUDIT_HELP                                                         \
     "  --audit-dir DIR the vault's audit log (default DATA/audit)\n"           \
-    "  --purpose TEXT  why, for the audit log's entries\n"
+    "  --purpose TEXT  why, for the audit log's entries\n"                     \
+    "  --pin-file FILE a token-sealed vault's PIN (or COFFRE_PKCS11_PIN)\n"
 
 #endif

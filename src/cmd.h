@@ -26,4 +26,16 @@ int cmd_receipt(int argc, char **argv);
 int cmd_badge(int argc, char **argv);
 int cmd_operator(int argc, char **argv);
 
+/* cmd_seal.c: the PKCS#11 seal (docs/keys.md section 8). */
+struct coffre_init_opts;
+struct cli_vault_opts;
+/** cmd_init_pkcs11(data, io, module, token, key, pin_file): init sealed
+ * by a token's key; an exit status. */
+int cmd_init_pkcs11(const char *data, const struct coffre_init_opts *io,
+                    const char *module, const char *token, const char *key,
+                    const char *pin_file);
+/** cmd_keys_seal(o, argc, argv): `keys reseal` or `keys hsm-keygen`
+ * (argv[0]), with the vault options parsed before it in ${o}. */
+int cmd_keys_seal(struct cli_vault_opts *o, int argc, char **argv);
+
 #endif

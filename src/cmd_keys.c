@@ -27,6 +27,12 @@ keys_usage(FILE *f)
                "  destroy-epoch EPOCH  destroy a retention epoch's key: every "
                "person of that\n"
                "                       epoch is shredded, in every backup too\n"
+               "  reseal --to pkcs11|shamir ...  seal the root key by a "
+               "PKCS#11 token, or by\n"
+               "                       fresh custodian shares (keys reseal "
+               "--help)\n"
+               "  hsm-keygen ...       make the token's sealing key "
+               "(keys hsm-keygen --help)\n"
                "\n  --data DIR      the vault directory\n"
                "  --share FILE    an unseal share file; repeat up to the "
                "threshold\n");
@@ -137,6 +143,10 @@ cmd_keys(int argc, char **argv)
     if (optind >= argc) {
         keys_usage(stderr);
         return 2;
+    }
+    if (strcmp(argv[optind], "reseal") == 0 ||
+        strcmp(argv[optind], "hsm-keygen") == 0) {
+        return cmd_keys_seal(&o, argc - optind, argv + optind);
     }
     r = cli_open_unsealed("keys", &o, &v);
     if (r != 0) {

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "coffre/seal.h"
 
 #define VAULT_LONGOPTS                                                         \
     {"data", required_argument, NULL, CLI_OPT_DATA},                           \
@@ -32,7 +33,10 @@ static void
 init_usage(FILE *f)
 {
     fprintf(f, "usage: coffre init --data DIR --shares-dir DIR [--shares N] "
-               "[--threshold M]\n\n"
+               "[--threshold M]\n"
+               "         [--seal pkcs11 --module PATH --token-label T "
+               "--key-label K\n"
+               "          [--pin-file F]]\n\n"
                "Create a vault in DIR. Its root key is split into N Shamir "
                "shares (default 5),\nany M of which unseal it (default 3), "
                "each written once to its own file\nDIR/share-K.txt in the "
@@ -42,7 +46,14 @@ init_usage(FILE *f)
                "All or nothing: if DIR holds a vault or a share file is "
                "already there,\ninit refuses before it makes anything; if "
                "it fails midway, it removes what\nit made (and nothing "
-               "else), so that it can be run again (docs/keys.md 4.3).\n");
+               "else), so that it can be run again (docs/keys.md 4.3).\n\n"
+               "--seal pkcs11: the root key is also sealed by key K on the "
+               "PKCS#11 token\nlabelled T (made on it if absent; it never "
+               "leaves the token), and the vault\nthen opens from the token "
+               "with no custodian. The PIN: --pin-file F or\n"
+               "COFFRE_PKCS11_PIN, never the command line. The shares stay "
+               "the recovery\nand the custodians' consent to a reseal "
+               "(docs/keys.md section 8).\n");
 }
 
 int
@@ -53,8 +64,14 @@ cmd_init(int argc, char **argv)
         {"shares-dir", required_argument, NULL, 'o'},
         {"shares", required_argument, NULL, 'n'},
         {"threshold", required_argument, NULL, 'm'},
+        {"seal", required_argument, NULL, 'S'},
+        {"module", required_argument, NULL, 'M'},
+        {"token-label", required_argument, NULL, 'T'},
+        {"key-label", required_argument, NULL, 'K'},
+        {"pin-file", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    const char *seal = "shamir", *tok[4] = {NULL, NULL, NULL, NULL};
     struct coffre_init_opts io = {5, 3, NULL};
     struct coffre_vault *v = NULL;
     const char *data = NULL;
@@ -79,6 +96,15 @@ cmd_init(int argc, char **argv)
             }
             *(c == 'n' ? &io.shares : &io.threshold) = (unsigned)x;
             break;
+        case 'S':
+            seal = optarg;
+            break;
+        case 'M':
+        case 'T':
+        case 'K':
+        case 'P':
+            tok[c == 'M' ? 0 : c == 'T' ? 1 : c == 'K' ? 2 : 3] = optarg;
+            break;
         case 'h':
             init_usage(stdout);
             return 0;
@@ -87,9 +113,13 @@ cmd_init(int argc, char **argv)
             return 2;
         }
     }
-    if (data == NULL || io.share_dir == NULL || optind != argc) {
+    if (data == NULL || io.share_dir == NULL || optind != argc ||
+        (strcmp(seal, "shamir") != 0 && strcmp(seal, "pkcs11") != 0)) {
         init_usage(stderr);
         return 2;
+    }
+    if (strcmp(seal, "pkcs11") == 0) {
+        return cmd_init_pkcs11(data, &io, tok[0], tok[1], tok[2], tok[3]);
     }
     rc = coffre_vault_init(data, &io, &v);
     if (rc != COFFRE_OK) {
@@ -143,9 +173,26 @@ status_usage(FILE *f)
 {
     fprintf(f,
             "usage: coffre status --data DIR [--share FILE]...\n\n"
-            "Show the vault id and threshold; with enough shares, also "
-            "the key and\nrecord counts.\n%s",
+            "Show the vault id, threshold and seal; with enough shares (or "
+            "the PIN of a\ntoken-sealed vault), also the key and record "
+            "counts.\n%s",
             vault_opts_help);
+}
+
+/* How the root key is sealed (docs/keys.md section 8). */
+static void
+print_seal(const struct coffre_vault *v)
+{
+    const char *module, *token, *key;
+
+    coffre_vault_pkcs11_recorded(v, &module, &token, &key);
+    if (coffre_vault_seal_kind(v) == COFFRE_SEAL_PKCS11) {
+        printf("seal:      pkcs11 (key '%s' on token '%s', module %s; the "
+               "shares stay the recovery)\n",
+               key, token, module);
+    } else {
+        printf("seal:      %s\n", coffre_vault_seal_name(v));
+    }
 }
 
 int
@@ -166,7 +213,7 @@ cmd_status(int argc, char **argv)
         status_usage(stderr);
         return 2;
     }
-    if (o.nshares > 0) {
+    if (o.nshares > 0 || o.pin_file != NULL || getenv("COFFRE_PKCS11_PIN")) {
         r = cli_open_unsealed("status", &o, &v);
         if (r != 0) {
             return r;
@@ -179,6 +226,7 @@ cmd_status(int argc, char **argv)
     coffre_vault_unseal_progress(v, &have, &need);
     printf("vault:     %s\nsealed:    %s\nthreshold: %u\n", coffre_vault_id(v),
            coffre_vault_is_sealed(v) ? "yes" : "no", need);
+    print_seal(v);
     if (!coffre_vault_is_sealed(v) && coffre_vault_stats(v, &st) == 0) {
         printf("persons:   %llu\nerased:    %llu\nkek:       v%u (%u "
                "version(s) kept)\n",

@@ -543,6 +543,7 @@ enum coffre_op {
     COFFRE_OP_KEY_REWRAP,    /* data keys rewrapped onto the newest one */
     COFFRE_OP_KEY_RETIRE,    /* an old key-encryption key destroyed */
     COFFRE_OP_POISON,        /* poison records planted (docs/guard.md) */
+    COFFRE_OP_KEY_RESEAL,    /* the root key sealed another way (seal.h) */
     COFFRE_OP__COUNT
 };
 

@@ -46,6 +46,7 @@ static const struct {
     [COFFRE_OP_KEY_REWRAP] = {"key.rewrap", 1},
     [COFFRE_OP_KEY_RETIRE] = {"key.retire", 1},
     [COFFRE_OP_POISON] = {"guard.poison_plant", 1},
+    [COFFRE_OP_KEY_RESEAL] = {"key.reseal", 1},
 };
 
 const char *

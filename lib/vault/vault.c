@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "coffre/seal.h"
 #include "vault/vault.h"
 #include "util/secmem.h"
 
@@ -135,6 +136,28 @@ meta_get_u32(struct coffre_vault *v, const char *k, uint32_t *px)
     return rc;
 }
 
+int
+vault_meta_str(struct coffre_vault *v, const char *k, char *out, size_t cap)
+{
+    struct coffre_buf b;
+    int rc;
+
+    out[0] = '\0';
+    coffre_buf_init(&b, 64 * 1024);
+    rc = v->store->ops->meta_get(v->store, k, &b);
+    if (rc == COFFRE_ERR_NOTFOUND) {
+        rc = COFFRE_OK;
+    } else if (rc == COFFRE_OK &&
+               (b.len >= cap || memchr(b.p, '\0', b.len) != NULL)) {
+        rc = vault_fail(v, COFFRE_ERR_STORE, "vault metadata %s is corrupt", k);
+    } else if (rc == COFFRE_OK) {
+        memcpy(out, b.p, b.len);
+        out[b.len] = '\0';
+    }
+    coffre_buf_free(&b);
+    return rc;
+}
+
 /*
  * Init is all or nothing (docs/keys.md section 4.3). It first refuses,
  * making nothing, what would overwrite: a store in the data directory or
@@ -234,6 +257,25 @@ no_store(struct coffre_vault *v, const char *dir)
     return rc;
 }
 
+/* ${share_dir} is a directory or nothing, and none of the share files
+ * of v->count shares is there. */
+static int
+init_refusals_shares(struct coffre_vault *v, const char *share_dir)
+{
+    char path[PATH_MAX];
+    int rc = dir_or_nothing(v, share_dir);
+
+    for (unsigned k = 1; rc == COFFRE_OK && k <= v->count; k++) {
+        rc = share_path(v, path, sizeof(path), share_dir, k);
+        if (rc == COFFRE_OK) {
+            rc = must_be_absent(v, path,
+                                " (another vault's share?): init "
+                                "overwrites no share file");
+        }
+    }
+    return rc;
+}
+
 /* What init refuses before it makes anything. */
 static int
 init_refusals(struct coffre_vault *v, const char *dir, const char *share_dir)
@@ -248,16 +290,7 @@ init_refusals(struct coffre_vault *v, const char *dir, const char *share_dir)
         rc = join(v, path, sizeof(path), dir, VAULT_LOCK_NAME);
     }
     if (rc == COFFRE_OK && share_dir != NULL) {
-        rc = dir_or_nothing(v, share_dir);
-    }
-    for (unsigned k = 1; share_dir != NULL && rc == COFFRE_OK && k <= v->count;
-         k++) {
-        rc = share_path(v, path, sizeof(path), share_dir, k);
-        if (rc == COFFRE_OK) {
-            rc = must_be_absent(v, path,
-                                " (another vault's share?): init "
-                                "overwrites no share file");
-        }
+        rc = init_refusals_shares(v, share_dir);
     }
     return rc;
 }
@@ -366,6 +399,25 @@ init_undo(struct coffre_vault *v, const char *dir, const char *share_dir,
     }
 }
 
+/* A failed reseal to Shamir: remove the share files it wrote and the
+ * shares directory if it made it. */
+static void
+reshare_undo(struct coffre_vault *v, const char *share_dir,
+             const struct init_made *m)
+{
+    char path[PATH_MAX];
+    int failed = 0;
+
+    for (unsigned k = m->shares; k >= 1; k--) {
+        if (share_path(NULL, path, sizeof(path), share_dir, k) == 0) {
+            undo_one(v, path, 0, &failed);
+        }
+    }
+    if (m->share_dir) {
+        undo_one(v, share_dir, 1, &failed);
+    }
+}
+
 /* Write one share file exclusively, mode 0600, never following a link. */
 static int
 write_share(struct coffre_vault *v, const char *dir, unsigned idx,
@@ -450,6 +502,9 @@ store_vault_meta(struct coffre_vault *v)
         rc = s->ops->meta_put(s, "share_commitments", v->commitments,
                               (size_t)v->count * 32);
     }
+    if (rc == COFFRE_OK && v->seal == COFFRE_SEAL_PKCS11) {
+        rc = vault_seal_meta_put(v);
+    }
     return rc;
 }
 
@@ -474,6 +529,10 @@ create_vault(struct coffre_vault *v, const char *share_dir, struct init_made *m)
     }
     coffre_root_check(v->root, v->id, v->root_check);
     vault_root_idle(v);
+    v->opened_by = VAULT_OPENED_SHARES; /* the maker holds every share */
+    if (v->p11 != NULL && (rc = vault_seal_wrap(v)) != COFFRE_OK) {
+        return rc;
+    }
     if (share_dir != NULL &&
         (rc = write_shares(v, share_dir, &m->shares)) != COFFRE_OK) {
         return rc;
@@ -506,6 +565,11 @@ init_dirs_and_store(struct coffre_vault *v, const char *dir,
     int rc = init_refusals(v, dir, share_dir);
 
     memset(&made, 0, sizeof(made));
+    /* The token before anything is made: a wrong PIN or label makes
+     * nothing (a key made on the token stays, harmlessly). */
+    if (rc == COFFRE_OK && v->p11_init != NULL) {
+        rc = vault_seal_prepare(v);
+    }
     if (rc == COFFRE_OK) {
         rc = take_dir(v, dir, &made);
     }
@@ -515,6 +579,8 @@ init_dirs_and_store(struct coffre_vault *v, const char *dir,
     if (rc == COFFRE_OK) {
         rc = create_vault(v, share_dir, &made);
     }
+    vault_seal_release(v);
+    v->p11_init = NULL;
     if (rc != COFFRE_OK) {
         init_undo(v, dir, share_dir, &made);
     }
@@ -524,6 +590,14 @@ init_dirs_and_store(struct coffre_vault *v, const char *dir,
 int
 coffre_vault_init(const char *dir, const struct coffre_init_opts *opts,
                   struct coffre_vault **pv)
+{
+    return coffre_vault_init_with(dir, opts, NULL, pv);
+}
+
+int
+coffre_vault_init_with(const char *dir, const struct coffre_init_opts *opts,
+                       const struct coffre_pkcs11 *p11,
+                       struct coffre_vault **pv)
 {
     struct coffre_vault *v;
     int rc;
@@ -536,6 +610,7 @@ coffre_vault_init(const char *dir, const struct coffre_init_opts *opts,
     if (v == NULL) {
         return COFFRE_ERR_NOMEM;
     }
+    v->p11_init = p11;
     v->count = opts->shares != 0 ? opts->shares : 5;
     v->threshold = opts->threshold != 0 ? opts->threshold : 3;
     if (v->threshold < 2 || v->threshold > v->count ||
@@ -546,6 +621,109 @@ coffre_vault_init(const char *dir, const struct coffre_init_opts *opts,
         rc = init_dirs_and_store(v, dir, opts->share_dir);
     }
     *pv = v;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reseal to a fresh custodian sharing (docs/keys.md section 8.4).     */
+
+struct reshare {
+    unsigned threshold, count;
+    unsigned char *commitments;
+    int seal;
+};
+
+static void
+reshare_swap(struct coffre_vault *v, struct reshare *r)
+{
+    struct reshare cur = {v->threshold, v->count, v->commitments, v->seal};
+
+    v->threshold = r->threshold;
+    v->count = r->count;
+    v->commitments = r->commitments;
+    v->seal = r->seal;
+    *r = cur;
+}
+
+static int
+reshare_tx(struct coffre_vault *v, void *arg)
+{
+    struct coffre_store *s = v->store;
+    int rc = meta_put_u32(v, "threshold", v->threshold);
+
+    (void)arg;
+    if (rc == COFFRE_OK) {
+        rc = meta_put_u32(v, "shares", v->count);
+    }
+    if (rc == COFFRE_OK) {
+        rc = s->ops->meta_put(s, "share_commitments", v->commitments,
+                              (size_t)v->count * 32);
+    }
+    if (rc == COFFRE_OK) {
+        rc = vault_seal_meta_put(v);
+    }
+    return rc;
+}
+
+/* Write the new sharing's files and commit it (lock held, consent
+ * checked); a failure removes the files written and keeps the old seal. */
+static int
+reshare_locked(struct coffre_vault *v, const struct coffre_init_opts *opts)
+{
+    struct init_made made;
+    struct coffre_event ev;
+    struct reshare r = {opts->threshold != 0 ? opts->threshold : 3,
+                        opts->shares != 0 ? opts->shares : 5, NULL,
+                        COFFRE_SEAL_SHAMIR};
+    int rc;
+
+    memset(&made, 0, sizeof(made));
+    if (r.threshold < 2 || r.threshold > r.count ||
+        r.count > VAULT_MAX_SHARES) {
+        return vault_fail(v, COFFRE_ERR_ARG,
+                          "need 2 <= threshold <= shares <= 255");
+    }
+    vault_event(&ev, COFFRE_OP_KEY_RESEAL, 0, 0);
+    reshare_swap(v, &r); /* r holds the old sharing now */
+    rc = init_refusals_shares(v, opts->share_dir);
+    if (rc == COFFRE_OK) {
+        rc = make_dir(v, opts->share_dir, &made.share_dir);
+    }
+    if (rc == COFFRE_OK) {
+        rc = write_shares(v, opts->share_dir, &made.shares);
+    }
+    if (rc == COFFRE_OK) {
+        rc = vault_tx_audited(v, &ev, reshare_tx, NULL);
+    }
+    if (rc == COFFRE_OK) {
+        free(r.commitments);
+        memset(v->p11_module, 0, sizeof(v->p11_module));
+        memset(v->p11_token, 0, sizeof(v->p11_token));
+        memset(v->p11_key, 0, sizeof(v->p11_key));
+        sodium_memzero(v->p11_blob, sizeof(v->p11_blob));
+        return COFFRE_OK;
+    }
+    reshare_undo(v, opts->share_dir, &made);
+    free(v->commitments);
+    reshare_swap(v, &r);
+    return rc;
+}
+
+int
+coffre_vault_reseal_shamir(struct coffre_vault *v,
+                           const struct coffre_init_opts *opts)
+{
+    int rc;
+
+    if (opts == NULL || opts->share_dir == NULL) {
+        return vault_fail(v, COFFRE_ERR_ARG, "no shares directory given");
+    }
+    pthread_mutex_lock(&v->lock);
+    rc = vault_reseal_consent(v);
+    if (rc == COFFRE_OK) {
+        rc = reshare_locked(v, opts);
+    }
+    pthread_mutex_unlock(&v->lock);
     return rc;
 }
 
@@ -610,6 +788,9 @@ load_vault_meta(struct coffre_vault *v)
                  ? COFFRE_ERR_NOMEM
                  : meta_get_exact(v, "share_commitments", v->commitments,
                                   (size_t)n * 32);
+    }
+    if (rc == COFFRE_OK) {
+        rc = vault_seal_meta_load(v);
     }
     return rc;
 }
@@ -737,7 +918,16 @@ combine(struct coffre_vault *v)
                           "the shares given rebuild a wrong root key; "
                           "all were forgotten, start again");
     }
+    return vault_root_install(v, root, VAULT_OPENED_SHARES);
+}
+
+int
+vault_root_install(struct coffre_vault *v, struct coffre_key *root, int by)
+{
+    int rc;
+
     v->root = root;
+    v->opened_by = by;
     vault_root_idle(v);
     rc = unsealed_checks(v);
     if (rc == COFFRE_OK) {
@@ -746,6 +936,7 @@ combine(struct coffre_vault *v)
     if (rc != COFFRE_OK) {
         vault_keys_forget(v);
         vault_dir_unlock(v);
+        v->opened_by = VAULT_OPENED_NONE;
     }
     return rc;
 }
@@ -826,6 +1017,7 @@ coffre_vault_seal(struct coffre_vault *v)
     forget_pending(v);
     vault_keys_forget(v);
     vault_dir_unlock(v);
+    v->opened_by = VAULT_OPENED_NONE;
     pthread_mutex_unlock(&v->lock);
     return COFFRE_OK;
 }

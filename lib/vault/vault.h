@@ -18,6 +18,9 @@
 #include "record/record.h"
 #include "store/store.h"
 
+struct coffre_p11;
+struct coffre_pkcs11;
+
 #define VAULT_MAX_KEKS 64
 #define VAULT_MAX_EPOCHS 256
 #define VAULT_MAX_AUDIENCES 64
@@ -90,8 +93,27 @@ struct coffre_vault {
     char *dir;
     int lock_fd;
 
+    /* The seal (seal_pkcs11.c, docs/keys.md section 8): enum coffre_seal;
+     * how the root key in memory was obtained (VAULT_OPENED_*), which a
+     * reseal checks for the custodians' consent; a token-sealed vault's
+     * recorded module, token and key and its sealed root key; why the
+     * last unseal from the token failed. During init only: the token's
+     * configuration and session. */
+    int seal;
+    int opened_by;
+    char p11_module[4096];
+    char p11_token[33], p11_key[33];
+    unsigned char p11_blob[61];
+    char seal_error[256];
+    const struct coffre_pkcs11 *p11_init;
+    struct coffre_p11 *p11;
+
     char errmsg[256];
 };
+
+#define VAULT_OPENED_NONE 0
+#define VAULT_OPENED_SHARES 1 /* the threshold of custodian shares, or init */
+#define VAULT_OPENED_TOKEN 2  /* the PKCS#11 token */
 
 /* vault.c */
 int vault_fail(struct coffre_vault *v, int rc, const char *fmt, ...)
@@ -99,6 +121,37 @@ int vault_fail(struct coffre_vault *v, int rc, const char *fmt, ...)
 int vault_store_fail(struct coffre_vault *v, int rc, const char *what);
 void vault_root_use(struct coffre_vault *v);
 void vault_root_idle(struct coffre_vault *v);
+
+/** vault_root_install(v, root, by): the root key ${root} (checked against
+ * the root check value by the caller) becomes the vault's: the data
+ * directory is locked, the store checked and the keys loaded; on failure
+ * the vault is sealed again. ${root} is the vault's either way. */
+int vault_root_install(struct coffre_vault *v, struct coffre_key *root, int by);
+/** vault_meta_str(v, k, out, cap): the string meta value ${k} into ${out}
+ * ("" if absent); COFFRE_ERR_STORE if longer than cap - 1. */
+int vault_meta_str(struct coffre_vault *v, const char *k, char *out,
+                   size_t cap);
+
+/* seal_pkcs11.c */
+/** vault_seal_prepare(v): init with a token: open it (v->p11_init) and
+ * find or make its key, into v->p11, before anything is made. */
+int vault_seal_prepare(struct coffre_vault *v);
+/** vault_seal_wrap(v): seal the new root key under v->p11's key. */
+int vault_seal_wrap(struct coffre_vault *v);
+/** vault_seal_meta_put(v): write the seal's metadata (in a transaction). */
+int vault_seal_meta_put(struct coffre_vault *v);
+/** vault_seal_meta_load(v): read it, opening a vault. */
+int vault_seal_meta_load(struct coffre_vault *v);
+/** vault_seal_release(v): close v->p11; NULL is a no-op. */
+void vault_seal_release(struct coffre_vault *v);
+/** vault_reseal_consent(v): lock held; COFFRE_OK if the custodians
+ * consented to a reseal (docs/keys.md 8.4), else the refusal. */
+int vault_reseal_consent(struct coffre_vault *v);
+/** vault.c: coffre_vault_init, sealed also to the token ${p11} if not
+ * NULL. */
+int coffre_vault_init_with(const char *dir, const struct coffre_init_opts *opts,
+                           const struct coffre_pkcs11 *p11,
+                           struct coffre_vault **pv);
 
 /* keyring.c */
 int vault_keys_create(struct coffre_vault *v);

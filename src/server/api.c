@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "coffre/seal.h"
+
 #include "api.h"
 #include "approval.h"
 #include "badges.h"
@@ -280,6 +282,22 @@ is_sealed(struct srv_ctx *ctx)
     return !srv_policy_ready(ctx);
 }
 
+/* The seal ("shamir", "pkcs11", "dev") and, while a token-sealed vault
+ * is sealed, why the token did not open it (docs/keys.md section 8). */
+static json_t *
+seal_why(struct srv_ctx *ctx, json_t *o)
+{
+    const char *err = coffre_vault_seal_error(ctx->vault);
+    if (o != NULL) {
+        json_object_set_new(o, "seal",
+                            json_string(coffre_vault_seal_name(ctx->vault)));
+        if (err[0] != '\0' && coffre_vault_is_sealed(ctx->vault)) {
+            json_object_set_new(o, "seal_error", json_string(err));
+        }
+    }
+    return o;
+}
+
 /* 200 ok, or 503 degraded with the reasons while audited requests are
  * refused (docs/server.md). */
 static void
@@ -289,7 +307,8 @@ sys_health(struct srv_ctx *ctx, struct srv_resp *r)
     char why[256];
     if (!srv_audit_unavailable(ctx, why, sizeof(why))) {
         srv_json(r, 200,
-                 json_pack("{s:s,s:b}", "status", "ok", "sealed", sealed));
+                 seal_why(ctx, json_pack("{s:s,s:b}", "status", "ok", "sealed",
+                                         sealed)));
         return;
     }
     srv_json(r, 503,
@@ -302,10 +321,11 @@ sys_seal_status(struct srv_ctx *ctx, struct srv_resp *r)
 {
     unsigned have = 0, need = 0;
     coffre_vault_unseal_progress(ctx->vault, &have, &need);
-    srv_json(r, 200,
-             json_pack("{s:b,s:s,s:I,s:I}", "sealed", is_sealed(ctx),
-                       "vault_id", coffre_vault_id(ctx->vault), "have",
-                       (json_int_t)have, "need", (json_int_t)need));
+    srv_json(
+        r, 200,
+        seal_why(ctx, json_pack("{s:b,s:s,s:I,s:I}", "sealed", is_sealed(ctx),
+                                "vault_id", coffre_vault_id(ctx->vault), "have",
+                                (json_int_t)have, "need", (json_int_t)need)));
 }
 
 /* The unseal that completed the threshold: the audit log must open and

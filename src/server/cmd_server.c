@@ -24,6 +24,7 @@
 
 #include "../cmd.h"
 #include "coffre/audit.h"
+#include "coffre/seal.h"
 #include "approval.h"
 #include "badges.h"
 #include "config_check.h"
@@ -653,6 +654,7 @@ setup_config(struct run *run)
         return -1;
     }
     warn_custodians(run);
+    srv_seal_start(&run->cfg, run->vault);
     return 0;
 }
 
@@ -859,6 +861,14 @@ serve_prepare(struct run *run, struct srv_ctx *ctx)
     } else if (coffre_vault_is_sealed(run->vault) ||
                srv_policy_verify(ctx, NULL, err, sizeof(err)) == COFFRE_OK) {
         guard_poison_sync(ctx);
+        return 0;
+    }
+    /* Unsealed from its token at start (docs/keys.md section 8): serve
+     * sealed instead, as if the custodians had not come yet. */
+    if (!run->o.dev &&
+        coffre_vault_seal_kind(run->vault) == COFFRE_SEAL_PKCS11) {
+        (void)coffre_vault_seal(run->vault);
+        fprintf(stderr, "coffre server: the vault is sealed again\n");
         return 0;
     }
     srv_ctx_destroy(ctx);

@@ -287,6 +287,11 @@ parse_key(struct srv_config *c, const char *key, json_t *v, char *err,
         {"audit_dir", c->audit_dir, sizeof(c->audit_dir)},
         {"audit_origin", c->audit_origin, sizeof(c->audit_origin)},
         {"health_listen", c->health_listen, sizeof(c->health_listen)},
+        {"pkcs11_module", c->pkcs11_module, sizeof(c->pkcs11_module)},
+        {"pkcs11_token_label", c->pkcs11_token_label,
+         sizeof(c->pkcs11_token_label)},
+        {"pkcs11_key_label", c->pkcs11_key_label, sizeof(c->pkcs11_key_label)},
+        {"pin_file", c->pin_file, sizeof(c->pin_file)},
     };
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         if (strcmp(key, strs[i].name) == 0) {

@@ -11,7 +11,8 @@
 
 #include "server.h"
 
-/* Top-level keys left out: changing them grants no one anything. */
+/* Top-level keys left out: changing them grants no one anything (the
+ * pkcs11_* and pin_file keys say where the sealing token is, keys.md 8). */
 static const char *const operational[] = {
     "listen",         "threads",
     "user",           "mlock",
@@ -20,6 +21,8 @@ static const char *const operational[] = {
     "body_max_bytes", "retention_sweep_seconds",
     "audit_origin",   "connections_per_ip",
     "health_listen",  "health_public",
+    "pkcs11_module",  "pkcs11_token_label",
+    "pin_file",       "pkcs11_key_label",
 };
 
 /* The canonical text of ${root} (modified): operational keys removed,

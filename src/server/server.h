@@ -82,6 +82,12 @@ struct srv_config {
     int64_t retention_sweep;       /* seconds between sweeps, 0: none */
     char audit_dir[SRV_PATH_MAX];  /* "" = DATA_DIR/audit */
     char audit_origin[SRV_NAME_MAX * 4 + 1]; /* "" = coffre.vault/<id> */
+    /* A token-sealed vault (docs/keys.md section 8): "" = what the vault
+     * recorded; the PIN's file, "" = COFFRE_PKCS11_PIN. */
+    char pkcs11_module[SRV_PATH_MAX];
+    char pkcs11_token_label[33];
+    char pkcs11_key_label[33];
+    char pin_file[SRV_PATH_MAX];
     struct srv_principal *principals;
     size_t nprincipals;
     struct guard_config *guard; /* NULL: the defaults (guard.h) */
@@ -120,6 +126,13 @@ void srv_log_mhd(void *cls, const char *fmt, va_list ap);
 
 /** srv_log_time(out): the time now, RFC 3339 UTC with microseconds. */
 void srv_log_time(char out[32]);
+
+/* ---- seal.c ------------------------------------------------------ */
+
+/** srv_seal_start(c, v): unseal the token-sealed ${v} from its token with
+ * the configuration's module, labels and PIN file; any failure leaves it
+ * sealed, said on stderr and kept in coffre_vault_seal_error(). */
+void srv_seal_start(const struct srv_config *c, struct coffre_vault *v);
 
 /* ---- config.c ---------------------------------------------------- */
 
