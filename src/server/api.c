@@ -12,6 +12,7 @@
 #include "api.h"
 #include "approval.h"
 #include "badges.h"
+#include "console.h"
 #include "guard.h"
 
 #define ROLE(r) (1u << (r))
@@ -99,6 +100,10 @@ static const struct route_rule rules[R__COUNT] = {
     [R_BADGE_REVOCATIONS] = {ROLE(SRV_ROLE_GATE), 0, no_args},
     [R_BADGE_LIST_KEY] = {ANY_ROLE, 0, no_args},
     [R_BADGE_ROTATE] = {ROLE(SRV_ROLE_CUSTODIAN), 0, no_args},
+    /* The console's pages hold no data: any principal loads them, and
+     * what they fetch is then bound by the rules above (console.md). */
+    [R_CONSOLE] = {ANY_ROLE, 0, no_args},
+    [R_CONSOLE_ASSET] = {ANY_ROLE, 0, no_args},
 };
 
 /* The guard's view of the bulk_read approvals (guard_set_bonus). */
@@ -435,6 +440,10 @@ dispatch_ops(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     case R_BADGE_LIST_KEY:
     case R_BADGE_ROTATE:
         srv_badges_dispatch(ctx, route, req, param, r);
+        return 1;
+    case R_CONSOLE:
+    case R_CONSOLE_ASSET:
+        srv_console_serve(route, param, req, r);
         return 1;
     default:
         return 0;
