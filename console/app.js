@@ -183,8 +183,9 @@
     current = ps;
     const body = $("card-body");
     body.replaceChildren();
-    const shown = CLASSES.filter((c) => r.json[c] !== undefined);
-    for (const c of shown) body.append(renderClass(c, r.json[c]));
+    const person = r.json.person || {};
+    const shown = CLASSES.filter((c) => person[c] !== undefined);
+    for (const c of shown) body.append(renderClass(c, person[c]));
     $("card-id").textContent = ps;
     $("card-classes").textContent = t("classes_shown", { c: shown.join(", ") }) +
       (refused.length ? " — " + t("classes_refused", { c: refused.join(", ") }) : "");
@@ -197,8 +198,8 @@
     if (!current) return;
     const r = await api("POST", "/v1/persons/" + current + "/state", { state });
     if (r.status !== 200) return fail(r);
-    say(t("state_now", { s: r.json.state || state }));
     await openCard(current);
+    say(t("state_now", { s: r.json.state || state }));
   }
 
   /* ---- custodian -------------------------------------------------- */
@@ -287,7 +288,8 @@
         else if (m === 0n || m === n) ok = m === n ? N.b64enc(cp.root) === seen.root : true;
         else {
           const pr = await api("GET", "/v1/audit/proof/consistency?" + qs({ from: m.toString(), to: n.toString() }));
-          if (pr.status !== 200) { verdict.textContent = ""; return fail(pr); }
+          /* A size the server cannot prove is no consistent size. */
+          if (pr.status !== 200) throw new Error("no consistency proof from " + m + " to " + n + " (" + pr.status + ")");
           ok = await N.consistent(m, n, oldRoot, cp.root, pr.json.hashes.map(N.b64dec));
         }
         if (!ok) throw new Error("not consistent with the checkpoint seen before (size " + seen.size + ")");

@@ -40,7 +40,9 @@ window.CoffreNote = (function () {
 
   /* "<name>+<8 hex>+<base64(0x01 || key)>": the id is checked. */
   async function parseKey(text) {
-    const parts = text.trim().split("+");
+    /* Split at the first two '+' only: the base64 may hold more. */
+    const s = text.trim(), i = s.indexOf("+"), j = s.indexOf("+", i + 1);
+    const parts = i < 0 || j < 0 ? [] : [s.slice(0, i), s.slice(i + 1, j), s.slice(j + 1)];
     if (parts.length !== 3 || parts[0] === "" || !/^[0-9a-f]{8}$/.test(parts[1])) {
       throw new Error("malformed verifier key");
     }
