@@ -9,7 +9,8 @@ libmicrohttpd-dev libjansson-dev libcsv-dev libsqlite3-dev libpq-dev
 libgfshare-dev libcbor-dev zlib1g-dev libqrencode-dev libzbar-dev
 libpng-dev libcurl4-gnutls-dev libp11-kit-dev libsystemd-dev"
 TEST="clang libclang-rt-14-dev llvm curl gnutls-bin sqlite3 postgresql-15
-zbar-tools softhsm2 p11-kit prometheus util-linux iproute2 jq bc python3"
+zbar-tools softhsm2 p11-kit prometheus util-linux iproute2 jq bc python3
+chromium libnss3-tools openssl nodejs npm"
 # Man pages (scdoc) and the package (scripts/package.sh: dpkg-shlibdeps);
 # the checks of tests/dist: man, systemd-analyze, adduser in postinst.
 BUILD="$BUILD scdoc dpkg-dev"

@@ -14,6 +14,7 @@
 #include "api.h"
 #include "approval.h"
 #include "badges.h"
+#include "console.h"
 #include "guard.h"
 
 #define ROLE(r) (1u << (r))
@@ -107,6 +108,10 @@ static const struct route_rule rules[R__COUNT] = {
     [R_APPROVAL_LIST] = {ROLE(SRV_ROLE_CUSTODIAN) | ROLE(SRV_ROLE_AUDITOR) |
                              ROLE(SRV_ROLE_ADMIN),
                          0, no_args},
+    /* The console's pages hold no data: any principal loads them, and
+     * what they fetch is then bound by the rules above (console.md). */
+    [R_CONSOLE] = {ANY_ROLE, 0, no_args},
+    [R_CONSOLE_ASSET] = {ANY_ROLE, 0, no_args},
 };
 
 /* The guard's view of the bulk_read approvals (guard_set_bonus). */
@@ -516,6 +521,10 @@ dispatch_ops(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     case R_BADGE_LIST_KEY:
     case R_BADGE_ROTATE:
         srv_badges_dispatch(ctx, route, req, param, r);
+        return 1;
+    case R_CONSOLE:
+    case R_CONSOLE_ASSET:
+        srv_console_serve(route, param, req, r);
         return 1;
     default:
         return 0;

@@ -385,6 +385,28 @@ log_request(const struct req_state *rs, const char *method,
     srv_log_json(SRV_LOG_INFO, "request", o);
 }
 
+/* The console's own headers (docs/console.md): no inline script or
+ * style, nothing from elsewhere, no framing, no referrer. */
+static void
+console_headers(struct MHD_Response *resp, const char *etag)
+{
+    char tag[64];
+    MHD_add_response_header(
+        resp, "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(resp, "Cross-Origin-Resource-Policy",
+                            "same-origin");
+    if (etag != NULL &&
+        (size_t)snprintf(tag, sizeof(tag), "\"%s\"", etag) < sizeof(tag)) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, tag);
+    }
+}
+
 static enum MHD_Result
 queue(struct MHD_Connection *c, struct srv_resp *r, const char *id)
 {
@@ -401,9 +423,13 @@ queue(struct MHD_Connection *c, struct srv_resp *r, const char *id)
     r->body = NULL; /* owned by the response now */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->ctype ? r->ctype : "application/json");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Cache-Control",
+                            r->cache_control ? r->cache_control : "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Request-Id", id);
+    if (r->console) {
+        console_headers(resp, r->etag);
+    }
     if (r->allow != NULL) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     }
@@ -615,6 +641,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     req.body_len = rs->len;
     req.ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                             MHD_HTTP_HEADER_CONTENT_TYPE);
+    req.if_none_match = MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     req.target_nul = rs->target_nul;
     req.query_overflow = rs->args_overflow;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &req);

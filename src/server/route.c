@@ -13,7 +13,7 @@
  * Besides method and path, each route says, in one place for every path:
  * - whether it is served while the vault is sealed (or unsealed under a
  *   policy not accepted yet): only what shows the seal state, unseals,
- *   or watches the server;
+ *   watches the server, or is the console's static files;
  * - its audit action, NULL when it makes no entry. The vault's audit hook
  *   (srv_vault_hook, audit.c) refuses every disclosure and write made
  *   while serving a route without one, so a route that forgets its
@@ -70,6 +70,10 @@ const struct srv_route srv_routes[R__COUNT] = {
     /* Sealing forgets the keys: an act of a custodian, audited. */
     [R_SEAL] = {"POST", "/v1/sys/seal", 0, "seal.seal"},
     [R_APPROVAL_LIST] = {"GET", "/v1/approvals", 0, NULL},
+    /* The console's static files (console.c): no data, so served sealed
+     * too, where custodians unseal from it; no entry, like health. */
+    [R_CONSOLE] = {"GET", "/console/", 1, NULL},
+    [R_CONSOLE_ASSET] = {"GET", "/console/{asset}", 1, NULL},
 };
 
 const char *
@@ -114,6 +118,8 @@ const char *const srv_route_labels[R__COUNT] = {
     [R_BADGE_ROTATE] = "POST /v1/badges/keys/rotate",
     [R_SEAL] = "POST /v1/sys/seal",
     [R_APPROVAL_LIST] = "GET /v1/approvals",
+    [R_CONSOLE] = "GET /console/",
+    [R_CONSOLE_ASSET] = "GET /console/{asset}",
 };
 
 /* A pseudonym segment: exactly 43 base64url characters. Anything else in
@@ -150,19 +156,51 @@ epoch_ok(const char *s, size_t n)
     return 1;
 }
 
+/* An asset segment (a console file's name, console.c): 1 to 43 of
+ * [a-z0-9._-], starting with a letter or digit, so never "." or "..". */
+static int
+asset_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > COFFRE_PSEUDONYM_LEN ||
+        !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9'))) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Does the segment ${s} (${n} bytes) fit the parameter ${tpl} names? */
+static int
+param_ok(const char *tpl, const char *s, size_t n)
+{
+    static const char ep[] = "{epoch}", as[] = "{asset}";
+    if (strncmp(tpl, ep, sizeof(ep) - 1) == 0) {
+        return epoch_ok(s, n);
+    }
+    if (strncmp(tpl, as, sizeof(as) - 1) == 0) {
+        return asset_ok(s, n);
+    }
+    return pseudonym_ok(s, n);
+}
+
 /* Match ${path} against template ${tpl}, segment by segment. "{epoch}"
- * is digits; "{pseudonym}" and "{id}" (approvals, receipts: 32 bytes in
- * base64url too) are 43 base64url characters. */
+ * is digits; "{asset}" a console file's name; "{pseudonym}" and "{id}"
+ * (approvals, receipts: 32 bytes in base64url too) are 43 base64url
+ * characters. */
 static int
 path_match(const char *tpl, const char *path,
            char param[COFFRE_PSEUDONYM_LEN + 1])
 {
-    static const char ep[] = "{epoch}";
     while (*tpl != '\0') {
         if (*tpl == '{') {
             size_t n = strcspn(path, "/");
-            int is_epoch = strncmp(tpl, ep, sizeof(ep) - 1) == 0;
-            if (is_epoch ? !epoch_ok(path, n) : !pseudonym_ok(path, n)) {
+            if (!param_ok(tpl, path, n)) {
                 return 0;
             }
             memcpy(param, path, n);

@@ -302,6 +302,8 @@ enum srv_route_id {
     R_BADGE_ROTATE,
     R_APPROVAL_LIST,
     R_SEAL,
+    R_CONSOLE,
+    R_CONSOLE_ASSET,
     R__COUNT
 };
 
@@ -328,9 +330,10 @@ struct srv_req {
     const char *path;
     struct srv_kv query[SRV_QUERY_MAX];
     size_t nquery;
-    int query_overflow; /* more than SRV_QUERY_MAX arguments */
-    int target_nul;     /* a "%00" in the path or the query (http.c) */
-    const char *ctype;  /* Content-Type, or NULL */
+    int query_overflow;        /* more than SRV_QUERY_MAX arguments */
+    int target_nul;            /* a "%00" in the path or the query (http.c) */
+    const char *ctype;         /* Content-Type, or NULL */
+    const char *if_none_match; /* If-None-Match, or NULL (console.c) */
     const char *body;
     size_t body_len;
     const struct srv_principal *who; /* NULL: not authenticated */
@@ -348,7 +351,13 @@ struct srv_resp {
     size_t body_len; /* binary body (badges.c): its length; 0: strlen */
     const char *ctype;
     const char *allow; /* for 405 */
-    size_t route;      /* metrics label index */
+    /* A console file (console.c): its ETag (unquoted, static), the
+     * console's headers (Content-Security-Policy...) and its caching;
+     * cache_control NULL: "no-store", as every API answer. */
+    int console;
+    const char *etag;
+    const char *cache_control;
+    size_t route; /* metrics label index */
     /* What the audit entry of this request says (src/server/audit.c);
      * handlers fill them, never with a personal value. */
     const char *code;                         /* error code (static) */

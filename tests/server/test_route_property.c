@@ -891,6 +891,12 @@ other_route(size_t route, size_t w)
         one(route, w, srv_routes[route].path, "start=0&end=1000", NULL, NULL,
             NULL, NULL);
         break;
+    case R_CONSOLE_ASSET: /* a file, and a name that is none */
+        path_of(route, "app.js", path, sizeof(path));
+        one(route, w, path, NULL, NULL, NULL, NULL, NULL);
+        path_of(route, "secrets.js", path, sizeof(path));
+        one(route, w, path, NULL, NULL, NULL, NULL, NULL);
+        return;
     default:
         break;
     }

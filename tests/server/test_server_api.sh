@@ -345,6 +345,38 @@ expect 403 office-restricted GET /v1/sys/health
 expect 200 custodian POST /v1/guard/reinstate '{"principal":"office-restricted"}'
 expect 200 office-restricted GET /v1/sys/health
 
+# --- the console's static files (docs/console.md) ---------------------------
+expect 200 office GET /console/
+grep -q '<script src="app.js" defer></script>' "$WORK/body" && ok ||
+    bad "console index.html"
+grep -qi '<script>\|<style\| on[a-z]*=\| style=' "$WORK/body" && bad "inline script or style" || ok
+expect 200 platform GET /console/app.js
+expect 200 auditor GET /console/style.css
+expect 404 office GET /console/missing.js
+expect 404 office GET /console/..
+expect 404 office GET /console
+expect 405 office POST /console/app.js '{}'
+expect 401 - GET /console/
+console_hdrs() {
+    curl -s -o /dev/null -D - --cacert "$DEV/ca.pem" --cert "$DEV/$1.pem" \
+        --key "$DEV/$1.key" "${@:3}" "https://127.0.0.1:$PORT$2" | tr -d '\r'
+}
+h=$(console_hdrs office /console/app.js)
+grep -qx 'Content-Type: text/javascript; charset=utf-8' <<<"$h" && ok || bad "app.js type"
+grep -qx "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'" <<<"$h" &&
+    ok || bad "console CSP"
+grep -qx 'X-Content-Type-Options: nosniff' <<<"$h" && ok || bad "console nosniff"
+grep -qx 'Cache-Control: no-cache' <<<"$h" && ok || bad "console caching"
+etag=$(sed -n 's/^ETag: //p' <<<"$h")
+[ -n "$etag" ] && ok || bad "console ETag"
+h=$(console_hdrs office /console/app.js -H "If-None-Match: $etag")
+grep -q '^HTTP/1.1 304' <<<"$h" && ok || bad "If-None-Match: not 304"
+h=$(console_hdrs office /console/index.html)
+grep -qx 'Content-Type: text/html; charset=utf-8' <<<"$h" && ok || bad "index type"
+h=$(console_hdrs office /v1/sys/health)
+grep -q '^Content-Security-Policy' <<<"$h" && bad "CSP on API answers" || ok
+grep -qx 'Cache-Control: no-store' <<<"$h" && ok || bad "API no-store"
+
 # --- unseal, metrics -------------------------------------------------------
 expect 200 admin POST /v1/retention/sweep
 expect 403 office POST /v1/sys/unseal '{"share":"x"}'

@@ -290,6 +290,19 @@ test_routes(void)
                           "/v1/vetting/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
                           "AA.A/verdict",
                           p, &st) == R__COUNT);
+    /* The console: a file name, never a dot segment or a deeper path. */
+    CHECK(srv_route_match("GET", "/console/", p, &st) == R_CONSOLE);
+    CHECK(srv_route_match("GET", "/console/app.js", p, &st) ==
+              R_CONSOLE_ASSET &&
+          strcmp(p, "app.js") == 0);
+    CHECK(srv_route_match("GET", "/console", p, &st) == R__COUNT);
+    CHECK(srv_route_match("GET", "/console/..", p, &st) == R__COUNT);
+    CHECK(srv_route_match("GET", "/console/.app.js", p, &st) == R__COUNT);
+    CHECK(srv_route_match("GET", "/console/a/b.js", p, &st) == R__COUNT);
+    CHECK(srv_route_match("GET", "/console/App.js", p, &st) == R__COUNT);
+    CHECK(srv_route_match("GET", "/console/%2e%2e", p, &st) == R__COUNT);
+    CHECK(srv_route_match("POST", "/console/app.js", p, &st) == R__COUNT &&
+          st == 405);
 }
 
 /* The route table's promises (route.c): nothing that changes state is
@@ -315,7 +328,7 @@ test_route_invariants(void)
             CHECK((*a >= 'a' && *a <= 'z') || *a == '.' || *a == '_');
         }
     }
-    CHECK(sealed == 5);
+    CHECK(sealed == 7); /* 5 of the API, the console's 2 static routes */
     CHECK(!srv_routes[R_GUARD_REINSTATE].sealed_ok);
     CHECK(srv_route_action(R__COUNT) == NULL);
 }
