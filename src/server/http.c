@@ -843,7 +843,7 @@ srv_http_check_listen(const char *listen, const char **pwhy)
     int e;
 
     *pwhy = "not an address (A.B.C.D:PORT or [V6]:PORT)";
-    if (listen == NULL || parse_listen(listen, &ss, &v6) != 0) {
+    if (listen == NULL || srv_listen_parse(listen, &ss, &v6) != 0) {
         return COFFRE_ERR_ARG;
     }
     e = address_in_use(&ss);
