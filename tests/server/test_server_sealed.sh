@@ -84,7 +84,7 @@ expect 200 office POST "/v1/persons/$O2/state" '{"state":"approved"}'
 
 # --- SIGTERM after an acknowledged write ---------------------------------
 expect 200 office GET "/v1/persons/$O?fields=public,identity,contact,document&$P"
-APP=$(echo "$BODY" | jq -c '.person | del(.source_key) | .public.state = "submitted" | .document.number = "DURABLE42" | .contact.email = "durable@example.org"')
+APP=$(echo "$BODY" | jq -c '.person | del(.source_key) | .public.state = "submitted" | .document = {"type": "passport", "number": "DURABLE42", "country": "FRA", "expiry": "2035-01-01"} | .contact.email = "durable@example.org"')
 expect 201 platform POST /v1/persons "$APP"
 stop_server
 [ "$SERVER_RC" = 0 ] && ok || bad "exit status after SIGTERM: $SERVER_RC"
