@@ -17,11 +17,18 @@ struct cli_vault_opts {
     unsigned nshares;
     const char *audit_dir;
     const char *purpose;
+    const char *store;          /* --store: as DATA records when NULL */
+    const char *store_password; /* --store-password-file */
 };
 
 /** cli_error(cmd, fmt, ...): print "coffre CMD: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/** cli_store_opts(o, so): the store options of ${o}, in ${so}; returns
+ * ${so}. */
+const struct coffre_store_opts *cli_store_opts(const struct cli_vault_opts *o,
+                                               struct coffre_store_opts *so);
 
 /** cli_vault_opt(o, opt, arg): take --data/--share; 1 if taken, 0 if not,
  * -1 on a usage error (already printed). */
@@ -61,14 +68,22 @@ int cli_help(int argc, char **argv, const char *text);
 #define CLI_OPT_SHARE 's'
 #define CLI_OPT_AUDIT_DIR 0x101
 #define CLI_OPT_PURPOSE 0x102
+#define CLI_OPT_STORE 0x103
+#define CLI_OPT_STORE_PASSWORD 0x104
 /* The audit options, after --share in every vault command's table. */
 #define CLI_AUDIT_LONGOPTS                                                     \
     {"audit-dir", required_argument, NULL, CLI_OPT_AUDIT_DIR},                 \
+        {"purpose", required_argument, NULL, CLI_OPT_PURPOSE},                 \
+        {"store", required_argument, NULL, CLI_OPT_STORE},                     \
     {                                                                          \
-        "purpose", required_argument, NULL, CLI_OPT_PURPOSE                    \
+        "store-password-file", required_argument, NULL, CLI_OPT_STORE_PASSWORD \
     }
 #define CLI_AUDIT_HELP                                                         \
     "  --audit-dir DIR the vault's audit log (default DATA/audit)\n"           \
-    "  --purpose TEXT  why, for the audit log's entries\n"
+    "  --purpose TEXT  why, for the audit log's entries\n"                     \
+    "  --store URI     the PostgreSQL store; DATA records it, so only\n"       \
+    "                  to check that it is the one meant\n"                    \
+    "  --store-password-file F  the store's password (else PGPASSWORD,\n"      \
+    "                  ~/.pgpass)\n"
 
 #endif

@@ -427,7 +427,7 @@ open_dev_vault(struct run *run, char *data_dir, size_t cap)
         char shares[PATH_MAX + 16];
         snprintf(data_dir, cap, "%s/vault", run->dev_dir);
         snprintf(shares, sizeof(shares), "%s/shares", run->dev_dir);
-        struct coffre_init_opts io = {5, 3, shares};
+        struct coffre_init_opts io = {5, 3, shares, NULL};
         rc = coffre_vault_init(data_dir, &io, &run->vault);
     } else {
         snprintf(run->tmp_store, sizeof(run->tmp_store),
