@@ -212,6 +212,17 @@ attach_log(const char *cmd, const struct cli_vault_opts *o,
     return 0;
 }
 
+const char *
+cli_audit_vkey(const struct coffre_vault *v)
+{
+    for (size_t i = 0; v != NULL && i < 4; i++) {
+        if (attached[i].v == v) {
+            return coffre_audit_verifier_key(attached[i].a);
+        }
+    }
+    return NULL;
+}
+
 void
 cli_close(struct coffre_vault *v)
 {

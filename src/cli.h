@@ -45,6 +45,10 @@ int cli_vault_opt(const char *cmd, struct cli_vault_opts *o, int opt,
 int cli_open_unsealed(const char *cmd, const struct cli_vault_opts *o,
                       struct coffre_vault **pv);
 
+/** cli_audit_vkey(v): the verifier key of the audit log attached to
+ * ${v} (coffre audit verify --key), or NULL. */
+const char *cli_audit_vkey(const struct coffre_vault *v);
+
 /** cli_close(v): close the audit log cli_open_unsealed attached to ${v},
  * then ${v}; NULL is a no-op. */
 void cli_close(struct coffre_vault *v);

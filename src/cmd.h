@@ -24,5 +24,6 @@ int cmd_export(int argc, char **argv);
 int cmd_shred(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
 int cmd_badge(int argc, char **argv);
+int cmd_store(int argc, char **argv);
 
 #endif

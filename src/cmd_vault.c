@@ -211,6 +211,9 @@ cmd_status(int argc, char **argv)
                (unsigned long long)st.persons, (unsigned long long)st.erased,
                st.kek_current, st.kek_versions);
     }
+    if (cli_audit_vkey(v) != NULL) {
+        printf("audit key: %s\n", cli_audit_vkey(v));
+    }
     cli_close(v);
     return 0;
 }

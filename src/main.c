@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"audit", cmd_audit, "verify an audit log, query its entries"},
     {"badge", cmd_badge, "issue an offline badge; verify one (coffre-gate)"},
     {"server", cmd_server, "serve the HTTPS API (or --dev for a demo)"},
+    {"store", cmd_store, "copy a vault's store to another backend"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -19,6 +19,7 @@ static const char *const operational[] = {
     "tls_cert",       "tls_key",
     "body_max_bytes", "retention_sweep_seconds",
     "audit_origin",   "connections_per_ip",
+    "store",          "store_password_file",
 };
 
 /* The canonical text of ${root} (modified): operational keys removed,
