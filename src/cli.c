@@ -38,6 +38,10 @@ cli_vault_opt(const char *cmd, struct cli_vault_opts *o, int opt,
         o->pin_file = arg;
         return 1;
     }
+    if (opt == CLI_OPT_STORE || opt == CLI_OPT_STORE_PASSWORD) {
+        *(opt == CLI_OPT_STORE ? &o->store : &o->store_password) = arg;
+        return 1;
+    }
     if (opt == CLI_OPT_AUDIT_DIR || opt == CLI_OPT_PURPOSE) {
         *(opt == CLI_OPT_AUDIT_DIR ? &o->audit_dir : &o->purpose) = arg;
         return 1;
@@ -51,6 +55,14 @@ cli_vault_opt(const char *cmd, struct cli_vault_opts *o, int opt,
     }
     o->shares[o->nshares++] = arg;
     return 1;
+}
+
+const struct coffre_store_opts *
+cli_store_opts(const struct cli_vault_opts *o, struct coffre_store_opts *so)
+{
+    so->location = o->store;
+    so->password_file = o->store_password;
+    return so;
 }
 
 char *
@@ -113,6 +125,7 @@ cli_open_unsealed(const char *cmd, const struct cli_vault_opts *o,
                   struct coffre_vault **pv)
 {
     struct coffre_vault *v = NULL;
+    struct coffre_store_opts so;
     int rc;
 
     *pv = NULL;
@@ -120,7 +133,7 @@ cli_open_unsealed(const char *cmd, const struct cli_vault_opts *o,
         cli_error(cmd, "--data DIR is required");
         return 2;
     }
-    rc = coffre_vault_open(o->data, &v);
+    rc = coffre_vault_open_store(o->data, cli_store_opts(o, &so), &v);
     if (rc != COFFRE_OK) {
         cli_error(cmd, "%s", coffre_vault_errmsg(v));
         coffre_vault_close(v);
@@ -209,6 +222,17 @@ attach_log(const char *cmd, const struct cli_vault_opts *o,
     attached[slot].v = v;
     attached[slot].a = a;
     return 0;
+}
+
+const char *
+cli_audit_vkey(const struct coffre_vault *v)
+{
+    for (size_t i = 0; v != NULL && i < 4; i++) {
+        if (attached[i].v == v) {
+            return coffre_audit_verifier_key(attached[i].a);
+        }
+    }
+    return NULL;
 }
 
 void

@@ -18,11 +18,18 @@ struct cli_vault_opts {
     const char *audit_dir;
     const char *purpose;
     const char *pin_file; /* a token-sealed vault's PIN (docs/keys.md 8) */
+    const char *store;          /* --store: as DATA records when NULL */
+    const char *store_password; /* --store-password-file */
 };
 
 /** cli_error(cmd, fmt, ...): print "coffre CMD: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/** cli_store_opts(o, so): the store options of ${o}, in ${so}; returns
+ * ${so}. */
+const struct coffre_store_opts *cli_store_opts(const struct cli_vault_opts *o,
+                                               struct coffre_store_opts *so);
 
 /** cli_vault_opt(o, opt, arg): take --data/--share; 1 if taken, 0 if not,
  * -1 on a usage error (already printed). */
@@ -46,6 +53,9 @@ int cli_open_unsealed(const char *cmd, const struct cli_vault_opts *o,
  */
 int cli_unseal_token(const char *cmd, struct coffre_vault *v,
                      const char *pin_file);
+/** cli_audit_vkey(v): the verifier key of the audit log attached to
+ * ${v} (coffre audit verify --key), or NULL. */
+const char *cli_audit_vkey(const struct coffre_vault *v);
 
 /** cli_close(v): close the audit log cli_open_unsealed attached to ${v},
  * then ${v}; NULL is a no-op. */
@@ -71,16 +81,24 @@ int cli_help(int argc, char **argv, const char *text);
 #define CLI_OPT_AUDIT_DIR 0x101
 #define CLI_OPT_PURPOSE 0x102
 #define CLI_OPT_PIN_FILE 0x103
+#define CLI_OPT_STORE 0x104
+#define CLI_OPT_STORE_PASSWORD 0x105
 /* The audit options, after --share in every vault command's table. */
 #define CLI_AUDIT_LONGOPTS                                                     \
     {"audit-dir", required_argument, NULL, CLI_OPT_AUDIT_DIR},                 \
         {"purpose", required_argument, NULL, CLI_OPT_PURPOSE},                 \
+        {"pin-file", required_argument, NULL, CLI_OPT_PIN_FILE},               \
+        {"store", required_argument, NULL, CLI_OPT_STORE},                     \
     {                                                                          \
-        "pin-file", required_argument, NULL, CLI_OPT_PIN_FILE                  \
+        "store-password-file", required_argument, NULL, CLI_OPT_STORE_PASSWORD \
     }
 #define CLI_AUDIT_HELP                                                         \
     "  --audit-dir DIR the vault's audit log (default DATA/audit)\n"           \
     "  --purpose TEXT  why, for the audit log's entries\n"                     \
-    "  --pin-file FILE a token-sealed vault's PIN (or COFFRE_PKCS11_PIN)\n"
+    "  --pin-file FILE a token-sealed vault's PIN (or COFFRE_PKCS11_PIN)\n"  \
+    "  --store URI     the PostgreSQL store; DATA records it, so only\n"       \
+    "                  to check that it is the one meant\n"                    \
+    "  --store-password-file F  the store's password (else PGPASSWORD,\n"      \
+    "                  ~/.pgpass)\n"
 
 #endif

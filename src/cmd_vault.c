@@ -37,6 +37,14 @@ init_usage(FILE *f)
                "         [--seal pkcs11 --module PATH --token-label T "
                "--key-label K\n"
                "          [--pin-file F]]\n\n"
+               "                   [--store postgresql://USER@HOST/DB "
+               "[--store-password-file F]]\n\n"
+               "DIR is the vault's local state (lock, audit log). Its store "
+               "is SQLite in DIR,\nor the PostgreSQL database --store names "
+               "(a URI without a password: the\npassword comes from F, "
+               "PGPASSWORD or ~/.pgpass); DIR/store records it, so\nlater "
+               "commands find it. A database that holds a vault is "
+               "refused.\n\n"
                "Create a vault in DIR. Its root key is split into N Shamir "
                "shares (default 5),\nany M of which unseal it (default 3), "
                "each written once to its own file\nDIR/share-K.txt in the "
@@ -69,10 +77,14 @@ cmd_init(int argc, char **argv)
         {"token-label", required_argument, NULL, 'T'},
         {"key-label", required_argument, NULL, 'K'},
         {"pin-file", required_argument, NULL, 'P'},
+        {"store", required_argument, NULL, CLI_OPT_STORE},
+        {"store-password-file", required_argument, NULL,
+         CLI_OPT_STORE_PASSWORD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *seal = "shamir", *tok[4] = {NULL, NULL, NULL, NULL};
-    struct coffre_init_opts io = {5, 3, NULL};
+    struct coffre_init_opts io = {5, 3, NULL, NULL};
+    struct coffre_store_opts so = {NULL, NULL};
     struct coffre_vault *v = NULL;
     const char *data = NULL;
     uint64_t x;
@@ -86,6 +98,12 @@ cmd_init(int argc, char **argv)
             break;
         case 'o':
             io.share_dir = optarg;
+            break;
+        case CLI_OPT_STORE:
+            so.location = optarg;
+            break;
+        case CLI_OPT_STORE_PASSWORD:
+            so.password_file = optarg;
             break;
         case 'n':
         case 'm':
@@ -118,6 +136,7 @@ cmd_init(int argc, char **argv)
         init_usage(stderr);
         return 2;
     }
+    io.store = &so;
     if (strcmp(seal, "pkcs11") == 0) {
         return cmd_init_pkcs11(data, &io, tok[0], tok[1], tok[2], tok[3]);
     }
@@ -128,6 +147,10 @@ cmd_init(int argc, char **argv)
         return 1;
     }
     printf("vault %s created in %s\n", coffre_vault_id(v), data);
+    if (so.location != NULL) {
+        printf("store: %s (recorded in %s/store)\n",
+               coffre_vault_store_location(v), data);
+    }
     printf("%u shares written to %s/share-1.txt .. share-%u.txt; any %u "
            "unseal the vault.\n",
            io.shares, io.share_dir, io.shares, io.threshold);
@@ -202,6 +225,7 @@ cmd_status(int argc, char **argv)
     struct cli_vault_opts o = {0};
     struct coffre_vault *v = NULL;
     struct coffre_vault_stats st;
+    struct coffre_store_opts so;
     unsigned have, need;
     int r =
         parse_vault_cmd("status", argc, argv, lo, &o, NULL, NULL, status_usage);
@@ -218,13 +242,15 @@ cmd_status(int argc, char **argv)
         if (r != 0) {
             return r;
         }
-    } else if (coffre_vault_open(o.data, &v) != COFFRE_OK) {
+    } else if (coffre_vault_open_store(o.data, cli_store_opts(&o, &so), &v) !=
+               COFFRE_OK) {
         cli_error("status", "%s", coffre_vault_errmsg(v));
         cli_close(v);
         return 1;
     }
     coffre_vault_unseal_progress(v, &have, &need);
-    printf("vault:     %s\nsealed:    %s\nthreshold: %u\n", coffre_vault_id(v),
+    printf("vault:     %s\nstore:     %s\nsealed:    %s\nthreshold: %u\n",
+           coffre_vault_id(v), coffre_vault_store_location(v),
            coffre_vault_is_sealed(v) ? "yes" : "no", need);
     print_seal(v);
     if (!coffre_vault_is_sealed(v) && coffre_vault_stats(v, &st) == 0) {
@@ -232,6 +258,9 @@ cmd_status(int argc, char **argv)
                "version(s) kept)\n",
                (unsigned long long)st.persons, (unsigned long long)st.erased,
                st.kek_current, st.kek_versions);
+    }
+    if (cli_audit_vkey(v) != NULL) {
+        printf("audit key: %s\n", cli_audit_vkey(v));
     }
     cli_close(v);
     return 0;

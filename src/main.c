@@ -31,6 +31,7 @@ static const struct command commands[] = {
     {"badge", cmd_badge, "issue an offline badge; verify one (coffre-gate)"},
     {"server", cmd_server, "serve the HTTPS API (or --dev for a demo)"},
     {"operator", cmd_operator, "a custodian's unseal, seal, status, approvals"},
+    {"store", cmd_store, "copy a vault's store to another backend"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

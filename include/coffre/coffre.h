@@ -227,10 +227,29 @@ COFFRE_API int coffre_gen_parse_day(const char *s, int64_t *pday);
 
 struct coffre_vault;
 
+/*
+ * Where a vault's store is (docs/storage.md section 7). The data directory
+ * is always the vault's local state (lock, audit log); the store is SQLite
+ * in it (the default) or a PostgreSQL database named by a URI
+ * (postgresql:// or postgres://) that carries no password. init records
+ * the URI in DATA_DIR/store, so later opens need not repeat it.
+ */
+struct coffre_store_opts {
+    /* NULL: what the data directory records (SQLite if nothing); else a
+     * URI, or the data directory itself for SQLite. Opening with one the
+     * data directory does not record is COFFRE_ERR_ARG. */
+    const char *location;
+    /* NULL: libpq's own (PGPASSWORD, PGPASSFILE, ~/.pgpass); else a file
+     * (not readable by group or others) whose first line is the password,
+     * read into locked memory and wiped once connected. */
+    const char *password_file;
+};
+
 struct coffre_init_opts {
     unsigned shares;       /* n, default 5 when 0 */
     unsigned threshold;    /* m, default 3 when 0 */
     const char *share_dir; /* where share files are written (created 0700) */
+    const struct coffre_store_opts *store; /* NULL: SQLite in ${dir} */
 };
 
 /**
@@ -252,10 +271,57 @@ COFFRE_API int coffre_vault_init(const char *dir,
 COFFRE_API int coffre_vault_open(const char *dir, struct coffre_vault **pv);
 
 /**
+ * coffre_vault_open_store(dir, so, pv): coffre_vault_open() with the
+ * store's options (may be NULL: as recorded in ${dir}). A location other
+ * than the recorded one, or a URI carrying a password, is COFFRE_ERR_ARG;
+ * a database that cannot be reached, COFFRE_ERR_UNAVAILABLE. *${pv} is
+ * set on failure too, for its errmsg: close it.
+ */
+COFFRE_API int coffre_vault_open_store(const char *dir,
+                                       const struct coffre_store_opts *so,
+                                       struct coffre_vault **pv);
+
+/** coffre_vault_store_location(v): "sqlite" or the store's URI (it
+ * carries no password). */
+COFFRE_API const char *
+coffre_vault_store_location(const struct coffre_vault *v);
+
+/**
  * coffre_vault_open_dev(dir, pv): create a development vault in ${dir} whose
  * root key lives in memory only: it cannot be reopened after close.
  */
 COFFRE_API int coffre_vault_open_dev(const char *dir, struct coffre_vault **pv);
+
+/** coffre_vault_open_dev_store(dir, so, pv): coffre_vault_open_dev() on
+ * the store ${so} names (NULL: SQLite in ${dir}); a database must hold no
+ * vault yet. */
+COFFRE_API int coffre_vault_open_dev_store(const char *dir,
+                                           const struct coffre_store_opts *so,
+                                           struct coffre_vault **pv);
+
+/* What coffre_store_copy() copied and checked. */
+struct coffre_store_copy_stats {
+    uint64_t persons, tombstones, data_keys, keks, epochs, meta, audit_files;
+    uint64_t next_id;
+    unsigned char digest[32]; /* of every row copied, equal on both sides */
+};
+
+/**
+ * coffre_store_copy(from, from_so, to, to_so, st, msg, cap): copy the
+ * store of the vault in data directory ${from} (its store as ${from_so}
+ * or its record says) row by row, as stored (ciphertexts stay
+ * ciphertexts: no unseal), into the empty store ${to_so} names (NULL:
+ * SQLite) of a new data directory ${to}, with the audit log files of
+ * ${from}/audit; then reads both stores again and compares a digest of
+ * every row. Holds ${from}'s lock throughout (COFFRE_ERR_INUSE while a
+ * server has it unsealed). Refuses (COFFRE_ERR_EXISTS), having made
+ * nothing, a ${to} that holds anything or a database that holds a vault.
+ * The reason of a failure in ${msg} (${cap} bytes).
+ */
+COFFRE_API int
+coffre_store_copy(const char *from, const struct coffre_store_opts *from_so,
+                  const char *to, const struct coffre_store_opts *to_so,
+                  struct coffre_store_copy_stats *st, char *msg, size_t cap);
 
 /**
  * coffre_vault_unseal(v, share, have, need): add one share (the text of a

@@ -190,6 +190,33 @@ struct coffre_store_ops {
      * when the backend has none to run (PostgreSQL checks its pages
      * itself). */
     int (*check)(struct coffre_store *s, char *msg, size_t cap);
+
+    /* Raw copy between stores (coffre store copy, docs/storage.md): every
+     * row as stored, in key order, without a key. Each *_scan gives the
+     * first row after `after` and COFFRE_ERR_NOTFOUND past the last.
+     * person_scan: tombstones too (state ERASED, epoch and updated kept,
+     * nothing else, *phas_dk 0); a live person with every ciphertext and,
+     * *phas_dk 1, its data key. `row` is overwritten as by person_get. */
+    int (*person_scan)(struct coffre_store *s, uint64_t after,
+                       struct coffre_store_person *row,
+                       struct coffre_store_dkey *dk, int *phas_dk);
+    /* A tombstone as person_erase leaves one. EXISTS if the id is taken. */
+    int (*tomb_insert)(struct coffre_store *s, uint64_t id, uint32_t epoch,
+                       int64_t updated);
+    /* Epoch keys by epoch > after (-1: from the first); a destroyed one
+     * has *pdestroyed 1 and an empty `wrapped`. */
+    int (*epoch_scan)(struct coffre_store *s, int64_t after, uint32_t *pepoch,
+                      struct coffre_buf *wrapped, int *pdestroyed);
+    /* Meta keys > after ("" from the first), bytewise order, the
+     * backend's own "store." keys left out; key holds up to
+     * COFFRE_STORE_KEY_MAX bytes and a NUL. */
+    int (*meta_scan)(struct coffre_store *s, const char *after, char *key,
+                     struct coffre_buf *val);
+    /* The next id id_reserve would give, reserving nothing. */
+    int (*id_next)(struct coffre_store *s, uint64_t *pnext);
+    /* Make id_reserve give ids from `next` on; ARG if that would give an
+     * id again (next below id_next): ids are never reused. */
+    int (*id_set_next)(struct coffre_store *s, uint64_t next);
 };
 
 /* The indexes a bulk load defers, by the names both schemas give them:
@@ -219,6 +246,17 @@ int coffre_store_open_sqlite(const char *path, struct coffre_store **ps);
  * the libpq connection string ${conninfo}, creating its tables if needed.
  */
 int coffre_store_open_pg(const char *conninfo, struct coffre_store **ps);
+
+/**
+ * coffre_store_open_pg_auth(conninfo, password, msg, cap, ps):
+ * coffre_store_open_pg with ${password} (NULL: libpq's own, PGPASSWORD or
+ * the password file) given to PQconnectdbParams after the conninfo, so
+ * that it wins; this function keeps no copy (libpq wipes its own when the
+ * connection closes). On failure libpq's message, on one line, in ${msg}
+ * (${cap} bytes; may be NULL); it never holds the password.
+ */
+int coffre_store_open_pg_auth(const char *conninfo, const char *password,
+                              char *msg, size_t cap, struct coffre_store **ps);
 
 struct sqlite3;
 /**

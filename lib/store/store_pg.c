@@ -124,6 +124,12 @@ enum stmt {
     Q_DK_BELOW,
     Q_DK_COUNT,
     Q_STATS,
+    Q_P_NEXT,
+    Q_TOMB_INSERT,
+    Q_EPOCH_NEXT,
+    Q_META_NEXT,
+    Q_ID_PEEK,
+    Q_ID_SET,
     Q__COUNT
 };
 
@@ -203,6 +209,20 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_DK_COUNT] = "SELECT count(*) FROM dkey WHERE kek_version = $1",
     [Q_STATS] = "SELECT count(*), count(*) FILTER (WHERE state = 7)"
                 " FROM person",
+    [Q_P_NEXT] = "SELECT id FROM person WHERE id > $1 ORDER BY id LIMIT 1",
+    [Q_TOMB_INSERT] = "INSERT INTO person(id, state, epoch, dk_gen,"
+                      " retain_until, deadline, updated)"
+                      " VALUES($1, 7, $2, 0, 0, 0, $3)"
+                      " ON CONFLICT DO NOTHING",
+    [Q_EPOCH_NEXT] = "SELECT epoch, wrapped, destroyed FROM epoch_key"
+                     " WHERE epoch > $1 ORDER BY epoch LIMIT 1",
+    /* bytewise order whatever the database's collation */
+    [Q_META_NEXT] = "SELECT k, v FROM meta WHERE k COLLATE \"C\" > $1"
+                    " AND left(k, 6) <> 'store.'"
+                    " ORDER BY k COLLATE \"C\" LIMIT 1",
+    [Q_ID_PEEK] = "SELECT CASE WHEN is_called THEN last_value + 1"
+                  " ELSE last_value END FROM person_id_seq",
+    [Q_ID_SET] = "SELECT setval('person_id_seq', $1, false)",
 };
 
 struct pg {
@@ -1135,6 +1155,158 @@ pg_stats(struct coffre_store *store, uint64_t *plive, uint64_t *perased)
     return COFFRE_OK;
 }
 
+/* ---- raw copy (store.h) ------------------------------------------------ */
+
+static int
+pg_person_scan(struct coffre_store *store, uint64_t after,
+               struct coffre_store_person *row, struct coffre_store_dkey *dk,
+               int *phas_dk)
+{
+    struct pgp p = {.n = 0};
+    PGresult *r;
+    uint64_t id;
+    int rc;
+
+    if (row == NULL || dk == NULL || phas_dk == NULL ||
+        after > (uint64_t)INT64_MAX) {
+        return COFFRE_ERR_ARG;
+    }
+    *phas_dk = 0;
+    p_int(&p, (int64_t)after);
+    if ((rc = pg_run(pg_of(store), Q_P_NEXT, &p, &r)) != COFFRE_OK) {
+        return rc;
+    }
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return COFFRE_ERR_NOTFOUND;
+    }
+    id = (uint64_t)g64(r, 0, 0);
+    PQclear(r);
+    rc = pg_person_get(store, id, COFFRE_CLASSES_ALL, row, dk);
+    if (rc == COFFRE_ERR_ERASED) {
+        return COFFRE_OK; /* the tombstone: state, epoch, updated */
+    }
+    *phas_dk = rc == COFFRE_OK;
+    return rc;
+}
+
+static int
+pg_tomb_insert(struct coffre_store *s, uint64_t id, uint32_t epoch,
+               int64_t updated)
+{
+    struct pgp p = {.n = 0};
+    long n = 0;
+    int rc;
+
+    if (id == 0 || id > (uint64_t)INT64_MAX) {
+        return COFFRE_ERR_ARG;
+    }
+    p_int(&p, (int64_t)id);
+    p_int(&p, epoch);
+    p_int(&p, updated);
+    rc = pg_count(pg_of(s), Q_TOMB_INSERT, &p, &n);
+    return rc == COFFRE_OK && n == 0 ? COFFRE_ERR_EXISTS : rc;
+}
+
+static int
+pg_epoch_scan(struct coffre_store *s, int64_t after, uint32_t *pepoch,
+              struct coffre_buf *wrapped, int *pdestroyed)
+{
+    struct pgp p = {.n = 0};
+    PGresult *r;
+    int rc;
+
+    if (pepoch == NULL || wrapped == NULL || pdestroyed == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    p_int(&p, after);
+    if ((rc = pg_run(pg_of(s), Q_EPOCH_NEXT, &p, &r)) != COFFRE_OK) {
+        return rc;
+    }
+    if (PQntuples(r) != 1) {
+        rc = COFFRE_ERR_NOTFOUND;
+    } else {
+        *pepoch = (uint32_t)g64(r, 0, 0);
+        *pdestroyed = g64(r, 0, 2) != 0;
+        coffre_buf_reset(wrapped);
+        rc = coffre_buf_add(wrapped, PQgetvalue(r, 0, 1),
+                            (size_t)PQgetlength(r, 0, 1));
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int
+pg_meta_scan(struct coffre_store *store, const char *after, char *key,
+             struct coffre_buf *val)
+{
+    struct pg *s = pg_of(store);
+    struct pgp p = {.n = 0};
+    PGresult *r;
+    size_t klen;
+    int rc;
+
+    if (after == NULL || key == NULL || val == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    p_text(&p, after);
+    if ((rc = pg_run(s, Q_META_NEXT, &p, &r)) != COFFRE_OK) {
+        return rc;
+    }
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return COFFRE_ERR_NOTFOUND;
+    }
+    klen = (size_t)PQgetlength(r, 0, 0); /* binary text: the bytes */
+    if (klen == 0 || klen > COFFRE_STORE_KEY_MAX) {
+        snprintf(s->base.errmsg, sizeof(s->base.errmsg),
+                 "postgresql: a meta key is over its cap");
+        rc = COFFRE_ERR_STORE;
+    } else {
+        memcpy(key, PQgetvalue(r, 0, 0), klen);
+        key[klen] = '\0';
+        coffre_buf_reset(val);
+        rc = coffre_buf_add(val, PQgetvalue(r, 0, 1),
+                            (size_t)PQgetlength(r, 0, 1));
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int
+pg_id_next(struct coffre_store *s, uint64_t *pnext)
+{
+    PGresult *r;
+    int rc;
+
+    if (pnext == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    if ((rc = pg_run(pg_of(s), Q_ID_PEEK, NULL, &r)) == COFFRE_OK) {
+        *pnext = (uint64_t)g64(r, 0, 0);
+        PQclear(r);
+    }
+    return rc;
+}
+
+static int
+pg_id_set_next(struct coffre_store *s, uint64_t next)
+{
+    struct pgp p = {.n = 0};
+    uint64_t cur = 0;
+    long n;
+    int rc = pg_id_next(s, &cur);
+
+    if (rc == COFFRE_OK && (next < cur || next > (uint64_t)INT64_MAX)) {
+        rc = COFFRE_ERR_ARG;
+    }
+    if (rc == COFFRE_OK) {
+        p_int(&p, (int64_t)next);
+        rc = pg_count(pg_of(s), Q_ID_SET, &p, &n);
+    }
+    return rc;
+}
+
 /* ---- open and close -------------------------------------------------- */
 
 static void
@@ -1204,6 +1376,12 @@ static const struct coffre_store_ops pg_ops = {
     .dkey_count = pg_dkey_count,
     .stats = pg_stats,
     .bulk_load = pg_bulk_load,
+    .person_scan = pg_person_scan,
+    .tomb_insert = pg_tomb_insert,
+    .epoch_scan = pg_epoch_scan,
+    .meta_scan = pg_meta_scan,
+    .id_next = pg_id_next,
+    .id_set_next = pg_id_set_next,
 };
 
 /* The library never prints: PostgreSQL notices are dropped. */
@@ -1232,8 +1410,49 @@ prepare_all(struct pg *s)
     return rc;
 }
 
+/* Connect: the conninfo expanded first, then the password (if any), so
+ * that the password given wins over anything the conninfo carries. */
+static PGconn *
+connect_with(const char *conninfo, const char *password)
+{
+    const char *keys[] = {"dbname", "password", NULL};
+    const char *vals[] = {conninfo, password, NULL};
+
+    if (password == NULL) {
+        keys[1] = NULL;
+    }
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+/* libpq's message, on one line, into msg. */
+static void
+conn_msg(PGconn *c, char *msg, size_t cap)
+{
+    const char *m = c != NULL ? PQerrorMessage(c) : "out of memory";
+    size_t n;
+
+    if (msg == NULL || cap == 0) {
+        return;
+    }
+    snprintf(msg, cap, "%s", m);
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
+        msg[--n] = '\0';
+    }
+    for (size_t i = 0; i < n; i++) {
+        msg[i] = msg[i] == '\n' ? ' ' : msg[i];
+    }
+}
+
 int
 coffre_store_open_pg(const char *conninfo, struct coffre_store **ps)
+{
+    return coffre_store_open_pg_auth(conninfo, NULL, NULL, 0, ps);
+}
+
+int
+coffre_store_open_pg_auth(const char *conninfo, const char *password, char *msg,
+                          size_t cap, struct coffre_store **ps)
 {
     struct pg *s;
     int rc;
@@ -1246,16 +1465,20 @@ coffre_store_open_pg(const char *conninfo, struct coffre_store **ps)
         return COFFRE_ERR_NOMEM;
     }
     s->base.ops = &pg_ops;
-    s->c = PQconnectdb(conninfo);
+    s->c = connect_with(conninfo, password);
     if (s->c == NULL) {
         rc = COFFRE_ERR_NOMEM;
     } else if (PQstatus(s->c) != CONNECTION_OK) {
+        conn_msg(s->c, msg, cap);
         rc = COFFRE_ERR_UNAVAILABLE;
     } else {
         PQsetNoticeProcessor(s->c, quiet, NULL);
         rc = pg_simple(s, schema_sql);
         if (rc == COFFRE_OK) {
             rc = prepare_all(s);
+        }
+        if (rc != COFFRE_OK && msg != NULL && cap > 0) {
+            snprintf(msg, cap, "%s", s->base.errmsg);
         }
     }
     if (rc != COFFRE_OK) {

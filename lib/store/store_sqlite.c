@@ -120,6 +120,10 @@ enum stmt {
     Q_DK_BELOW,
     Q_DK_COUNT,
     Q_STATS,
+    Q_P_NEXT,
+    Q_TOMB_INSERT,
+    Q_EPOCH_NEXT,
+    Q_META_NEXT,
     Q__COUNT
 };
 
@@ -192,6 +196,15 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_DK_COUNT] = "SELECT count(*) FROM dkey WHERE kek_version = ?1",
     [Q_STATS] = "SELECT (SELECT count(*) FROM person), (SELECT count(*)"
                 " FROM person WHERE state = " ERASED_STATE ")",
+    [Q_P_NEXT] = "SELECT id FROM person WHERE id > ?1 ORDER BY id LIMIT 1",
+    [Q_TOMB_INSERT] = "INSERT INTO person(id, state, epoch, dk_gen,"
+                      " retain_until, deadline, updated)"
+                      " VALUES(?1, " ERASED_STATE ", ?2, 0, 0, 0, ?3)",
+    [Q_EPOCH_NEXT] = "SELECT epoch, wrapped, destroyed FROM epoch_key"
+                     " WHERE epoch > ?1 ORDER BY epoch LIMIT 1",
+    /* TEXT compares bytewise (BINARY collation) */
+    [Q_META_NEXT] = "SELECT k, v FROM meta WHERE k > ?1"
+                    " AND substr(k, 1, 6) <> 'store.' ORDER BY k LIMIT 1",
 };
 
 struct sq {
@@ -1374,6 +1387,161 @@ sq_stats(struct coffre_store *store, uint64_t *plive, uint64_t *perased)
     return COFFRE_OK;
 }
 
+/* ---- raw copy (store.h) ------------------------------------------------ */
+
+static int
+sq_person_scan(struct coffre_store *store, uint64_t after,
+               struct coffre_store_person *row, struct coffre_store_dkey *dk,
+               int *phas_dk)
+{
+    struct sq *s = sq_of(store);
+    sqlite3_stmt *st;
+    uint64_t id = 0;
+    int rc, src;
+
+    if (row == NULL || dk == NULL || phas_dk == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    *phas_dk = 0;
+    if ((rc = q(s, Q_P_NEXT, &st)) != COFFRE_OK ||
+        (rc = bind_id(s, st, 1, after)) != COFFRE_OK) {
+        return rc;
+    }
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        id = (uint64_t)sqlite3_column_int64(st, 0);
+    } else {
+        rc = src == SQLITE_DONE ? COFFRE_ERR_NOTFOUND : sq_fail(s, src);
+    }
+    sqlite3_reset(st);
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    rc = sq_person_get(store, id, COFFRE_CLASSES_ALL, row, dk);
+    if (rc == COFFRE_ERR_ERASED) {
+        return COFFRE_OK; /* the tombstone: state, epoch, updated */
+    }
+    *phas_dk = rc == COFFRE_OK;
+    return rc;
+}
+
+static int
+sq_tomb_insert(struct coffre_store *store, uint64_t id, uint32_t epoch,
+               int64_t updated)
+{
+    struct sq *s = sq_of(store);
+    sqlite3_stmt *st;
+    int rc, src;
+
+    if (id == 0) {
+        return COFFRE_ERR_ARG;
+    }
+    if ((rc = q(s, Q_TOMB_INSERT, &st)) != COFFRE_OK ||
+        (rc = bind_id(s, st, 1, id)) != COFFRE_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 2, epoch);
+    sqlite3_bind_int64(st, 3, updated);
+    src = sqlite3_step(st);
+    if (src == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        rc = COFFRE_ERR_EXISTS;
+    } else if (src != SQLITE_DONE) {
+        rc = sq_fail(s, src);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int
+sq_epoch_scan(struct coffre_store *store, int64_t after, uint32_t *pepoch,
+              struct coffre_buf *wrapped, int *pdestroyed)
+{
+    struct sq *s = sq_of(store);
+    sqlite3_stmt *st;
+    int rc, src;
+
+    if (pepoch == NULL || wrapped == NULL || pdestroyed == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    if ((rc = q(s, Q_EPOCH_NEXT, &st)) != COFFRE_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, after);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        *pepoch = (uint32_t)sqlite3_column_int64(st, 0);
+        *pdestroyed = sqlite3_column_int64(st, 2) != 0;
+        rc = col_buf(s, st, 1, wrapped);
+    } else {
+        rc = src == SQLITE_DONE ? COFFRE_ERR_NOTFOUND : sq_fail(s, src);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int
+sq_meta_scan(struct coffre_store *store, const char *after, char *key,
+             struct coffre_buf *val)
+{
+    struct sq *s = sq_of(store);
+    sqlite3_stmt *st;
+    const unsigned char *k;
+    int rc, src;
+
+    if (after == NULL || key == NULL || val == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    if ((rc = q(s, Q_META_NEXT, &st)) != COFFRE_OK) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        k = sqlite3_column_text(st, 0);
+        if (k == NULL || strlen((const char *)k) > COFFRE_STORE_KEY_MAX) {
+            snprintf(s->base.errmsg, sizeof(s->base.errmsg),
+                     "sqlite: a meta key is over its cap");
+            rc = COFFRE_ERR_STORE;
+        } else {
+            memcpy(key, k, strlen((const char *)k) + 1);
+            rc = col_buf(s, st, 1, val);
+        }
+    } else {
+        rc = src == SQLITE_DONE ? COFFRE_ERR_NOTFOUND : sq_fail(s, src);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int
+sq_id_next(struct coffre_store *store, uint64_t *pnext)
+{
+    struct sq *s = sq_of(store);
+    int rc;
+
+    if (pnext == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    rc = id_load(s, pnext);
+    if (rc == COFFRE_OK && *pnext < s->id_hw) {
+        *pnext = s->id_hw;
+    }
+    return rc;
+}
+
+static int
+sq_id_set_next(struct coffre_store *store, uint64_t next)
+{
+    struct sq *s = sq_of(store);
+    uint64_t cur = 0;
+    int rc = sq_id_next(store, &cur);
+
+    if (rc == COFFRE_OK && (next < cur || next > (uint64_t)INT64_MAX)) {
+        rc = COFFRE_ERR_ARG;
+    }
+    return rc == COFFRE_OK ? id_save(s, next) : rc;
+}
+
 /* ---- open and close ---------------------------------------------------- */
 
 static void
@@ -1529,6 +1697,12 @@ static const struct coffre_store_ops sqlite_ops = {
     .stats = sq_stats,
     .bulk_load = sq_bulk_load,
     .check = sq_check,
+    .person_scan = sq_person_scan,
+    .tomb_insert = sq_tomb_insert,
+    .epoch_scan = sq_epoch_scan,
+    .meta_scan = sq_meta_scan,
+    .id_next = sq_id_next,
+    .id_set_next = sq_id_set_next,
 };
 
 /*

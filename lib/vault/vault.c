@@ -169,7 +169,8 @@ vault_meta_str(struct coffre_vault *v, const char *k, char *out, size_t cap)
  * that undoing it may remove all of them (-wal and -shm are SQLite's,
  * -journal its rollback journal before WAL is set). */
 static const char *const store_files[] = {DB_NAME, DB_NAME "-wal",
-                                          DB_NAME "-shm", DB_NAME "-journal"};
+                                          DB_NAME "-shm", DB_NAME "-journal",
+                                          VAULT_STORE_RECORD};
 #define NSTORE_FILES (sizeof(store_files) / sizeof(store_files[0]))
 
 struct init_made {
@@ -250,7 +251,8 @@ no_store(struct coffre_vault *v, const char *dir)
         if (rc == COFFRE_OK) {
             rc = must_be_absent(v, path, " (the remains of a store?)");
         }
-        if (rc == COFFRE_ERR_EXISTS && i == 0) {
+        if (rc == COFFRE_ERR_EXISTS &&
+            (i == 0 || strcmp(store_files[i], VAULT_STORE_RECORD) == 0)) {
             rc = vault_fail(v, rc, "%s already holds a vault", dir);
         }
     }
@@ -281,8 +283,13 @@ static int
 init_refusals(struct coffre_vault *v, const char *dir, const char *share_dir)
 {
     char path[PATH_MAX];
-    int rc = dir_or_nothing(v, dir);
+    struct vault_store_sel sel;
+    int rc = vault_store_resolve(dir, v->store_opts, 1, &sel, v->errmsg,
+                                 sizeof(v->errmsg));
 
+    if (rc == COFFRE_OK) {
+        rc = dir_or_nothing(v, dir);
+    }
     if (rc == COFFRE_OK) {
         rc = no_store(v, dir);
     }
@@ -513,13 +520,11 @@ static int
 create_vault(struct coffre_vault *v, const char *share_dir, struct init_made *m)
 {
     unsigned char id[16] = {0};
-    char db[PATH_MAX];
-    int rc = join(v, db, sizeof(db), v->dir, DB_NAME);
+    int rc;
 
     m->store = 1; /* even if opening fails, its files may be there */
-    if (rc != COFFRE_OK ||
-        (rc = coffre_store_open_sqlite(db, &v->store)) != COFFRE_OK) {
-        return vault_fail(v, rc, "cannot create the store %s", db);
+    if ((rc = vault_store_create(v, v->dir, v->store_opts)) != COFFRE_OK) {
+        return rc;
     }
     coffre_rng(id, sizeof(id));
     set_id(v, id);
@@ -618,6 +623,7 @@ coffre_vault_init_with(const char *dir, const struct coffre_init_opts *opts,
         rc = vault_fail(v, COFFRE_ERR_ARG,
                         "need 2 <= threshold <= shares <= 255");
     } else {
+        v->store_opts = opts->store;
         rc = init_dirs_and_store(v, dir, opts->share_dir);
     }
     *pv = v;
@@ -730,6 +736,13 @@ coffre_vault_reseal_shamir(struct coffre_vault *v,
 int
 coffre_vault_open_dev(const char *dir, struct coffre_vault **pv)
 {
+    return coffre_vault_open_dev_store(dir, NULL, pv);
+}
+
+int
+coffre_vault_open_dev_store(const char *dir, const struct coffre_store_opts *so,
+                            struct coffre_vault **pv)
+{
     struct coffre_vault *v;
 
     *pv = NULL;
@@ -738,6 +751,7 @@ coffre_vault_open_dev(const char *dir, struct coffre_vault **pv)
         return COFFRE_ERR_NOMEM;
     }
     v->dev = 1;
+    v->store_opts = so;
     *pv = v;
     return init_dirs_and_store(v, dir, NULL);
 }
@@ -798,9 +812,15 @@ load_vault_meta(struct coffre_vault *v)
 int
 coffre_vault_open(const char *dir, struct coffre_vault **pv)
 {
+    return coffre_vault_open_store(dir, NULL, pv);
+}
+
+int
+coffre_vault_open_store(const char *dir, const struct coffre_store_opts *so,
+                        struct coffre_vault **pv)
+{
     struct coffre_vault *v;
     char db[PATH_MAX];
-    struct stat st;
     int rc;
 
     *pv = NULL;
@@ -812,18 +832,12 @@ coffre_vault_open(const char *dir, struct coffre_vault **pv)
     if (db_path(db, sizeof(db), dir) != COFFRE_OK) {
         return vault_fail(v, COFFRE_ERR_ARG, "path too long: %s", dir);
     }
-    if (stat(db, &st) != 0) {
-        return vault_fail(v, COFFRE_ERR_NOTFOUND, "no vault in %s", dir);
-    }
     v->dir = strdup(dir);
     if (v->dir == NULL) {
         return COFFRE_ERR_NOMEM;
     }
-    rc = coffre_store_open_sqlite(db, &v->store);
-    if (rc != COFFRE_OK) {
-        return vault_fail(v, rc, "cannot open the store %s", db);
-    }
-    return load_vault_meta(v);
+    rc = vault_store_attach(v, dir, so);
+    return rc == COFFRE_OK ? load_vault_meta(v) : rc;
 }
 
 static void

@@ -25,6 +25,7 @@ struct coffre_pkcs11;
 #define VAULT_MAX_EPOCHS 256
 #define VAULT_MAX_AUDIENCES 64
 #define VAULT_MAX_SHARES 255
+#define VAULT_STORE_URI_MAX 1024 /* bytes of a store URI, NUL included */
 #define VAULT_AUDIENCE_MAX 64
 
 /* Retention: end of validity plus this, by default (DESIGN section 4). */
@@ -92,6 +93,10 @@ struct coffre_vault {
      * the vault is unsealed: one process at a time (hook.c). */
     char *dir;
     int lock_fd;
+    /* The store: "sqlite" or its URI (storesel.c); during init or open
+     * the options that named it. */
+    char store_loc[VAULT_STORE_URI_MAX];
+    const struct coffre_store_opts *store_opts;
 
     /* The seal (seal_pkcs11.c, docs/keys.md section 8): enum coffre_seal;
      * how the root key in memory was obtained (VAULT_OPENED_*), which a
@@ -114,6 +119,43 @@ struct coffre_vault {
 #define VAULT_OPENED_NONE 0
 #define VAULT_OPENED_SHARES 1 /* the threshold of custodian shares, or init */
 #define VAULT_OPENED_TOKEN 2  /* the PKCS#11 token */
+/* storesel.c: which store a data directory uses (docs/storage.md 7). */
+#define VAULT_DB_NAME "coffre.db"
+#define VAULT_STORE_RECORD "store" /* DATA_DIR/store: the store's URI */
+struct vault_store_sel {
+    int pg;                        /* else SQLite in db */
+    char uri[VAULT_STORE_URI_MAX]; /* postgresql://..., no password */
+    char db[4096];
+};
+/** vault_store_is_uri(s): ${s} has a scheme (is not a directory). */
+int vault_store_is_uri(const char *s);
+/** vault_store_uri_check(loc, out, cap, msg, mcap): ${loc} a PostgreSQL
+ * URI without a password, normalised into ${out}; ARG otherwise (the
+ * message in ${msg} never repeats the URI). */
+int vault_store_uri_check(const char *loc, char *out, size_t cap, char *msg,
+                          size_t mcap);
+/** vault_store_resolve(dir, so, creating, sel, msg, cap): the store of
+ * data directory ${dir}: the options' (creating), or the one recorded,
+ * which the options (may be NULL) must agree with. */
+int vault_store_resolve(const char *dir, const struct coffre_store_opts *so,
+                        int creating, struct vault_store_sel *sel, char *msg,
+                        size_t cap);
+/** vault_store_open_sel(sel, password_file, ps, msg, cap): open it. */
+int vault_store_open_sel(const struct vault_store_sel *sel,
+                         const char *password_file, struct coffre_store **ps,
+                         char *msg, size_t cap);
+/** vault_store_must_be_empty(s, what, msg, cap): EXISTS if ${s} holds a
+ * vault. */
+int vault_store_must_be_empty(struct coffre_store *s, const char *what,
+                              char *msg, size_t cap);
+/** vault_store_record(dir, uri, msg, cap): write DATA_DIR/store. */
+int vault_store_record(const char *dir, const char *uri, char *msg, size_t cap);
+/** vault_store_create(v, dir, so): init's store in v->store, recorded. */
+int vault_store_create(struct coffre_vault *v, const char *dir,
+                       const struct coffre_store_opts *so);
+/** vault_store_attach(v, dir, so): open's store in v->store. */
+int vault_store_attach(struct coffre_vault *v, const char *dir,
+                       const struct coffre_store_opts *so);
 
 /* vault.c */
 int vault_fail(struct coffre_vault *v, int rc, const char *fmt, ...)

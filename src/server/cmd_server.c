@@ -37,6 +37,7 @@ struct opts {
     const char *listen;
     const char *dev_dir;
     const char *user;
+    const char *store; /* dev: --store URI */
     int dev, dev_shares, tls12, list_routes, help;
     int policy_hash; /* --policy-hash: print the digest, exit */
     long persons;
@@ -106,6 +107,8 @@ usage(FILE *f)
             "dev only: --approval-ttl SECS --retention SECS "
             "--retention-sweep SECS\n"
             "          --vetting-deadline SECS\n"
+            "          --store URI (a PostgreSQL database holding no vault: "
+            "docs/storage.md)\n"
             "\n"
             "Serve the HTTPS API (docs/openapi.yaml) with client certificates\n"
             "required. --config names a JSON configuration (docs/server.md);\n"
@@ -145,7 +148,7 @@ opts_consistent(const struct opts *o)
     if (!o->list_routes && o->dev == (o->config != NULL)) {
         return 0; /* exactly one of --dev, --config */
     }
-    if ((o->no_guard || o->guard_config) && !o->dev) {
+    if ((o->no_guard || o->guard_config || o->store) && !o->dev) {
         return 0; /* a real server always runs its configured guard */
     }
     if (o->policy_hash && o->config == NULL) {
@@ -177,6 +180,7 @@ static const struct option server_longs[] = {
     {"check-config", required_argument, NULL, 'K'},
     {"health-listen", required_argument, NULL, 'H'},
     {"health-public", no_argument, NULL, 'O'},
+    {"store", required_argument, NULL, 'T'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -247,6 +251,9 @@ apply_opt(int ch, struct opts *o)
         break;
     case 'O':
         o->health_public = 1;
+        break;
+    case 'T':
+        o->store = optarg;
         break;
     case 'h':
         o->help = 1;
@@ -377,6 +384,9 @@ write_dev_config(struct run *run, const char *data_dir,
         return COFFRE_ERR_ARG;
     }
     json_object_set_new(cfg, "audit_dir", json_string(audit));
+    if (run->o.store != NULL) {
+        json_object_set_new(cfg, "store", json_string(run->o.store));
+    }
     /* The custodians' poison file beside the shares and certificates. */
     char poison[PATH_MAX + 32];
     json_t *pz = json_object_get(run->guard_json, "poison");
@@ -454,12 +464,13 @@ static int dev_audit_attach(struct run *run, const char *data_dir);
 static int
 open_dev_vault(struct run *run, char *data_dir, size_t cap)
 {
+    const struct coffre_store_opts so = {run->o.store, NULL};
     int rc;
     if (run->o.dev_shares) {
         char shares[PATH_MAX + 16];
         snprintf(data_dir, cap, "%s/vault", run->dev_dir);
         snprintf(shares, sizeof(shares), "%s/shares", run->dev_dir);
-        struct coffre_init_opts io = {5, 3, shares};
+        struct coffre_init_opts io = {5, 3, shares, &so};
         rc = coffre_vault_init(data_dir, &io, &run->vault);
     } else {
         snprintf(run->tmp_store, sizeof(run->tmp_store),
@@ -469,7 +480,7 @@ open_dev_vault(struct run *run, char *data_dir, size_t cap)
             return COFFRE_ERR_IO;
         }
         snprintf(data_dir, cap, "%s", run->tmp_store);
-        rc = coffre_vault_open_dev(data_dir, &run->vault);
+        rc = coffre_vault_open_dev_store(data_dir, &so, &run->vault);
     }
     if (rc == COFFRE_OK) {
         rc = dev_audit_attach(run, data_dir);
@@ -647,10 +658,15 @@ setup_config(struct run *run)
     if (busy != 0) {
         return busy;
     }
-    int rc = coffre_vault_open(run->cfg.data_dir, &run->vault);
+    const struct coffre_store_opts so = {
+        run->cfg.store[0] ? run->cfg.store : NULL,
+        run->cfg.store_password_file[0] ? run->cfg.store_password_file : NULL};
+    int rc = coffre_vault_open_store(run->cfg.data_dir, &so, &run->vault);
     if (rc != COFFRE_OK) {
         srv_log(SRV_LOG_ERR, "server", "%s: %s", run->cfg.data_dir,
-                coffre_strerror(rc));
+                coffre_vault_errmsg(run->vault));
+        coffre_vault_close(run->vault);
+        run->vault = NULL;
         return -1;
     }
     warn_custodians(run);

@@ -23,6 +23,7 @@ static const char *const operational[] = {
     "health_listen",  "health_public",
     "pkcs11_module",  "pkcs11_token_label",
     "pin_file",       "pkcs11_key_label",
+    "store",          "store_password_file",
 };
 
 /* The canonical text of ${root} (modified): operational keys removed,

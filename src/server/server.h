@@ -65,6 +65,8 @@ struct srv_principal {
 struct srv_config {
     char listen[SRV_NAME_MAX + 1]; /* "ADDRESS:PORT" */
     char data_dir[SRV_PATH_MAX];
+    char store[1024];                       /* "": as data_dir records */
+    char store_password_file[SRV_PATH_MAX]; /* "": libpq's own */
     char tls_cert[SRV_PATH_MAX];
     char tls_key[SRV_PATH_MAX];
     char client_ca[SRV_PATH_MAX];

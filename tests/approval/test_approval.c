@@ -30,7 +30,7 @@ static char data_dir[512], share_dir[600];
 static struct coffre_vault *
 new_vault(const char *name)
 {
-    struct coffre_init_opts io = {3, 2, share_dir};
+    struct coffre_init_opts io = {3, 2, share_dir, NULL};
     struct coffre_vault *v = NULL;
     snprintf(data_dir, sizeof(data_dir), "%s/%s", check_tmpdir(), name);
     snprintf(share_dir, sizeof(share_dir), "%s-shares", data_dir);

@@ -751,6 +751,90 @@ case_bulk_load(void)
     coffre_store_close(st);
 }
 
+/* Raw scans (store copy): every row in key order, tombstones and
+ * destroyed epochs included, the backend's own meta left out; rows put
+ * back raw into another fresh store read back equal; the id counter
+ * moves forward only. */
+static void
+case_raw_scan(void)
+{
+    struct coffre_store *st = fresh(), *to = fresh();
+    struct coffre_store_person row, back;
+    struct coffre_store_dkey dk, dk2;
+    struct fix f[3];
+    struct coffre_buf b;
+    char key[COFFRE_STORE_KEY_MAX + 1];
+    uint64_t ids[3], n = 0, next = 0, after = 0;
+    uint32_t e = 0;
+    int has = 0, dead = 0, seen = 0;
+    static const unsigned char w[8] = {9, 9};
+
+    coffre_buf_init(&b, COFFRE_STORE_META_MAX);
+    memset(&row, 0, sizeof(row));
+    memset(&back, 0, sizeof(back));
+    CHECK_RC(S->meta_put(st, "b", "2", 1), COFFRE_OK);
+    CHECK_RC(S->meta_put(st, "a", "1", 1), COFFRE_OK);
+    CHECK_RC(S->epoch_put(st, 3, w, sizeof(w)), COFFRE_OK);
+    CHECK_RC(S->epoch_put(st, 5, w, sizeof(w)), COFFRE_OK);
+    CHECK_RC(S->epoch_erase(st, 5, &n), COFFRE_OK);
+    for (unsigned i = 0; i < 3; i++) {
+        ids[i] = put(st, i + 1, &f[i]);
+    }
+    CHECK_RC(S->person_erase(st, ids[1]), COFFRE_OK);
+    CHECK_RC(S->meta_scan(st, "", key, &b), COFFRE_OK);
+    CHECK(strcmp(key, "a") == 0 && b.len == 1 && b.p[0] == '1');
+    CHECK_RC(S->meta_scan(st, "a", key, &b), COFFRE_OK);
+    CHECK(strcmp(key, "b") == 0);
+    CHECK_RC(S->meta_scan(st, "b", key, &b), COFFRE_ERR_NOTFOUND);
+    CHECK_RC(S->epoch_scan(st, -1, &e, &b, &dead), COFFRE_OK);
+    CHECK(e == 3 && !dead && b.len == sizeof(w));
+    CHECK_RC(S->epoch_scan(st, 3, &e, &b, &dead), COFFRE_OK);
+    CHECK(e == 5 && dead && b.len == 0);
+    CHECK_RC(S->epoch_scan(st, 5, &e, &b, &dead), COFFRE_ERR_NOTFOUND);
+    CHECK_RC(S->begin(to), COFFRE_OK);
+    for (;;) {
+        coffre_store_person_clear(&row);
+        int rc = S->person_scan(st, after, &row, &dk, &has);
+        if (rc != COFFRE_OK) {
+            CHECK_RC(rc, COFFRE_ERR_NOTFOUND);
+            break;
+        }
+        CHECK(row.id == ids[seen]);
+        if (row.id == ids[1]) {
+            CHECK(row.state == COFFRE_STATE_ERASED && !has && row.epoch == 3);
+            CHECK_RC(to->ops->tomb_insert(to, row.id, row.epoch, row.updated),
+                     COFFRE_OK);
+            CHECK_RC(to->ops->tomb_insert(to, row.id, 1, 1), COFFRE_ERR_EXISTS);
+        } else {
+            CHECK(has && row_equal(&f[seen].row, &row, COFFRE_CLASSES_ALL));
+            CHECK(dk_equal(&f[seen].dk, &dk));
+            CHECK_RC(to->ops->person_insert(to, &row, &dk), COFFRE_OK);
+        }
+        after = row.id;
+        seen++;
+    }
+    CHECK(seen == 3);
+    CHECK_RC(S->id_next(st, &next), COFFRE_OK);
+    CHECK(next == ids[2] + 1);
+    CHECK_RC(to->ops->id_set_next(to, next + 10), COFFRE_OK);
+    CHECK_RC(to->ops->commit(to), COFFRE_OK);
+    CHECK_RC(to->ops->id_set_next(to, next), COFFRE_ERR_ARG);
+    CHECK_RC(to->ops->id_reserve(to, 1, &n), COFFRE_OK);
+    CHECK(n == next + 10);
+    CHECK_RC(to->ops->person_get(to, ids[1], 0, &back, NULL),
+             COFFRE_ERR_ERASED);
+    coffre_store_person_clear(&back);
+    CHECK_RC(to->ops->person_get(to, ids[2], COFFRE_CLASSES_ALL, &back, &dk2),
+             COFFRE_OK);
+    CHECK(row_equal(&f[2].row, &back, COFFRE_CLASSES_ALL) &&
+          dk_equal(&f[2].dk, &dk2));
+    coffre_store_person_clear(&back);
+    coffre_store_person_clear(&row);
+    coffre_buf_free(&b);
+    coffre_store_close(st);
+    coffre_store_close(to);
+}
+
 void
 store_conformance(int (*open_fresh)(struct coffre_store **ps, void *ctx),
                   void *ctx)
@@ -775,4 +859,5 @@ store_conformance(int (*open_fresh)(struct coffre_store **ps, void *ctx),
     RUN(case_transactions);
     RUN(case_large);
     RUN(case_bulk_load);
+    RUN(case_raw_scan);
 }

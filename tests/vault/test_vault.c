@@ -122,7 +122,7 @@ static struct coffre_vault *
 make_vault(const char *name, uint64_t *ids, size_t n)
 {
     char data[512], shares[600];
-    struct coffre_init_opts io = {5, 3, shares};
+    struct coffre_init_opts io = {5, 3, shares, NULL};
     struct coffre_gen_opts go = {.seed = 42, .photos = 0};
     struct coffre_vault *v = NULL;
     struct coffre_gen *g = NULL;
@@ -166,7 +166,7 @@ test_init_writes_shares(void)
     vclose(v);
     /* A second init in the same place is refused, shares untouched. */
     {
-        struct coffre_init_opts io = {5, 3, shares};
+        struct coffre_init_opts io = {5, 3, shares, NULL};
         struct coffre_vault *w = NULL;
 
         snprintf(path, sizeof(path), "%s/init", check_tmpdir());
@@ -176,7 +176,7 @@ test_init_writes_shares(void)
     /* A new vault over these shares: refused, nothing made, none lost
      * (issue 13: share-5.txt was deleted, a half-made store left). */
     {
-        struct coffre_init_opts io = {5, 3, shares};
+        struct coffre_init_opts io = {5, 3, shares, NULL};
         struct coffre_vault *w = NULL;
         char data[700];
 
