@@ -10,7 +10,10 @@ libgfshare-dev libcbor-dev zlib1g-dev libqrencode-dev libzbar-dev
 libpng-dev libcurl4-gnutls-dev libp11-kit-dev libsystemd-dev"
 TEST="clang libclang-rt-14-dev llvm curl gnutls-bin sqlite3 postgresql-15
 zbar-tools softhsm2 p11-kit prometheus util-linux iproute2 jq bc python3
-chromium libnss3-tools openssl nodejs npm"
+chromium libnss3-tools openssl nodejs"
+# Debian's npm package conflicts with a nodejs that carries its own npm
+# (NodeSource's): ask for it only when there is no npm command.
+command -v npm >/dev/null 2>&1 || TEST="$TEST npm"
 # Man pages (scdoc) and the package (scripts/package.sh: dpkg-shlibdeps);
 # the checks of tests/dist: man, systemd-analyze, adduser in postinst.
 BUILD="$BUILD scdoc dpkg-dev"
