@@ -34,6 +34,9 @@ struct copy {
     size_t cap;
 };
 
+static int cfail(struct copy *c, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 cfail(struct copy *c, int rc, const char *fmt, ...)
 {

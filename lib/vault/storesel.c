@@ -23,6 +23,9 @@
 
 #define PASSWORD_MAX 1024
 
+static int sel_fail(char *msg, size_t cap, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static int
 sel_fail(char *msg, size_t cap, int rc, const char *fmt, ...)
 {

@@ -124,7 +124,8 @@ void srv_log_json(int level, const char *event, json_t *obj);
  * (MHD_OPTION_EXTERNAL_LOGGER) as log lines of event "http". Its messages
  * name the library's errors, not request values.
  */
-void srv_log_mhd(void *cls, const char *fmt, va_list ap);
+void srv_log_mhd(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /** srv_log_time(out): the time now, RFC 3339 UTC with microseconds. */
 void srv_log_time(char out[32]);
