@@ -28,14 +28,14 @@ audit_remote_get(const struct audit_remote *rm, const char *path, char **pbody,
     /* Not reached, or refused: no verdict on the log either way
      * (AUDIT_UNREACHABLE, exit 3), never a BREAK. */
     if (remote_call(rm, "GET", path, NULL, 0, &ans, err, sizeof(err)) != 0) {
-        fprintf(stderr, "coffre audit: cannot reach %s%s: %s\n", rm->url,
-                path, err);
+        fprintf(stderr, "coffre audit: cannot reach %s%s: %s\n", rm->url, path,
+                err);
         return AUDIT_UNREACHABLE;
     }
     if (ans.status != 200) {
         remote_error_text(&ans, why, sizeof(why));
-        fprintf(stderr, "coffre audit: cannot reach %s%s: %s\n", rm->url,
-                path, why);
+        fprintf(stderr, "coffre audit: cannot reach %s%s: %s\n", rm->url, path,
+                why);
         free(ans.body);
         return AUDIT_UNREACHABLE;
     }

@@ -18,7 +18,7 @@ struct cli_vault_opts {
     const char *audit_dir;
     const char *purpose;
     const char *pin_file; /* a token-sealed vault's PIN (docs/keys.md 8) */
-    const char *store;          /* --store: as DATA records when NULL */
+    const char *store;    /* --store: as DATA records when NULL */
     const char *store_password; /* --store-password-file */
 };
 
@@ -95,7 +95,7 @@ int cli_help(int argc, char **argv, const char *text);
 #define CLI_AUDIT_HELP                                                         \
     "  --audit-dir DIR the vault's audit log (default DATA/audit)\n"           \
     "  --purpose TEXT  why, for the audit log's entries\n"                     \
-    "  --pin-file FILE a token-sealed vault's PIN (or COFFRE_PKCS11_PIN)\n"  \
+    "  --pin-file FILE a token-sealed vault's PIN (or COFFRE_PKCS11_PIN)\n"    \
     "  --store URI     the PostgreSQL store; DATA records it, so only\n"       \
     "                  to check that it is the one meant\n"                    \
     "  --store-password-file F  the store's password (else PGPASSWORD,\n"      \
