@@ -23,16 +23,7 @@ if ! unshare -n true 2>/dev/null; then
 fi
 
 # --- persons: a template from the demo data, validity around today ---------
-expect 200 office GET "/v1/persons?state=submitted&limit=50&$P"
-TEMPLATE=
-for ps in $(echo "$BODY" | jq -r '.items[].pseudonym'); do
-    req office GET "/v1/persons/$ps?fields=public,identity,contact,document&$P"
-    if echo "$BODY" | jq -e '.person.protected != true and .person.document' \
-        >/dev/null; then
-        TEMPLATE=$(echo "$BODY" | jq -c '.person | del(.source_key)')
-        break
-    fi
-done
+find_template "state=submitted&limit=50&$P"
 [ -n "$TEMPLATE" ] && ok || bad "no template person"
 FROM=$(date -u -d yesterday +%F)
 UNTIL=$(date -u -d '+30 days' +%F)

@@ -109,6 +109,22 @@ expect() {
     ok
 }
 
+# find_template LIST_QUERY: TEMPLATE, the first plain (not protected)
+# submitted person of the office's list ${LIST_QUERY} that has a document,
+# as JSON without its source_key; empty if none. Reads the classes with $P.
+find_template() {
+    TEMPLATE=
+    expect 200 office GET "/v1/persons?$1" || return 0
+    for ps in $(echo "$BODY" | jq -r '.items[].pseudonym'); do
+        req office GET "/v1/persons/$ps?fields=public,identity,contact,document&$P"
+        if echo "$BODY" | jq -e '.person.protected != true and .person.document' \
+            >/dev/null; then
+            TEMPLATE=$(echo "$BODY" | jq -c '.person | del(.source_key)')
+            break
+        fi
+    done
+}
+
 # custodian_of K: the dev custodian who gives share K (1..3): custodian,
 # custodian2, custodian3. The threshold counts distinct custodians
 # (docs/keys.md): one certificate cannot give two shares.

@@ -66,16 +66,7 @@ cursors_opaque() {
 }
 
 # --- protected persons submitted by the platform and the office ------------
-expect 200 office GET "/v1/persons?state=submitted&limit=50"
-TEMPLATE=
-for ps in $(echo "$BODY" | jq -r '.items[].pseudonym'); do
-    req office GET "/v1/persons/$ps?fields=public,identity,contact,document&$P"
-    if echo "$BODY" | jq -e '.person.protected != true and .person.document' \
-        >/dev/null; then
-        TEMPLATE=$(echo "$BODY" | jq -c '.person | del(.source_key)')
-        break
-    fi
-done
+find_template "state=submitted&limit=50"
 [ -n "$TEMPLATE" ] && ok || fail_exit "no template person"
 # app N CATEGORY PROTECTED: an application of its own document and email.
 app() {

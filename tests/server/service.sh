@@ -66,16 +66,7 @@ else
 fi
 
 # --- logs: searches and writes with personal values ----------------------
-expect 200 office GET "/v1/persons?state=submitted&limit=20"
-TEMPLATE=
-for ps in $(echo "$BODY" | jq -r '.items[].pseudonym'); do
-    req office GET "/v1/persons/$ps?fields=public,identity,contact,document&$P"
-    if echo "$BODY" | jq -e '.person.protected != true and .person.document' \
-        >/dev/null; then
-        TEMPLATE=$(echo "$BODY" | jq -c '.person | del(.source_key)')
-        break
-    fi
-done
+find_template "state=submitted&limit=20"
 [ -n "$TEMPLATE" ] && ok || bad "no template person"
 SURNAME=Qwzlogtestname
 GIVEN=Xavierlogtest
