@@ -40,6 +40,7 @@
 #include "audit/log.h"
 #include "audit/merkle.h"
 #include "audit/note.h"
+#include "store/store.h"
 #include "util/secmem.h"
 #include "vault/vault.h"
 
@@ -96,7 +97,20 @@ struct coffre_audit {
     int threads;
     void *attach; /* coffre_audit_attach's hook state (attach.c) */
     struct coffre_vault *attach_v;
+    /* Not NULL: the log is kept in the vault's store (log_pg.c), and
+     * every function below hands over to it; nothing above is used but
+     * the keys and the origin. */
+    struct audit_pg *pg;
 };
+
+/* The store whose transaction this thread's write entry belongs in. */
+static _Thread_local struct coffre_store *tx_store;
+
+void
+audit_log_tx(struct coffre_store *s)
+{
+    tx_store = s;
+}
 
 void
 audit_log_set_attach(struct coffre_audit *a, void *attach,
@@ -999,6 +1013,37 @@ audit_log_open(const char *dir, const char *origin,
 }
 
 int
+audit_log_open_store(struct coffre_store *vs, const char *origin,
+                     const unsigned char seed[32], struct coffre_audit **pa)
+{
+    struct coffre_audit *a = audit_new();
+    struct coffre_store *db = NULL;
+    int rc;
+
+    *pa = NULL;
+    open_msg[0] = '\0';
+    if (a == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    rc = audit_keys(a, origin, seed);
+    if (rc == COFFRE_OK) {
+        rc = vs->ops->dup(vs, &db);
+        if (rc != COFFRE_OK) {
+            audit_msg(rc, "the audit log's connection: %s", vs->errmsg);
+        }
+    }
+    if (rc == COFFRE_OK) {
+        rc = audit_pg_open(vs, db, a->signer, a->origin, a->vkey, &a->pg);
+    }
+    if (rc != COFFRE_OK) {
+        coffre_audit_close(a);
+        return rc;
+    }
+    *pa = a;
+    return COFFRE_OK;
+}
+
+int
 coffre_audit_open(struct coffre_vault *v, const char *dir, const char *origin,
                   struct coffre_audit **pa)
 {
@@ -1015,6 +1060,16 @@ coffre_audit_open(struct coffre_vault *v, const char *dir, const char *origin,
     rc = coffre_vault_audit_seed(v, seed);
     if (rc != COFFRE_OK) {
         return audit_msg(rc, "%s", coffre_vault_errmsg(v));
+    }
+    if (v->store->ops->audit_append != NULL) {
+        /* The log is in the store, written in the same transactions as
+         * the data: the audit mark cannot disagree with it, nothing to
+         * cross-check (docs/audit.md section 15). ${dir} is not used. */
+        pthread_mutex_lock(&v->lock);
+        rc = audit_log_open_store(v->store, origin, seed, pa);
+        pthread_mutex_unlock(&v->lock);
+        sodium_memzero(seed, sizeof(seed));
+        return rc;
     }
     rc = audit_log_open(dir, origin, seed, pa);
     sodium_memzero(seed, sizeof(seed));
@@ -1063,8 +1118,13 @@ coffre_audit_append(struct coffre_audit *a, const struct coffre_audit_entry *e,
 {
     unsigned char b[COFFRE_AUDIT_ENTRY_MAX], leaf[COFFRE_AUDIT_HASH_LEN];
     size_t len;
-    int rc = coffre_audit_entry_encode(e, b, sizeof(b), &len);
+    int rc;
 
+    if (a->pg != NULL) {
+        /* Committed on return (or with the write's transaction). */
+        return audit_pg_append(a->pg, tx_store, e, pticket);
+    }
+    rc = coffre_audit_entry_encode(e, b, sizeof(b), &len);
     if (rc != COFFRE_OK) {
         return COFFRE_ERR_ARG;
     }
@@ -1090,6 +1150,9 @@ coffre_audit_wait(struct coffre_audit *a, uint64_t ticket)
     uint64_t epoch = ticket >> TICKET_SHIFT, i = ticket & INDEX_MASK;
     int rc;
 
+    if (a->pg != NULL) {
+        return COFFRE_OK; /* coffre_audit_append committed it */
+    }
     pthread_mutex_lock(&a->lock);
     while (epoch == a->epoch && a->ndurable <= i && !a->failed && i < a->next) {
         pthread_cond_wait(&a->durable, &a->lock);
@@ -1132,6 +1195,9 @@ coffre_audit_size(struct coffre_audit *a)
 {
     uint64_t n;
 
+    if (a->pg != NULL) {
+        return audit_pg_size(a->pg);
+    }
     pthread_mutex_lock(&a->lock);
     n = a->ndurable;
     pthread_mutex_unlock(&a->lock);
@@ -1143,6 +1209,9 @@ coffre_audit_checkpoint(struct coffre_audit *a, char **pnote, size_t *plen)
 {
     int rc = COFFRE_OK;
 
+    if (a->pg != NULL) {
+        return audit_pg_checkpoint(a->pg, pnote, plen);
+    }
     pthread_mutex_lock(&a->lock);
     *pnote = coffre_pmem_strndup(a->note, a->note_len);
     if (*pnote == NULL) {
@@ -1157,6 +1226,9 @@ coffre_audit_checkpoint(struct coffre_audit *a, char **pnote, size_t *plen)
 int
 coffre_audit_sync_checkpoint(struct coffre_audit *a)
 {
+    if (a->pg != NULL) {
+        return audit_pg_sync_checkpoint(a->pg);
+    }
     return checkpoint_make(a);
 }
 
@@ -1178,6 +1250,9 @@ coffre_audit_inclusion(struct coffre_audit *a, uint64_t index, uint64_t size,
 {
     int rc;
 
+    if (a->pg != NULL) {
+        return audit_pg_proof(a->pg, 0, index, size, proof, pn);
+    }
     pthread_mutex_lock(&a->lock);
     rc = coffre_merkle_tree_inclusion(a->tree, index, size, proof,
                                       COFFRE_AUDIT_MAX_PROOF, pn);
@@ -1191,6 +1266,9 @@ coffre_audit_consistency(struct coffre_audit *a, uint64_t m, uint64_t n,
 {
     int rc;
 
+    if (a->pg != NULL) {
+        return audit_pg_proof(a->pg, 1, m, n, proof, pn);
+    }
     pthread_mutex_lock(&a->lock);
     rc = coffre_merkle_tree_consistency(a->tree, m, n, proof,
                                         COFFRE_AUDIT_MAX_PROOF, pn);
@@ -1207,6 +1285,9 @@ coffre_audit_entry_bytes(struct coffre_audit *a, uint64_t index,
     size_t len;
     int rc = COFFRE_OK;
 
+    if (a->pg != NULL) {
+        return audit_pg_entry_bytes(a->pg, index, out, plen);
+    }
     pthread_mutex_lock(&a->lock);
     if (index >= a->ndurable) {
         rc = COFFRE_ERR_NOTFOUND;
@@ -1341,6 +1422,10 @@ coffre_audit_export(struct coffre_audit *a, const char *dir)
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         return COFFRE_ERR_IO;
     }
+    if (a->pg != NULL) {
+        rc = audit_pg_export(a->pg, dir, &note, &nlen);
+        goto tail;
+    }
     /* One snapshot: checkpoints never cover entries past eoff. */
     pthread_mutex_lock(&a->lock);
     eoff = a->eoff, coff = a->coff;
@@ -1354,6 +1439,7 @@ coffre_audit_export(struct coffre_audit *a, const char *dir)
     if (rc == COFFRE_OK) {
         rc = copy_out(a->cfd, coff, NULL, dir, "checkpoints");
     }
+tail:
     if (rc == COFFRE_OK) {
         rc = copy_out(-1, nlen, (unsigned char *)note, dir, "checkpoint");
     }
@@ -1368,6 +1454,10 @@ coffre_audit_export(struct coffre_audit *a, const char *dir)
 void
 coffre_audit_stats(struct coffre_audit *a, struct coffre_audit_stats *st)
 {
+    if (a->pg != NULL) {
+        audit_pg_stats(a->pg, st);
+        return;
+    }
     pthread_mutex_lock(&a->lock);
     st->entries = a->ndurable;
     st->syncs = a->syncs;
@@ -1387,6 +1477,7 @@ coffre_audit_close(struct coffre_audit *a)
         return;
     }
     audit_attach_free(a->attach, a->attach_v);
+    audit_pg_close(a->pg);
     if (a->threads) {
         pthread_mutex_lock(&a->lock);
         a->stop = 1;

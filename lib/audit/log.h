@@ -40,4 +40,60 @@ void audit_attach_free(void *attach, struct coffre_vault *v);
 int audit_msg(int rc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* ------------------------------------------------------------------ */
+/* The log kept in the vault's store (log_pg.c, docs/audit.md 15).    */
+
+struct audit_pg;
+struct coffre_store;
+struct coffre_note_signer;
+struct coffre_audit_stats;
+
+/** audit_log_open_store(vs, origin, seed, pa): audit_log_open for a
+ * vault whose store ${vs} keeps the log (ops->audit_append): the log gets
+ * a connection of its own (ops->dup); ${vs} is used only for the entries
+ * of writes, inside their transactions. */
+int audit_log_open_store(struct coffre_store *vs, const char *origin,
+                         const unsigned char seed[32],
+                         struct coffre_audit **pa);
+
+/** audit_log_tx(s): the store whose transaction this thread's next
+ * entries belong in (hook.c, around a write's hook); NULL after. */
+void audit_log_tx(struct coffre_store *s);
+
+/** audit_pg_open(vs, db, signer, origin, vkey, pp): the store-kept log on
+ * its own connection ${db} (taken: closed on failure too); ${signer},
+ * ${origin}, ${vkey} stay owned by the caller, who outlives it. Reads the
+ * entries, checks or signs the latest checkpoint, starts the signer. */
+int audit_pg_open(struct coffre_store *vs, struct coffre_store *db,
+                  const struct coffre_note_signer *signer, const char *origin,
+                  const char *vkey, struct audit_pg **pp);
+void audit_pg_close(struct audit_pg *p);
+/** audit_pg_append(p, tx, e, pindex): append ${e}; in the transaction of
+ * ${tx} if it is the vault's store, else committed on return. */
+int audit_pg_append(struct audit_pg *p, struct coffre_store *tx,
+                    const struct coffre_audit_entry *e, uint64_t *pindex);
+uint64_t audit_pg_size(struct audit_pg *p);
+int audit_pg_checkpoint(struct audit_pg *p, char **pnote, size_t *plen);
+int audit_pg_sync_checkpoint(struct audit_pg *p);
+/** audit_pg_proof(p, consistency, a, b, proof, pn): inclusion of entry
+ * ${a} in size ${b}, or consistency of sizes ${a} and ${b}. */
+int audit_pg_proof(struct audit_pg *p, int consistency, uint64_t a, uint64_t b,
+                   unsigned char *proof, size_t *pn);
+int audit_pg_entry_bytes(struct audit_pg *p, uint64_t index, unsigned char *out,
+                         size_t *plen);
+/** audit_pg_export(p, dir, pnote, plen): the files entries and
+ * checkpoints of the latest checkpoint's snapshot in ${dir}, that
+ * checkpoint in *${pnote} (coffre_free). */
+int audit_pg_export(struct audit_pg *p, const char *dir, char **pnote,
+                    size_t *plen);
+void audit_pg_stats(struct audit_pg *p, struct coffre_audit_stats *st);
+/** audit_pg_signing(p): 1 while this process signs the checkpoints. */
+int audit_pg_signing(struct audit_pg *p);
+
+/** audit_store_write_files(s, size, dir): the first ${size} entries of
+ * the store ${s} and its checkpoints of at most that size as the new
+ * files ${dir}/entries and ${dir}/checkpoints (docs/audit.md section 9). */
+int audit_store_write_files(struct coffre_store *s, uint64_t size,
+                            const char *dir);
+
 #endif

@@ -76,6 +76,12 @@ void coffre_store_person_clear(struct coffre_store_person *row);
 
 struct coffre_store;
 
+#define COFFRE_CHECKPOINT_LATEST INT64_C(-2)
+
+/* One audit entry read back from the store (audit_read). */
+typedef int (*coffre_store_audit_fn)(void *arg, uint64_t index,
+                                     const unsigned char *entry, size_t len);
+
 struct coffre_store_ops {
     const char *name; /* "sqlite", "postgresql" */
     void (*close)(struct coffre_store *s);
@@ -217,6 +223,43 @@ struct coffre_store_ops {
     /* Make id_reserve give ids from `next` on; ARG if that would give an
      * id again (next below id_next): ids are never reused. */
     int (*id_set_next)(struct coffre_store *s, uint64_t next);
+
+    /*
+     * The audit log kept in the store (docs/audit.md section 15), for
+     * several vault processes on one database. NULL for SQLite, whose log
+     * stays in files. Implemented by store_pg_audit.c.
+     *
+     * audit_append: the canonical entry (at most COFFRE_AUDIT_ENTRY_MAX
+     * bytes) at the next index, in *pindex, inside the current
+     * transaction (the write and its entry commit together) or as its own
+     * transaction outside one. Indices have no gap: a rolled-back append
+     * leaves none.
+     */
+    int (*audit_append)(struct coffre_store *s, const unsigned char *entry,
+                        size_t len, uint64_t *pindex);
+    /* Committed entries from index `from` on, ascending, at most cap,
+     * each handed to fn (an error from fn stops and is returned); *pn =
+     * how many were handed. COFFRE_ERR_STORE if the indices have a hole. */
+    int (*audit_read)(struct coffre_store *s, uint64_t from, size_t cap,
+                      coffre_store_audit_fn fn, void *arg, size_t *pn);
+    /* The number of committed entries. */
+    int (*audit_size)(struct coffre_store *s, uint64_t *pn);
+    /* Store a signed checkpoint of `size` entries, in a transaction of its
+     * own that checks that no checkpoint of that size or a larger one is
+     * stored (EXISTS then): two different checkpoints of one size (a
+     * fork) can never be stored. */
+    int (*checkpoint_put)(struct coffre_store *s, uint64_t size,
+                          const void *note, size_t len);
+    /* The first checkpoint of a size > after (-1: the first), or with
+     * after COFFRE_CHECKPOINT_LATEST the latest. NOTFOUND if none. */
+    int (*checkpoint_get)(struct coffre_store *s, int64_t after,
+                          uint64_t *psize, struct coffre_buf *note);
+    /* Try to take (or keep) the signer's lock: a session lock, released
+     * when the connection closes or drops. *pheld 1 if this connection
+     * holds it. */
+    int (*audit_signer_lock)(struct coffre_store *s, int *pheld);
+    /* A second connection to the same database, a store of its own. */
+    int (*dup)(struct coffre_store *s, struct coffre_store **pnew);
 };
 
 /* The indexes a bulk load defers, by the names both schemas give them:

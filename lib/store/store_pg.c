@@ -15,6 +15,7 @@
  * endian), so no bytea is ever hex-escaped.
  */
 #include "store/store.h"
+#include "store/store_pg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,10 +241,30 @@ struct pgp {
     int n;
 };
 
+static int pg_fail(struct pg *s, const PGresult *r);
+
 static struct pg *
 pg_of(struct coffre_store *s)
 {
     return (struct pg *)s;
+}
+
+PGconn *
+store_pg_conn(struct coffre_store *s)
+{
+    return pg_of(s)->c;
+}
+
+int
+store_pg_in_tx(struct coffre_store *s)
+{
+    return pg_of(s)->in_tx;
+}
+
+int
+store_pg_fail(struct coffre_store *s, const PGresult *r)
+{
+    return pg_fail(pg_of(s), r);
 }
 
 static void
@@ -1347,6 +1368,51 @@ pg_bulk_load(struct coffre_store *store, int mode)
                : COFFRE_STORE_BULK_DROP_SQL);
 }
 
+static int open_conn(struct pg *s, char *msg, size_t cap);
+static const struct coffre_store_ops pg_ops;
+
+/* A second connection with the first one's parameters (PQconninfo: the
+ * host list and the password too, which libpq wipes when it closes). */
+static int
+pg_dup(struct coffre_store *store, struct coffre_store **pnew)
+{
+    PQconninfoOption *o = PQconninfo(pg_of(store)->c), *i;
+    const char **keys = NULL, **vals = NULL;
+    struct pg *s = NULL;
+    size_t n = 0;
+    int rc = COFFRE_ERR_NOMEM;
+
+    *pnew = NULL;
+    for (i = o; i != NULL && i->keyword != NULL; i++) {
+        n++;
+    }
+    keys = calloc(n + 1, sizeof(*keys));
+    vals = calloc(n + 1, sizeof(*vals));
+    s = calloc(1, sizeof(*s));
+    if (o != NULL && keys != NULL && vals != NULL && s != NULL) {
+        n = 0;
+        for (i = o; i->keyword != NULL; i++) {
+            if (i->val != NULL) {
+                keys[n] = i->keyword, vals[n++] = i->val;
+            }
+        }
+        s->base.ops = &pg_ops;
+        s->c = PQconnectdbParams(keys, vals, 0);
+        rc = open_conn(s, store->errmsg, sizeof(store->errmsg));
+    }
+    if (o != NULL) {
+        PQconninfoFree(o);
+    }
+    free(keys);
+    free(vals);
+    if (rc != COFFRE_OK && s != NULL) {
+        pg_close(&s->base);
+    } else if (rc == COFFRE_OK) {
+        *pnew = &s->base;
+    }
+    return rc;
+}
+
 static const struct coffre_store_ops pg_ops = {
     .name = "postgresql",
     .close = pg_close,
@@ -1382,6 +1448,13 @@ static const struct coffre_store_ops pg_ops = {
     .meta_scan = pg_meta_scan,
     .id_next = pg_id_next,
     .id_set_next = pg_id_set_next,
+    .audit_append = store_pg_audit_append,
+    .audit_read = store_pg_audit_read,
+    .audit_size = store_pg_audit_size,
+    .checkpoint_put = store_pg_checkpoint_put,
+    .checkpoint_get = store_pg_checkpoint_get,
+    .audit_signer_lock = store_pg_audit_signer_lock,
+    .dup = pg_dup,
 };
 
 /* The library never prints: PostgreSQL notices are dropped. */
@@ -1466,6 +1539,21 @@ coffre_store_open_pg_auth(const char *conninfo, const char *password, char *msg,
     }
     s->base.ops = &pg_ops;
     s->c = connect_with(conninfo, password);
+    rc = open_conn(s, msg, cap);
+    if (rc != COFFRE_OK) {
+        pg_close(&s->base);
+        return rc;
+    }
+    *ps = &s->base;
+    return COFFRE_OK;
+}
+
+/* Check the new connection s->c, create the tables, prepare. */
+static int
+open_conn(struct pg *s, char *msg, size_t cap)
+{
+    int rc;
+
     if (s->c == NULL) {
         rc = COFFRE_ERR_NOMEM;
     } else if (PQstatus(s->c) != CONNECTION_OK) {
@@ -1475,16 +1563,14 @@ coffre_store_open_pg_auth(const char *conninfo, const char *password, char *msg,
         PQsetNoticeProcessor(s->c, quiet, NULL);
         rc = pg_simple(s, schema_sql);
         if (rc == COFFRE_OK) {
+            rc = store_pg_audit_schema(&s->base);
+        }
+        if (rc == COFFRE_OK) {
             rc = prepare_all(s);
         }
         if (rc != COFFRE_OK && msg != NULL && cap > 0) {
             snprintf(msg, cap, "%s", s->base.errmsg);
         }
     }
-    if (rc != COFFRE_OK) {
-        pg_close(&s->base);
-        return rc;
-    }
-    *ps = &s->base;
-    return COFFRE_OK;
+    return rc;
 }

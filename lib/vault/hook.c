@@ -19,7 +19,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "audit/log.h"
 #include "coffre/audit.h"
+#include "store/store.h"
 #include "vault/vault.h"
 
 #define MARK_KEY "audit_mark"
@@ -103,7 +105,10 @@ call_hook(struct coffre_vault *v, struct coffre_event *ev, int write,
     }
     ev->write = write;
     ev->aborted = 0;
+    /* A log kept in the store puts a write's entry in its transaction. */
+    audit_log_tx(write ? v->store : NULL);
     rc = v->audit_fn(v->audit_arg, ev, pindex);
+    audit_log_tx(NULL);
     if (rc == COFFRE_OK) {
         return rc;
     }
@@ -189,6 +194,9 @@ vault_audit_commit(struct coffre_vault *v, struct coffre_event *ev)
         return rc;
     }
     vault_store_fail(v, rc, "commit");
+    if (s->ops->audit_append != NULL) {
+        return rc; /* the log is in the store: the entry went with it */
+    }
     /* The entry says the write was done: say it was not, and move the
      * mark past both if the store still takes a transaction. */
     ev->aborted = 1;
