@@ -525,6 +525,7 @@ struct opts {
     const char *first_run;          /* --saved F that does not exist yet */
     const char *log, *url, *saved, *save, *out;
     const char *dir, *file, *cut_at; /* repair */
+    const char *data, *store;        /* --data DIR [--store URI] */
     struct audit_remote rm;
     struct query q;
 };
@@ -533,10 +534,12 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: coffre audit verify --vkey VKEY_FILE_OR_STRING (--log "
-               "EXPORT_DIR | --url URL)\n"
+               "EXPORT_DIR | --url URL\n"
+               "                           | --data DIR [--store URI])\n"
                "                           [--saved CHECKPOINT] [--save "
                "CHECKPOINT]\n"
-               "       coffre audit query (--log EXPORT_DIR | --url URL) "
+               "       coffre audit query (--log EXPORT_DIR | --url URL | "
+               "--data DIR) "
                "(--pseudonym P | --principal FP\n"
                "                          | --counts) [--since T] [--until "
                "T]\n"
@@ -553,6 +556,9 @@ usage(FILE *f)
                "not exist yet (a first\n"
                "run), the log is verified on its own and its latest "
                "checkpoint saved to F.\n"
+               "--data DIR: the vault's own log, read directly: the files "
+               "of DIR/audit, or the\n"
+               "rows of its PostgreSQL store (no unseal needed).\n"
                "T: unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC).\n"
                "repair: for a log the vault refuses to open (a damaged "
                "record at OFFSET, which\n"
@@ -603,6 +609,10 @@ str_opt(struct opts *o, int c)
         return &o->cut_at;
     case 'F':
         return &o->file;
+    case 'D':
+        return &o->data;
+    case 'T':
+        return &o->store;
     default:
         return NULL;
     }
@@ -676,6 +686,8 @@ parse_opts(int argc, char **argv, struct opts *o)
         {"dir", required_argument, NULL, 'd'},
         {"cut-at", required_argument, NULL, 'x'},
         {"file", required_argument, NULL, 'F'},
+        {"data", required_argument, NULL, 'D'},
+        {"store", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char **str;
@@ -897,6 +909,44 @@ remote(const char *cmd, struct opts *o)
     return rc;
 }
 
+/* --data: the log of a data directory, as an export in ${tmp} (made)
+ * when its store keeps it, else the files of DIR/audit. NULL on error. */
+static const char *
+local_log(const struct opts *o, char *tmp, size_t cap, int *pmade)
+{
+    const struct coffre_store_opts so = {o->store, NULL};
+    struct coffre_vault *v = NULL;
+    int rc = coffre_vault_open_store(o->data, &so, &v);
+
+    if (rc != COFFRE_OK) {
+        cli_error(CMD, "%s", coffre_vault_errmsg(v));
+        coffre_vault_close(v);
+        return NULL;
+    }
+    if (mkdtemp(tmp) == NULL) {
+        cli_error(CMD, "cannot make a temporary directory");
+        coffre_vault_close(v);
+        return NULL;
+    }
+    rc = coffre_audit_store_export(v, tmp);
+    if (rc != COFFRE_OK && rc != COFFRE_ERR_NOTFOUND) {
+        cli_error(CMD, "cannot read the log of %s: %s", o->data,
+                  coffre_vault_errmsg(v));
+    }
+    coffre_vault_close(v);
+    if (rc == COFFRE_OK) {
+        printf("Read the log from the store of %s.\n", o->data);
+        *pmade = 1;
+        return tmp;
+    }
+    audit_rmtree(tmp);
+    if (rc == COFFRE_ERR_NOTFOUND &&
+        (size_t)snprintf(tmp, cap, "%s/audit", o->data) < cap) {
+        return tmp;
+    }
+    return NULL;
+}
+
 /* repair: the operator's deliberate cut, the evidence kept aside. */
 static int
 repair(const struct opts *o)
@@ -917,6 +967,40 @@ repair(const struct opts *o)
     }
     printf("%s.\n", coffre_audit_open_errmsg());
     return 0;
+}
+
+/* verify or query --data DIR: the log read from the vault's storage. */
+static int
+local(const char *cmd, struct opts *o)
+{
+    char tmp[4096] = "/tmp/coffre-audit-XXXXXX";
+    const char *dir;
+    char *vkey = NULL;
+    int rc, made = 0;
+
+    if (strcmp(cmd, "query") != 0 &&
+        (strcmp(cmd, "verify") != 0 || o->key == NULL)) {
+        usage(stderr);
+        return 2;
+    }
+    if (o->key != NULL && (vkey = load_key(o->key)) == NULL) {
+        cli_error(CMD, "cannot read the key %s", o->key);
+        return 1;
+    }
+    dir = local_log(o, tmp, sizeof(tmp), &made);
+    if (dir == NULL) {
+        rc = 1;
+    } else if (strcmp(cmd, "query") == 0) {
+        rc = query_log(dir, &o->q);
+    } else {
+        first_run(o);
+        rc = verify_log(dir, vkey, o->saved, o->save);
+    }
+    if (made) {
+        audit_rmtree(tmp);
+    }
+    free(vkey);
+    return rc;
 }
 
 int
@@ -940,6 +1024,9 @@ cmd_audit(int argc, char **argv)
     }
     if (o.url != NULL) {
         return remote(argv[1], &o);
+    }
+    if (o.data != NULL && o.log == NULL) {
+        return local(argv[1], &o);
     }
     if (o.log == NULL) {
         usage(stderr);

@@ -266,6 +266,20 @@ COFFRE_API int coffre_audit_entries_json(struct coffre_audit *a, uint64_t start,
  * checkpoint served), checkpoint (the latest) and vkey. */
 COFFRE_API int coffre_audit_export(struct coffre_audit *a, const char *dir);
 
+/**
+ * coffre_audit_store_export(v, dir): the log kept in the store of ${v}
+ * (PostgreSQL, docs/audit.md section 15; ${v} opened, sealed or not: the
+ * log holds no secret) as the files "entries" and "checkpoints" of an
+ * export (section 9) in the existing directory ${dir}: every committed
+ * entry, every stored checkpoint of at most that many. The checkpoints
+ * are not checked here: a verifier does it (coffre audit verify).
+ * COFFRE_ERR_NOTFOUND if the store keeps no log (SQLite: the log is the
+ * files of the data directory's audit/), COFFRE_ERR_EXISTS if ${dir}
+ * holds such files already.
+ */
+COFFRE_API int coffre_audit_store_export(struct coffre_vault *v,
+                                         const char *dir);
+
 #define COFFRE_AUDIT_REASON_MAX 96
 
 struct coffre_audit_stats {

@@ -96,4 +96,12 @@ int audit_pg_signing(struct audit_pg *p);
 int audit_store_write_files(struct coffre_store *s, uint64_t size,
                             const char *dir);
 
+/** audit_store_load_files(dst, dir, pentries, pcheckpoints): the log
+ * files of ${dir} (absent: an empty log) into the empty log of the store
+ * ${dst} (COFFRE_ERR_EXISTS if it is not), the entries in one
+ * transaction, then the checkpoints in order; COFFRE_ERR_CRYPTO for a
+ * record whose trailer does not match. Counts in the out-parameters. */
+int audit_store_load_files(struct coffre_store *dst, const char *dir,
+                           uint64_t *pentries, uint64_t *pcheckpoints);
+
 #endif

@@ -34,6 +34,7 @@
 #include "audit/note.h"
 #include "store/store.h"
 #include "util/secmem.h"
+#include "vault/vault.h"
 
 #define SIGN_INTERVAL_MS 1000
 #define TAIL_PAGE 4096
@@ -633,4 +634,124 @@ audit_pg_signing(struct audit_pg *p)
     s = p->signing;
     pthread_mutex_unlock(&p->lock);
     return s;
+}
+
+int
+coffre_audit_store_export(struct coffre_vault *v, const char *dir)
+{
+    struct coffre_store *s;
+    uint64_t n = 0;
+    int rc;
+
+    if (v == NULL || dir == NULL) {
+        return COFFRE_ERR_ARG;
+    }
+    pthread_mutex_lock(&v->lock);
+    s = v->store;
+    if (s == NULL || s->ops->audit_size == NULL) {
+        rc = COFFRE_ERR_NOTFOUND;
+    } else {
+        rc = s->ops->audit_size(s, &n);
+        rc = rc == COFFRE_OK ? audit_store_write_files(s, n, dir) : rc;
+        if (rc == COFFRE_ERR_STORE) {
+            vault_fail(v, rc, "the audit log in the store: %s", s->errmsg);
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+/* Read the record file ${dir}/${name} and hand each checked payload to
+ * ${fn}; a record whose trailer does not match is COFFRE_ERR_CRYPTO. */
+static int
+load_file(const char *dir, const char *name,
+          int (*fn)(struct coffre_store *, const unsigned char *, size_t),
+          struct coffre_store *dst, uint64_t *pn)
+{
+    unsigned char *b = malloc(65536), stored[32], leaf[32];
+    struct coffre_audit_file *f = NULL;
+    char path[4096];
+    size_t len = 0;
+    int rc = b == NULL ? COFFRE_ERR_NOMEM : COFFRE_OK;
+
+    *pn = 0;
+    if (rc == COFFRE_OK && (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+                                            name) >= sizeof(path)) {
+        rc = COFFRE_ERR_ARG;
+    }
+    if (rc == COFFRE_OK) {
+        rc = coffre_audit_file_open(path, &f);
+        if (rc != COFFRE_OK && access(path, F_OK) != 0 && errno == ENOENT) {
+            free(b);
+            return COFFRE_OK; /* no log yet */
+        }
+    }
+    while (rc == COFFRE_OK && (rc = coffre_audit_file_next(
+                                   f, b, 65536, &len, stored)) == COFFRE_OK) {
+        coffre_audit_leaf_hash(b, len, leaf);
+        rc = sodium_memcmp(leaf, stored, 32) != 0 ? COFFRE_ERR_CRYPTO
+                                                  : fn(dst, b, len);
+        *pn += rc == COFFRE_OK;
+    }
+    coffre_audit_file_close(f);
+    free(b);
+    return rc == COFFRE_ERR_NOTFOUND ? COFFRE_OK : rc;
+}
+
+static int
+put_entry(struct coffre_store *s, const unsigned char *b, size_t len)
+{
+    uint64_t index;
+
+    return len > COFFRE_AUDIT_ENTRY_MAX
+               ? COFFRE_ERR_CRYPTO
+               : s->ops->audit_append(s, b, len, &index);
+}
+
+static int
+put_checkpoint(struct coffre_store *s, const unsigned char *b, size_t len)
+{
+    struct coffre_checkpoint c;
+    const unsigned char *end = NULL;
+    int rc = COFFRE_ERR_PARSE;
+
+    /* Only its size is needed here: the note's text ends with the line
+     * before the blank one; a verifier checks the signature. */
+    for (size_t i = 0; i + 1 < len && end == NULL; i++) {
+        end = b[i] == '\n' && b[i + 1] == '\n' ? b + i + 1 : NULL;
+    }
+    memset(&c, 0, sizeof(c));
+    if (end != NULL) {
+        rc = coffre_checkpoint_parse((const char *)b, (size_t)(end - b), &c);
+    }
+    if (rc == COFFRE_OK) {
+        rc = s->ops->checkpoint_put(s, c.size, b, len);
+        coffre_checkpoint_clear(&c);
+    }
+    return rc;
+}
+
+int
+audit_store_load_files(struct coffre_store *dst, const char *dir,
+                       uint64_t *pentries, uint64_t *pcheckpoints)
+{
+    uint64_t n = 1;
+    int rc = dst->ops->audit_size(dst, &n);
+
+    *pentries = *pcheckpoints = 0;
+    if (rc == COFFRE_OK && n != 0) {
+        return COFFRE_ERR_EXISTS;
+    }
+    rc = rc == COFFRE_OK ? dst->ops->begin(dst) : rc;
+    if (rc == COFFRE_OK) {
+        rc = load_file(dir, "entries", put_entry, dst, pentries);
+        rc = rc == COFFRE_OK ? dst->ops->commit(dst) : rc;
+        if (rc != COFFRE_OK) {
+            (void)dst->ops->rollback(dst);
+        }
+    }
+    if (rc == COFFRE_OK) {
+        rc = load_file(dir, "checkpoints", put_checkpoint, dst, pcheckpoints);
+    }
+    return rc;
 }

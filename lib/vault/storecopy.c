@@ -23,6 +23,7 @@
 
 #include <sodium.h>
 
+#include "audit/log.h"
 #include "util/secmem.h"
 #include "vault/vault.h"
 
@@ -32,6 +33,7 @@ struct copy {
     struct coffre_store_copy_stats *st;
     char *msg;
     size_t cap;
+    int skip_audit; /* a store keeps the log: no audit/ files copied */
 };
 
 static int cfail(struct copy *c, int rc, const char *fmt, ...)
@@ -409,6 +411,7 @@ copy_dir(struct copy *c, const char *from, const char *to, int top,
         if (e->d_name[0] == '.' ||
             (top && (strcmp(e->d_name, VAULT_LOCK_NAME) == 0 ||
                      strcmp(e->d_name, VAULT_STORE_RECORD) == 0 ||
+                     (c->skip_audit && strcmp(e->d_name, "audit") == 0) ||
                      strncmp(e->d_name, VAULT_DB_NAME, 9) == 0))) {
             continue;
         }
@@ -427,6 +430,55 @@ copy_dir(struct copy *c, const char *from, const char *to, int top,
     }
     closedir(d);
     return rc;
+}
+
+/* The audit log, when a store keeps it (docs/audit.md section 15): its
+ * rows as the files of ${to}/audit, or the files of ${from}/audit as the
+ * rows of the target, or rows to rows through files. The entries' bytes
+ * are unchanged, so the tree and its checkpoints are the same. */
+static int
+copy_log(struct copy *c, const char *from, const char *to, uint64_t *pn)
+{
+    char src[PATH_MAX], dst[PATH_MAX];
+    uint64_t n = 0, k = 0;
+    int rc, in_src = c->src->ops->audit_size != NULL,
+            in_dst = c->dst->ops->audit_size != NULL;
+
+    c->skip_audit = in_src || in_dst;
+    if (!c->skip_audit) {
+        return COFFRE_OK; /* files to files: copy_dir */
+    }
+    if ((size_t)snprintf(src, sizeof(src), "%s/audit", from) >= sizeof(src) ||
+        (size_t)snprintf(dst, sizeof(dst), "%s/%s", to,
+                         in_dst ? ".audit-copy" : "audit") >= sizeof(dst)) {
+        return cfail(c, COFFRE_ERR_ARG, "path too long: %s", to);
+    }
+    if (in_src && mkdir(dst, 0700) != 0) {
+        return cfail(c, COFFRE_ERR_IO, "cannot create %s: %s", dst,
+                     strerror(errno));
+    }
+    rc = in_src ? c->src->ops->audit_size(c->src, &n) : COFFRE_OK;
+    if (rc == COFFRE_OK && in_src) {
+        rc = audit_store_write_files(c->src, n, dst);
+    }
+    if (rc == COFFRE_OK && in_dst) {
+        rc = audit_store_load_files(c->dst, in_src ? dst : src, &n, &k);
+    }
+    if (in_src && in_dst) {
+        char f[PATH_MAX + 16];
+
+        snprintf(f, sizeof(f), "%s/entries", dst);
+        (void)unlink(f);
+        snprintf(f, sizeof(f), "%s/checkpoints", dst);
+        (void)unlink(f);
+        (void)rmdir(dst);
+    }
+    if (rc != COFFRE_OK) {
+        return store_err(c, rc == COFFRE_ERR_STORE && !in_dst ? c->src : c->dst,
+                         rc, "copying the audit log");
+    }
+    *pn = 2; /* entries and checkpoints, as files or as rows */
+    return COFFRE_OK;
 }
 
 /* Write the target in one transaction, then read both again. */
@@ -535,6 +587,9 @@ coffre_store_copy(const char *from, const struct coffre_store_opts *from_so,
     }
     if (c.dst != NULL) {
         rc = copy_and_check(&c);
+        if (rc == COFFRE_OK) {
+            rc = copy_log(&c, from, to, &files);
+        }
         if (rc == COFFRE_OK) {
             rc = copy_dir(&c, from, to, 1, &files);
             st->audit_files = files;

@@ -140,3 +140,41 @@ check() {
         bad "$1 ($2)"
     fi
 }
+
+# dev_unseal: give the three dev shares of $DEV (--dev-shares) to the
+# server at $PORT, as its three custodians.
+dev_unseal() {
+    local k
+    for k in 1 2 3; do
+        req "$(custodian_of $k)" POST /v1/sys/unseal \
+            "$(jq -Rs '{share: .}' "$DEV/shares/share-$k.txt")"
+    done
+    [ "$STATUS" = 200 ] && echo "$BODY" | jq -e '.sealed == false' >/dev/null
+}
+
+# pg_start: a throwaway PostgreSQL 15 on loopback in $WORK/pg
+# (scripts/pg-test.sh), PG_PORT its port; pg_stop stops it (from the
+# test's EXIT trap). pg_sql DB SQL runs SQL in DB; pg_uri DB is the
+# vault's URI of DB.
+pg_start() {
+    PG_DIR=$WORK/pg
+    sh "$SRCDIR/scripts/pg-test.sh" start "$PG_DIR" >/dev/null ||
+        fail_exit "no PostgreSQL (scripts/deps.sh test)"
+    PG_PORT=$(cat "$PG_DIR/port")
+}
+
+pg_stop() {
+    if [ -n "${PG_DIR:-}" ]; then
+        sh "$SRCDIR/scripts/pg-test.sh" stop "$PG_DIR" >/dev/null 2>&1
+        PG_DIR=
+    fi
+}
+
+pg_sql() {
+    /usr/lib/postgresql/15/bin/psql -qAt \
+        "host=127.0.0.1 port=$PG_PORT user=postgres dbname=$1" -c "$2"
+}
+
+pg_uri() {
+    echo "postgresql://postgres@127.0.0.1:$PG_PORT/$1"
+}
