@@ -120,7 +120,7 @@ R0=$(root "$L")
 grep -q "29 persons, 1 tombstones, 29 data keys, 2 key versions" "$T/copy1" &&
     pass || fail "copy counts: $(cat "$T/copy1")"
 [ "$(root "$T/onpg")" = "$R0" ] && pass || fail "manifest root on PostgreSQL"
-"$COFFRE" audit verify --key "$(vkey "$T/onpg")" --log "$T/onpg/audit" \
+"$COFFRE" audit verify --vkey "$(vkey "$T/onpg")" --data "$T/onpg" \
     >/dev/null && pass || fail "audit log of the PostgreSQL copy verifies"
 check_exit 1 "copy into a non-empty store" "$COFFRE" store copy --from "$L" \
     --to "$T/again" --to-store "$(uri c1)"
