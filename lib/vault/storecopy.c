@@ -461,6 +461,16 @@ copy_log(struct copy *c, const char *from, const char *to, uint64_t *pn)
     if (rc == COFFRE_OK && in_src) {
         rc = audit_store_write_files(c->src, n, dst);
     }
+    if (rc == COFFRE_OK && in_src && !in_dst) {
+        /* The file log's cross-check (docs/audit.md section 13) starts
+         * here: every entry so far is committed with its write. */
+        unsigned char b[8];
+
+        for (int i = 0; i < 8; i++) {
+            b[i] = (unsigned char)(n >> (56 - 8 * i));
+        }
+        rc = c->dst->ops->meta_put(c->dst, "audit_mark", b, sizeof(b));
+    }
     if (rc == COFFRE_OK && in_dst) {
         rc = audit_store_load_files(c->dst, in_src ? dst : src, &n, &k);
     }
