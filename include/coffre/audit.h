@@ -268,7 +268,7 @@ COFFRE_API int coffre_audit_export(struct coffre_audit *a, const char *dir);
 
 /**
  * coffre_audit_store_export(v, dir): the log kept in the store of ${v}
- * (PostgreSQL, docs/audit.md section 15; ${v} opened, sealed or not: the
+ * (PostgreSQL, docs/audit.md section 14; ${v} opened, sealed or not: the
  * log holds no secret) as the files "entries" and "checkpoints" of an
  * export (section 9) in the existing directory ${dir}: every committed
  * entry, every stored checkpoint of at most that many. The checkpoints

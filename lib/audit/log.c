@@ -1064,7 +1064,7 @@ coffre_audit_open(struct coffre_vault *v, const char *dir, const char *origin,
     if (v->store->ops->audit_append != NULL) {
         /* The log is in the store, written in the same transactions as
          * the data: the audit mark cannot disagree with it, nothing to
-         * cross-check (docs/audit.md section 15). ${dir} is not used. */
+         * cross-check (docs/audit.md section 14). ${dir} is not used. */
         pthread_mutex_lock(&v->lock);
         rc = audit_log_open_store(v->store, origin, seed, pa);
         pthread_mutex_unlock(&v->lock);

@@ -41,7 +41,7 @@ int audit_msg(int rc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* ------------------------------------------------------------------ */
-/* The log kept in the vault's store (log_pg.c, docs/audit.md 15).    */
+/* The log kept in the vault's store (log_pg.c, docs/audit.md 14).    */
 
 struct audit_pg;
 struct coffre_store;

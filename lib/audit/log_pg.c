@@ -1,6 +1,6 @@
 /*
  * The audit log kept in the vault's PostgreSQL store (docs/audit.md
- * section 15): the second backend of struct coffre_audit beside the files
+ * section 14): the second backend of struct coffre_audit beside the files
  * of log.c, chosen at open by the store (one with audit_append).
  *
  * Entries are rows, appended by the store in the transaction of the write

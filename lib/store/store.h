@@ -225,7 +225,7 @@ struct coffre_store_ops {
     int (*id_set_next)(struct coffre_store *s, uint64_t next);
 
     /*
-     * The audit log kept in the store (docs/audit.md section 15), for
+     * The audit log kept in the store (docs/audit.md section 14), for
      * several vault processes on one database. NULL for SQLite, whose log
      * stays in files. Implemented by store_pg_audit.c.
      *

@@ -1,6 +1,6 @@
 /*
  * What store_pg.c shares with the other files of the PostgreSQL backend
- * (store_pg_audit.c: the audit log's tables, docs/audit.md section 15).
+ * (store_pg_audit.c: the audit log's tables, docs/audit.md section 14).
  */
 #ifndef COFFRE_STORE_PG_H
 #define COFFRE_STORE_PG_H

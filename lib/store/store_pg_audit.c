@@ -1,6 +1,6 @@
 /*
  * The audit log's tables in PostgreSQL (store.h audit_*, checkpoint_*;
- * docs/audit.md section 15, docs/storage.md section 9).
+ * docs/audit.md section 14, docs/storage.md section 9).
  *
  * audit_entry holds the canonical entries by index. Indices come from the
  * one row of audit_head, updated in the appending transaction: its row

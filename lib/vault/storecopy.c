@@ -432,7 +432,7 @@ copy_dir(struct copy *c, const char *from, const char *to, int top,
     return rc;
 }
 
-/* The audit log, when a store keeps it (docs/audit.md section 15): its
+/* The audit log, when a store keeps it (docs/audit.md section 14): its
  * rows as the files of ${to}/audit, or the files of ${from}/audit as the
  * rows of the target, or rows to rows through files. The entries' bytes
  * are unchanged, so the tree and its checkpoints are the same. */

@@ -1,6 +1,6 @@
 #!/bin/bash
 # One audit log for every process, in PostgreSQL (docs/audit.md section
-# 15), on a PostgreSQL 15 this test starts on loopback:
+# 14), on a PostgreSQL 15 this test starts on loopback:
 # - the command line on a PostgreSQL vault: its entries are rows; a write
 #   whose commit fails (a deferred trigger refuses it) leaves no entry and
 #   no hole; `coffre audit verify --data` verifies from the database;
