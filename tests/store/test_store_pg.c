@@ -98,10 +98,90 @@ test_shared(void)
 }
 
 static int
+count_entry(void *arg, uint64_t index, const unsigned char *p, size_t len)
+{
+    uint64_t *pn = arg;
+
+    (void)index;
+    *pn += len == 3 && p[0] == 'e';
+    return COFFRE_OK;
+}
+
+/* The audit log's tables (docs/audit.md section 14): indices without a
+ * hole across a rollback and two connections, one checkpoint per size and
+ * never a smaller one after a larger, one signer whose lock goes with its
+ * connection. */
+static void
+test_audit_ops(void)
+{
+    static const unsigned char big[1025] = {'e'};
+    struct coffre_store *a = NULL, *b = NULL;
+    struct coffre_buf note;
+    uint64_t i = 9, n = 0, k = 0;
+    size_t got = 0;
+    int held = -1;
+    char ci[320];
+
+    CHECK_RC(new_db(ci, sizeof(ci)), COFFRE_OK);
+    CHECK_RC(coffre_store_open_pg(ci, &a), COFFRE_OK);
+    CHECK_RC(a->ops->dup(a, &b), COFFRE_OK);
+    if (a == NULL || b == NULL) {
+        coffre_store_close(a);
+        return;
+    }
+    CHECK_RC(a->ops->audit_append(a, (const unsigned char *)"e00", 3, &i),
+             COFFRE_OK);
+    CHECK(i == 0);
+    CHECK_RC(a->ops->begin(a), COFFRE_OK);
+    CHECK_RC(a->ops->audit_append(a, (const unsigned char *)"e01", 3, &i),
+             COFFRE_OK);
+    CHECK(i == 1);
+    CHECK_RC(a->ops->rollback(a), COFFRE_OK);
+    CHECK_RC(b->ops->audit_append(b, (const unsigned char *)"e02", 3, &i),
+             COFFRE_OK);
+    CHECK(i == 1); /* the rolled-back index, given again */
+    CHECK_RC(a->ops->audit_append(a, big, 0, &i), COFFRE_ERR_ARG);
+    CHECK_RC(a->ops->audit_append(a, big, sizeof(big), &i), COFFRE_ERR_ARG);
+    CHECK_RC(a->ops->audit_size(a, &n), COFFRE_OK);
+    CHECK(n == 2);
+    CHECK_RC(b->ops->audit_read(b, 0, 10, count_entry, &k, &got), COFFRE_OK);
+    CHECK(got == 2 && k == 2);
+    CHECK_RC(b->ops->audit_read(b, 1, 10, count_entry, &k, &got), COFFRE_OK);
+    CHECK(got == 1);
+
+    CHECK_RC(a->ops->checkpoint_put(a, 2, "two", 3), COFFRE_OK);
+    CHECK_RC(b->ops->checkpoint_put(b, 2, "fork", 4), COFFRE_ERR_EXISTS);
+    CHECK_RC(b->ops->checkpoint_put(b, 1, "one", 3), COFFRE_ERR_EXISTS);
+    CHECK_RC(b->ops->checkpoint_put(b, 5, "five", 4), COFFRE_OK);
+    coffre_buf_init(&note, 1024);
+    CHECK_RC(a->ops->checkpoint_get(a, COFFRE_CHECKPOINT_LATEST, &n, &note),
+             COFFRE_OK);
+    CHECK(n == 5 && note.len == 4 && memcmp(note.p, "five", 4) == 0);
+    CHECK_RC(a->ops->checkpoint_get(a, -1, &n, &note), COFFRE_OK);
+    CHECK(n == 2 && note.len == 3);
+    CHECK_RC(a->ops->checkpoint_get(a, 2, &n, &note), COFFRE_OK);
+    CHECK(n == 5);
+    CHECK_RC(a->ops->checkpoint_get(a, 5, &n, &note), COFFRE_ERR_NOTFOUND);
+    coffre_buf_free(&note);
+
+    CHECK_RC(a->ops->audit_signer_lock(a, &held), COFFRE_OK);
+    CHECK(held == 1);
+    CHECK_RC(b->ops->audit_signer_lock(b, &held), COFFRE_OK);
+    CHECK(held == 0);
+    CHECK_RC(a->ops->audit_signer_lock(a, &held), COFFRE_OK);
+    CHECK(held == 1);      /* kept */
+    coffre_store_close(a); /* its session ends: the lock is free */
+    CHECK_RC(b->ops->audit_signer_lock(b, &held), COFFRE_OK);
+    CHECK(held == 1);
+    coffre_store_close(b);
+}
+
+static int
 run_suite(void)
 {
     store_conformance(open_fresh, NULL);
     RUN(test_shared);
+    RUN(test_audit_ops);
     return check_done();
 }
 
