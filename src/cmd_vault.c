@@ -38,7 +38,10 @@ init_usage(FILE *f)
                "--key-label K\n"
                "          [--pin-file F]]\n\n"
                "                   [--store postgresql://USER@HOST/DB "
-               "[--store-password-file F]]\n\n"
+               "[--store-password-file F]]\n"
+               "       coffre init --join --data DIR --store "
+               "postgresql://USER@HOST/DB\n"
+               "                   [--store-password-file F]\n\n"
                "DIR is the vault's local state (lock, audit log). Its store "
                "is SQLite in DIR,\nor the PostgreSQL database --store names "
                "(a URI without a password: the\npassword comes from F, "
@@ -61,7 +64,29 @@ init_usage(FILE *f)
                "with no custodian. The PIN: --pin-file F or\n"
                "COFFRE_PKCS11_PIN, never the command line. The shares stay "
                "the recovery\nand the custodians' consent to a reseal "
-               "(docs/keys.md section 8).\n");
+               "(docs/keys.md section 8).\n\n"
+               "--join: DIR (new or empty) becomes another data directory "
+               "of the vault already\nin that database: it records the "
+               "store and nothing else, so that a second\ncoffre server "
+               "has its own lock on the same vault, which it unseals "
+               "with the\nsame shares (one audit log in the database: "
+               "docs/storage.md section 9).\n");
+}
+
+/* init --join: another data directory of a vault in PostgreSQL. */
+static int
+init_join(const char *data, const struct coffre_store_opts *so)
+{
+    char msg[512];
+
+    if (coffre_vault_join(data, so, msg, sizeof(msg)) != COFFRE_OK) {
+        cli_error("init", "%s", msg);
+        return 1;
+    }
+    printf("%s joins the vault in %s (recorded in %s/store): unseal it "
+           "there with the vault's shares\n",
+           data, so->location, data);
+    return 0;
 }
 
 int
@@ -80,9 +105,11 @@ cmd_init(int argc, char **argv)
         {"store", required_argument, NULL, CLI_OPT_STORE},
         {"store-password-file", required_argument, NULL,
          CLI_OPT_STORE_PASSWORD},
+        {"join", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *seal = "shamir", *tok[4] = {NULL, NULL, NULL, NULL};
+    int join = 0;
     struct coffre_init_opts io = {5, 3, NULL, NULL};
     struct coffre_store_opts so = {NULL, NULL};
     struct coffre_vault *v = NULL;
@@ -123,6 +150,9 @@ cmd_init(int argc, char **argv)
         case 'P':
             tok[c == 'M' ? 0 : c == 'T' ? 1 : c == 'K' ? 2 : 3] = optarg;
             break;
+        case 'J':
+            join = 1;
+            break;
         case 'h':
             init_usage(stdout);
             return 0;
@@ -130,6 +160,9 @@ cmd_init(int argc, char **argv)
             init_usage(stderr);
             return 2;
         }
+    }
+    if (join && data != NULL && io.share_dir == NULL && optind == argc) {
+        return init_join(data, &so);
     }
     if (data == NULL || io.share_dir == NULL || optind != argc ||
         (strcmp(seal, "shamir") != 0 && strcmp(seal, "pkcs11") != 0)) {

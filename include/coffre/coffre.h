@@ -267,6 +267,21 @@ COFFRE_API int coffre_vault_init(const char *dir,
                                  const struct coffre_init_opts *opts,
                                  struct coffre_vault **pv);
 
+/**
+ * coffre_vault_join(dir, so, msg, cap): make ${dir} (new, or an empty
+ * directory; made 0700) a second data directory of the vault already in
+ * the PostgreSQL store so->location (docs/storage.md section 9): it
+ * records that store (DIR/store) and nothing else, so that another
+ * process (a second `coffre server`) has a lock of its own on the same
+ * vault; it unseals with the same shares. COFFRE_ERR_ARG if the store is
+ * not a PostgreSQL URI, COFFRE_ERR_NOTFOUND if it holds no vault,
+ * COFFRE_ERR_EXISTS if ${dir} is not empty; nothing is made then. Why in
+ * ${msg} (${cap} bytes).
+ */
+COFFRE_API int coffre_vault_join(const char *dir,
+                                 const struct coffre_store_opts *so, char *msg,
+                                 size_t cap);
+
 /** coffre_vault_open(dir, pv): open an existing vault, sealed. */
 COFFRE_API int coffre_vault_open(const char *dir, struct coffre_vault **pv);
 

@@ -4,8 +4,8 @@
 # - the command line on a PostgreSQL vault: its entries are rows; a write
 #   whose commit fails (a deferred trigger refuses it) leaves no entry and
 #   no hole; `coffre audit verify --data` verifies from the database;
-# - two `coffre server` processes, two data directories, one database:
-#   both write, the log is one sequence, both serve the same checkpoint
+# - two `coffre server` processes, two data directories (init --join), one
+#   database: both write, the log is one sequence, both serve one checkpoint
 #   and proofs that verify; kill -9 of the signer, the other takes over
 #   and its next checkpoint is consistent with the one saved before;
 # - store copy PostgreSQL -> SQLite -> PostgreSQL carries the log over,
@@ -92,7 +92,17 @@ PORT=$(free_port) DEV=$WORK/dev
 start_dev "$DEV" "$PORT" --dev-shares --demo-persons 10 --store "$(pg_uri srv)"
 dev_unseal && ok || bad "unseal A"
 PA=$PORT PB=$(free_port)
-mkdir -m 700 "$WORK/vb" && cp "$DEV/vault/store" "$WORK/vb/"
+"$COFFRE" init --join --data "$WORK/vb" --store "$(pg_uri srv)" >/dev/null &&
+    ok || bad "init --join"
+[ "$(cat "$WORK/vb/store")" = "$(pg_uri srv)" ] && [ "$(ls "$WORK/vb")" = store ] &&
+    ok || bad "--join records the store, nothing else"
+"$COFFRE" init --join --data "$WORK/vb" --store "$(pg_uri srv)" \
+    >/dev/null 2>&1 && bad "--join into a data directory not empty" || ok
+pg_sql postgres "CREATE DATABASE nov" || bad "createdb nov"
+"$COFFRE" init --join --data "$WORK/vc" --store "$(pg_uri nov)" \
+    >/dev/null 2>"$WORK/err" && bad "--join a database without a vault" || ok
+grep -q "holds no vault" "$WORK/err" && [ ! -e "$WORK/vc" ] && ok ||
+    bad "refused join named, nothing made: $(cat "$WORK/err")"
 jq --arg l "127.0.0.1:$PB" --arg d "$WORK/vb" \
     '.listen = $l | .data_dir = $d | del(.audit_dir)' "$DEV/server.json" \
     >"$WORK/b.json"
