@@ -1336,6 +1336,15 @@ entry_json(uint64_t index, const unsigned char *b, size_t len)
                      "outcome", e.outcome);
 }
 
+static int
+add_json(void *arg, uint64_t index, const unsigned char *b, size_t len)
+{
+    json_t *e = entry_json(index, b, len);
+
+    return e == NULL || json_array_append_new(arg, e) ? COFFRE_ERR_NOMEM
+                                                      : COFFRE_OK;
+}
+
 int
 coffre_audit_entries_json(struct coffre_audit *a, uint64_t start, uint64_t end,
                           char **pjson)
@@ -1353,6 +1362,11 @@ coffre_audit_entries_json(struct coffre_audit *a, uint64_t start, uint64_t end,
     end = end > size ? size : end;
     if (end > start && end - start > COFFRE_AUDIT_MAX_PAGE) {
         end = start + COFFRE_AUDIT_MAX_PAGE;
+    }
+    if (a->pg != NULL && rc == COFFRE_OK && end > start) {
+        /* One query for the page, not one per entry. */
+        rc = audit_pg_read(a->pg, start, (size_t)(end - start), add_json, arr);
+        start = end;
     }
     for (uint64_t i = start; i < end && rc == COFFRE_OK; i++) {
         json_t *e;

@@ -81,6 +81,12 @@ int audit_pg_proof(struct audit_pg *p, int consistency, uint64_t a, uint64_t b,
                    unsigned char *proof, size_t *pn);
 int audit_pg_entry_bytes(struct audit_pg *p, uint64_t index, unsigned char *out,
                          size_t *plen);
+/** audit_pg_read(p, start, n, fn, arg): entries [start, start + n) to
+ * ${fn} (store.h's coffre_store_audit_fn), in one query; NOTFOUND if
+ * fewer are committed. */
+int audit_pg_read(struct audit_pg *p, uint64_t start, size_t n,
+                  int (*fn)(void *, uint64_t, const unsigned char *, size_t),
+                  void *arg);
 /** audit_pg_export(p, dir, pnote, plen): the files entries and
  * checkpoints of the latest checkpoint's snapshot in ${dir}, that
  * checkpoint in *${pnote} (coffre_free). */

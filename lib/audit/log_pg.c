@@ -483,6 +483,26 @@ audit_pg_entry_bytes(struct audit_pg *p, uint64_t index, unsigned char *out,
     return rc;
 }
 
+int
+audit_pg_read(struct audit_pg *p, uint64_t start, size_t n,
+              int (*fn)(void *, uint64_t, const unsigned char *, size_t),
+              void *arg)
+{
+    size_t got = 0;
+    int rc;
+
+    pthread_mutex_lock(&p->lock);
+    rc = db_ready(p);
+    if (rc == COFFRE_OK) {
+        rc = p->db->ops->audit_read(p->db, start, n, fn, arg, &got);
+        if (rc == COFFRE_ERR_STORE) {
+            rc = fail_locked(p, rc, "audit_entry: read");
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return rc == COFFRE_OK && got != n ? COFFRE_ERR_NOTFOUND : rc;
+}
+
 /* ---- export: the rows as the files of docs/audit.md section 9 ------ */
 
 struct out_file {
