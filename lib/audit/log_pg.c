@@ -576,20 +576,25 @@ audit_store_write_files(struct coffre_store *s, uint64_t size, const char *dir)
     struct out_file f = {-1, 0};
     struct coffre_buf b;
     uint64_t done = 0, cs = 0;
-    size_t n = TAIL_PAGE;
+    size_t n = 1;
     int rc = create_in(dir, "entries", &f.fd);
 
-    while (rc == COFFRE_OK && done < size && n == TAIL_PAGE) {
+    while (rc == COFFRE_OK && done < size && n > 0) {
         size_t cap =
             size - done < TAIL_PAGE ? (size_t)(size - done) : TAIL_PAGE;
 
         rc = s->ops->audit_read(s, done, cap, entry_out, &f, &n);
         done += n;
-        n = n == cap && cap == TAIL_PAGE ? TAIL_PAGE : 0;
     }
-    rc = rc == COFFRE_OK && done != size ? COFFRE_ERR_STORE : rc;
+    if (rc == COFFRE_OK && done != size) {
+        snprintf(s->errmsg, sizeof(s->errmsg),
+                 "postgresql: audit_entry ends at %llu, not %llu",
+                 (unsigned long long)done, (unsigned long long)size);
+        rc = COFFRE_ERR_STORE;
+    }
     if (f.fd >= 0) {
         rc = close_synced(f.fd, rc);
+        f.fd = -1;
     }
     if (rc == COFFRE_OK) {
         rc = create_in(dir, "checkpoints", &f.fd);
