@@ -64,6 +64,9 @@ VK=$("$COFFRE" status $SH | sed -n 's/^audit key: //p')
     bad "verify from the database: $(cat "$WORK/v.out")"
 grep -q "over $(entries cli) entries" "$WORK/v.out" && ok ||
     bad "verify read every row: $(cat "$WORK/v.out")"
+"$COFFRE" audit query --data "$D" --counts >"$WORK/q.out" &&
+    grep -q " of $(entries cli) entries matched" "$WORK/q.out" && ok ||
+    bad "query from the database: $(cat "$WORK/q.out")"
 
 # --- store copy: PostgreSQL -> SQLite -> PostgreSQL, the log carried -------
 root() { "$COFFRE" manifest --vault --data "$1" ${SH#--data $D} | awk '{print $3}'; }
