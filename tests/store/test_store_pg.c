@@ -169,7 +169,7 @@ test_audit_ops(void)
     CHECK_RC(b->ops->audit_signer_lock(b, &held), COFFRE_OK);
     CHECK(held == 0);
     CHECK_RC(a->ops->audit_signer_lock(a, &held), COFFRE_OK);
-    CHECK(held == 1);      /* kept */
+    CHECK(held == 1); /* kept */
     coffre_store_close(a);
     /* Its backend ends a moment after the connection closes, and frees
      * the lock then: the signers try once a second, this for 5 s. */
