@@ -3,7 +3,8 @@
 # 14), on a PostgreSQL 15 this test starts on loopback:
 # - the command line on a PostgreSQL vault: its entries are rows; a write
 #   whose commit fails (a deferred trigger refuses it) leaves no entry and
-#   no hole; `coffre audit verify --data` verifies from the database;
+#   no hole; a read whose entry the database refuses discloses nothing;
+#   `coffre audit verify --data` verifies from the database;
 # - two `coffre server` processes, two data directories (init --join), one
 #   database: both write, the log is one sequence, both serve one checkpoint
 #   and proofs that verify; kill -9 of the signer, the other takes over
@@ -58,6 +59,15 @@ pg_sql cli "DROP TRIGGER no_commit ON person" || bad "drop trigger"
 "$COFFRE" put $SH "$WORK/two.json" >/dev/null && ok || bad "put after"
 [ "$(entries cli)" = $((n1 + 1)) ] && ok || bad "the next write takes the index"
 no_hole cli && ok || bad "no hole after the next write"
+# fail closed: a read whose entry the database refuses discloses nothing
+pg_sql cli "CREATE TRIGGER no_entry BEFORE INSERT ON audit_entry
+    FOR EACH ROW EXECUTE FUNCTION no_commit()" || bad "trigger on entries"
+n2=$(entries cli)
+"$COFFRE" get $SH --fields identity "$id" >"$WORK/leak" 2>/dev/null &&
+    bad "a read with no entry answered" || ok
+[ ! -s "$WORK/leak" ] && ok || bad "a read with no entry disclosed: $(cat "$WORK/leak")"
+pg_sql cli "DROP TRIGGER no_entry ON audit_entry" || bad "drop trigger"
+[ "$(entries cli)" = "$n2" ] && no_hole cli && ok || bad "entries after the refusal"
 VK=$("$COFFRE" status $SH | sed -n 's/^audit key: //p')
 [ -n "$VK" ] && ok || bad "audit key"
 "$COFFRE" audit verify --data "$D" --vkey "$VK" >"$WORK/v.out" && ok ||
