@@ -233,6 +233,14 @@ struct coffre_store_ops {
 struct coffre_store {
     const struct coffre_store_ops *ops;
     char errmsg[256];
+    /* Set by the backend with the failure of a call inside a transaction:
+     * retry: the transaction certainly did not commit and may be run
+     * again from begin (a serialization failure, or a connection lost and
+     * regained, docs/storage.md section 9); commit_unknown: a commit whose
+     * outcome could not be learnt (never retry it blindly). Cleared by
+     * begin. */
+    int retry;
+    int commit_unknown;
 };
 
 /**
@@ -251,8 +259,9 @@ int coffre_store_open_pg(const char *conninfo, struct coffre_store **ps);
  * coffre_store_open_pg_auth(conninfo, password, msg, cap, ps):
  * coffre_store_open_pg with ${password} (NULL: libpq's own, PGPASSWORD or
  * the password file) given to PQconnectdbParams after the conninfo, so
- * that it wins; this function keeps no copy (libpq wipes its own when the
- * connection closes). On failure libpq's message, on one line, in ${msg}
+ * that it wins; a copy is kept in locked memory, wiped at close, to
+ * reconnect after a lost connection (docs/storage.md section 9). On failure
+ * libpq's message, on one line, in ${msg}
  * (${cap} bytes; may be NULL); it never holds the password.
  */
 int coffre_store_open_pg_auth(const char *conninfo, const char *password,

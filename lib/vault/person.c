@@ -28,9 +28,9 @@ vault_check_unsealed(struct coffre_vault *v)
     return COFFRE_OK;
 }
 
-int
-vault_tx_locked(struct coffre_vault *v,
-                int (*fn)(struct coffre_vault *, void *), void *arg)
+static int
+tx_locked_once(struct coffre_vault *v, int (*fn)(struct coffre_vault *, void *),
+               void *arg)
 {
     struct coffre_store *st = v->store;
     int rc = st->ops->begin(st);
@@ -43,6 +43,23 @@ vault_tx_locked(struct coffre_vault *v,
         rc = st->ops->commit(st);
     } else {
         st->ops->rollback(st);
+    }
+    return rc;
+}
+
+/* A transaction the store rolled back is run again (store.h retry; a
+ * failed begin left nothing either), at most three times in all. */
+int
+vault_tx_locked(struct coffre_vault *v,
+                int (*fn)(struct coffre_vault *, void *), void *arg)
+{
+    int rc = COFFRE_OK;
+
+    for (int i = 0; i < 3; i++) {
+        rc = tx_locked_once(v, fn, arg);
+        if (rc != COFFRE_ERR_UNAVAILABLE || !v->store->retry) {
+            break;
+        }
     }
     return rc;
 }
