@@ -151,6 +151,7 @@ enum stmt {
     Q_META_NEXT,
     Q_ID_PEEK,
     Q_ID_SET,
+    Q_TXN_SEEN,
     Q_TXN_FENCE,
     Q__COUNT
 };
@@ -245,6 +246,7 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_ID_PEEK] = "SELECT CASE WHEN is_called THEN last_value + 1"
                   " ELSE last_value END FROM person_id_seq",
     [Q_ID_SET] = "SELECT setval('person_id_seq', $1, false)",
+    [Q_TXN_SEEN] = "SELECT fenced FROM txn_done WHERE key = $1",
     /* fenced back: the key was absent (its transaction did not commit) */
     [Q_TXN_FENCE] = "INSERT INTO txn_done(key, fenced) VALUES($1, true)"
                     " ON CONFLICT (key) DO UPDATE SET fenced = txn_done.fenced"
@@ -273,7 +275,7 @@ static const unsigned char stmt_kind[Q__COUNT] = {
     [Q_STATS] = K_READ,        [Q_P_NEXT] = K_READ,
     [Q_EPOCH_NEXT] = K_READ,   [Q_META_NEXT] = K_READ,
     [Q_ID_PEEK] = K_READ,      [Q_ID_SET] = K_SESSION,
-    [Q_TXN_FENCE] = K_SESSION,
+    [Q_TXN_SEEN] = K_SESSION,  [Q_TXN_FENCE] = K_SESSION,
 };
 
 struct pg {
@@ -618,54 +620,84 @@ tx_abort(struct pg *s)
     PQclear(r);
 }
 
+/* The flag of txn_done row k(p): 1 found and set, 0 found and clear, -1
+ * no row; -2 on failure. */
+static int
+key_flag(struct pg *s, enum stmt k, const struct pgp *p, int *prc)
+{
+    PGresult *r = NULL;
+    int f = -2;
+
+    if ((*prc = pg_run(s, k, p, &r)) == COFFRE_OK) {
+        f = PQntuples(r) != 1             ? -1
+            : PQgetlength(r, 0, 0) != 1   ? -2
+            : PQgetvalue(r, 0, 0)[0] != 0 ? 1
+                                          : 0;
+        PQclear(r);
+    }
+    return f;
+}
+
+/* One check on a regained connection: 1 committed, 0 not (now fenced),
+ * -1 failed (the reason in errmsg). */
+static int
+check_key(struct pg *s, const struct pgp *p)
+{
+    PGresult *r;
+    int rc = tx_begin(s), f = -2;
+
+    if (rc == COFFRE_OK) {
+        rc = pg_simple(s, "SET LOCAL lock_timeout = '10s'");
+    }
+    /* seen unfenced: committed, and nothing to write */
+    if (rc == COFFRE_OK && (f = key_flag(s, Q_TXN_SEEN, p, &rc)) != 0 &&
+        rc == COFFRE_OK) {
+        f = key_flag(s, Q_TXN_FENCE, p, &rc);
+    }
+    if (rc != COFFRE_OK || f < 0) {
+        if (s->in_tx) {
+            tx_abort(s);
+        }
+        return -1;
+    }
+    r = PQexec(s->c, "COMMIT");
+    s->in_tx = 0;
+    rc = res_ok(r) && strcmp(PQcmdStatus(r), "COMMIT") == 0 ? COFFRE_OK
+         : conn_lost(s, r)                                  ? run_lost(s)
+                                                            : pg_fail(s, r);
+    PQclear(r);
+    return rc != COFFRE_OK ? -1 : f == 0;
+}
+
 /*
  * The outcome of a commit whose connection broke after COMMIT was sent:
- * on a regained connection, insert its key as fenced (waiting for a
- * transaction that still holds the key). The row back says whether the
- * key was there unfenced (the transaction committed) or is now fenced (it
- * did not, and can no longer). A fence whose own commit is lost is run
- * again: it finds its own fenced row.
+ * on a regained connection, look its key up; if absent, insert it as
+ * fenced, which waits for a transaction still holding the key and then
+ * says whether the key was there unfenced (the transaction committed) or
+ * is now fenced (it did not, and can no longer). A fence whose own commit
+ * is lost is run again: it finds its own fenced row.
  */
 static int
 commit_outcome(struct pg *s)
 {
     struct pgp p = {.n = 0};
     char why[160];
-    PGresult *r = NULL;
-    int rc = COFFRE_OK, fenced;
+    int c = -1;
 
     p_blob(&p, s->txkey, TXKEY_LEN);
-    for (int i = 0; i < 3; i++) {
-        if ((rc = tx_begin(s)) != COFFRE_OK) {
-            break;
-        }
-        rc = pg_simple(s, "SET LOCAL lock_timeout = '10s'");
-        if (rc == COFFRE_OK &&
-            (rc = pg_run(s, Q_TXN_FENCE, &p, &r)) == COFFRE_OK) {
-            fenced = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 &&
-                     PQgetvalue(r, 0, 0)[0] != 0;
-            PQclear(r);
-            r = PQexec(s->c, "COMMIT");
-            s->in_tx = 0;
-            rc = res_ok(r) && strcmp(PQcmdStatus(r), "COMMIT") == 0 ? COFFRE_OK
-                 : conn_lost(s, r) ? run_lost(s)
-                                   : pg_fail(s, r);
-            PQclear(r);
-            if (rc == COFFRE_OK && !fenced) {
-                return COFFRE_OK;
-            }
-            if (rc == COFFRE_OK) {
-                s->base.retry = 1;
-                return lost_fail(s, "after COMMIT was sent; checked: the "
-                                    "transaction did not commit, retry it");
-            }
-        }
-        if (s->in_tx) {
-            tx_abort(s);
-        }
-        if (!s->broken) {
+    for (int i = 0; i < 3 && c < 0; i++) {
+        c = check_key(s, &p);
+        if (c < 0 && !s->broken) {
             break; /* not a lost link: no use trying again */
         }
+    }
+    if (c == 1) {
+        return COFFRE_OK;
+    }
+    if (c == 0) {
+        s->base.retry = 1;
+        return lost_fail(s, "after COMMIT was sent; checked: the "
+                            "transaction did not commit, retry it");
     }
     snprintf(why, sizeof(why), "%.120s", s->base.errmsg);
     s->base.retry = 0;
