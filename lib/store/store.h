@@ -90,6 +90,11 @@ struct coffre_store_ops {
                     struct coffre_buf *out);
     int (*meta_put)(struct coffre_store *s, const char *key, const void *p,
                     size_t len);
+    /* meta_add: meta_put of a key not present, COFFRE_ERR_EXISTS (nothing
+     * changed) if it is; a concurrent transaction adding the same key is
+     * waited for (PostgreSQL), so of two only one adds it. */
+    int (*meta_add)(struct coffre_store *s, const char *key, const void *p,
+                    size_t len);
 
     /* Key-encryption keys, wrapped by the root key, by version >= 1.
      * kek_put: COFFRE_ERR_EXISTS if the version is stored already.

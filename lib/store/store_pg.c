@@ -151,6 +151,7 @@ enum stmt {
     Q_META_NEXT,
     Q_ID_PEEK,
     Q_ID_SET,
+    Q_META_ADD,
     Q_TXN_SEEN,
     Q_TXN_FENCE,
     Q__COUNT
@@ -246,6 +247,8 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_ID_PEEK] = "SELECT CASE WHEN is_called THEN last_value + 1"
                   " ELSE last_value END FROM person_id_seq",
     [Q_ID_SET] = "SELECT setval('person_id_seq', $1, false)",
+    [Q_META_ADD] = "INSERT INTO meta(k, v) VALUES($1, $2)"
+                   " ON CONFLICT DO NOTHING",
     [Q_TXN_SEEN] = "SELECT fenced FROM txn_done WHERE key = $1",
     /* fenced back: the key was absent (its transaction did not commit) */
     [Q_TXN_FENCE] = "INSERT INTO txn_done(key, fenced) VALUES($1, true)"
@@ -910,6 +913,25 @@ pg_meta_put(struct coffre_store *s, const char *key, const void *v, size_t len)
     p_text(&p, key);
     p_blob(&p, v != NULL ? v : "", len);
     return pg_count(pg_of(s), Q_META_PUT, &p, &n);
+}
+
+static int
+pg_meta_add(struct coffre_store *s, const char *key, const void *v, size_t len)
+{
+    struct pgp p = {.n = 0};
+    long n = 0;
+    int rc;
+
+    if (!meta_key_ok(key) || (v == NULL && len > 0)) {
+        return COFFRE_ERR_ARG;
+    }
+    if (len > COFFRE_STORE_META_MAX) {
+        return COFFRE_ERR_TOOBIG;
+    }
+    p_text(&p, key);
+    p_blob(&p, v != NULL ? v : "", len);
+    rc = pg_count(pg_of(s), Q_META_ADD, &p, &n);
+    return rc == COFFRE_OK && n == 0 ? COFFRE_ERR_EXISTS : rc;
 }
 
 static int
@@ -1770,6 +1792,7 @@ static const struct coffre_store_ops pg_ops = {
     .rollback = pg_rollback,
     .meta_get = pg_meta_get,
     .meta_put = pg_meta_put,
+    .meta_add = pg_meta_add,
     .kek_put = pg_kek_put,
     .kek_get = pg_kek_get,
     .kek_list = pg_kek_list,

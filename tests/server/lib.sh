@@ -24,6 +24,7 @@ stop_server() {
 
 finish() {
     stop_server
+    [ -n "${PG_DIRS:-}" ] && pg_stop_all
     rm -rf "$WORK"
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]
@@ -139,4 +140,28 @@ check() {
     else
         bad "$1 ($2)"
     fi
+}
+
+# pg_start DIR: a throwaway PostgreSQL 15 (scripts/pg-test.sh) in DIR,
+# stopped by finish; PG_CI its conninfo, PG_PORT its port. Fails the test
+# (never skips) without PostgreSQL.
+PG_DIRS=
+pg_start() {
+    PG_CI=$(sh "$SRCDIR/scripts/pg-test.sh" start "$1") ||
+        fail_exit "no PostgreSQL 15 (scripts/deps.sh)"
+    PG_PORT=$(cat "$1/port")
+    PG_DIRS="$PG_DIRS $1"
+}
+
+pg_stop_all() {
+    local d
+    for d in $PG_DIRS; do
+        sh "$SRCDIR/scripts/pg-test.sh" stop "$d"
+    done
+    PG_DIRS=
+}
+
+# psql_at CONNINFO SQL: one unaligned answer.
+psql_at() {
+    /usr/lib/postgresql/15/bin/psql -qAtX "$1" -c "$2"
 }
