@@ -403,6 +403,23 @@ COFFRE_API int coffre_vault_put_once(struct coffre_vault *v,
                                      uint64_t *pid, int *pcreated);
 
 /**
+ * coffre_vault_put_keyed(v, p, key, keylen, pid, pcreated):
+ * coffre_vault_put_once under a client's idempotency key (${keylen} bytes
+ * at ${key}, 1 to COFFRE_IDEM_KEY_MAX; the caller makes it its own, e.g.
+ * the principal's name and the key it sent). The key is recorded, as a
+ * blind tag, in the person's own transaction, in the store (shared by
+ * every process on it, kept across a failover). A retry under the same
+ * key with the same submission gives the id stored the first time with
+ * *${pcreated} 0 and writes nothing; with a different submission,
+ * COFFRE_ERR_EXISTS and nothing stored.
+ */
+#define COFFRE_IDEM_KEY_MAX 512
+COFFRE_API int coffre_vault_put_keyed(struct coffre_vault *v,
+                                      const struct coffre_person *p,
+                                      const void *key, size_t keylen,
+                                      uint64_t *pid, int *pcreated);
+
+/**
  * coffre_vault_put_many(v, ps, n, ids): store ${n} persons in one
  * transaction, encrypting on every core; ids[i] receives each record id.
  */

@@ -96,6 +96,11 @@ struct coffre_store_ops {
                     struct coffre_buf *out);
     int (*meta_put)(struct coffre_store *s, const char *key, const void *p,
                     size_t len);
+    /* meta_add: meta_put of a key not present, COFFRE_ERR_EXISTS (nothing
+     * changed) if it is; a concurrent transaction adding the same key is
+     * waited for (PostgreSQL), so of two only one adds it. */
+    int (*meta_add)(struct coffre_store *s, const char *key, const void *p,
+                    size_t len);
 
     /* Key-encryption keys, wrapped by the root key, by version >= 1.
      * kek_put: COFFRE_ERR_EXISTS if the version is stored already.
@@ -276,6 +281,14 @@ struct coffre_store_ops {
 struct coffre_store {
     const struct coffre_store_ops *ops;
     char errmsg[256];
+    /* Set by the backend with the failure of a call inside a transaction:
+     * retry: the transaction certainly did not commit and may be run
+     * again from begin (a serialization failure, or a connection lost and
+     * regained, docs/storage.md section 10); commit_unknown: a commit whose
+     * outcome could not be learnt (never retry it blindly). Cleared by
+     * begin. */
+    int retry;
+    int commit_unknown;
 };
 
 /**
@@ -294,8 +307,9 @@ int coffre_store_open_pg(const char *conninfo, struct coffre_store **ps);
  * coffre_store_open_pg_auth(conninfo, password, msg, cap, ps):
  * coffre_store_open_pg with ${password} (NULL: libpq's own, PGPASSWORD or
  * the password file) given to PQconnectdbParams after the conninfo, so
- * that it wins; this function keeps no copy (libpq wipes its own when the
- * connection closes). On failure libpq's message, on one line, in ${msg}
+ * that it wins; a copy is kept in locked memory, wiped at close, to
+ * reconnect after a lost connection (docs/storage.md section 10). On failure
+ * libpq's message, on one line, in ${msg}
  * (${cap} bytes; may be NULL); it never holds the password.
  */
 int coffre_store_open_pg_auth(const char *conninfo, const char *password,

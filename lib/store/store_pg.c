@@ -13,6 +13,18 @@
  * Statements are prepared once per connection (PQprepare). Integers go as
  * text, bytea as binary; results come back binary (bigint = 8 bytes, big
  * endian), so no bytea is ever hex-escaped.
+ *
+ * A lost connection (docs/storage.md section 10) is regained by itself,
+ * with the same conninfo (several hosts, target_session_attrs=read-write:
+ * libpq finds the new primary) and a bounded backoff. A read outside a
+ * transaction is run again; a transaction that lost its connection before
+ * COMMIT was sent is rolled back by the server, so the call fails with
+ * COFFRE_ERR_UNAVAILABLE and base.retry set. Every transaction commits
+ * with a random idempotency key in txn_done: when the connection is lost
+ * after COMMIT was sent, the store inserts that key itself on the
+ * regained connection; finding it there means the transaction committed,
+ * inserting it means it did not and now never will (the insert waits for
+ * a transaction still holding the key, then fences it out).
  */
 #include "store/store.h"
 #include "store/store_pg.h"
@@ -23,12 +35,18 @@
 #include <time.h>
 
 #include <libpq-fe.h>
+#include <sodium.h>
 
 #include "util/secmem.h"
 
 #define LOCK_SCHEMA "7243001"
 #define LOCK_IDS "7243002"
 #define MAXP 21
+#define TXKEY_LEN 16
+#define RECONNECT_MS 15000  /* the budget to regain a lost connection */
+#define BACKOFF_MAX_MS 1000 /* the longest pause between two attempts */
+#define CONNECT_TIMEOUT "5" /* per host, unless the conninfo says */
+#define PRUNE_EVERY 4096    /* commits between two prunes of txn_done */
 
 _Static_assert(COFFRE_STATE_ERASED == 7, "state 7 in SQL text");
 _Static_assert(COFFRE_STATE_VETTING == 1, "state 1 in SQL text");
@@ -65,6 +83,9 @@ static const char schema_sql[] =
     " epoch bigint NOT NULL, wrapped bytea NOT NULL);"
     "CREATE INDEX IF NOT EXISTS dkey_kek ON dkey(kek_version, id);"
     "CREATE SEQUENCE IF NOT EXISTS person_id_seq AS bigint;"
+    "CREATE TABLE IF NOT EXISTS txn_done(key bytea PRIMARY KEY,"
+    " fenced boolean NOT NULL DEFAULT false,"
+    " at timestamptz NOT NULL DEFAULT now());"
     "SELECT pg_advisory_unlock(" LOCK_SCHEMA ");";
 
 #define PERSON_SET                                                             \
@@ -131,6 +152,9 @@ enum stmt {
     Q_META_NEXT,
     Q_ID_PEEK,
     Q_ID_SET,
+    Q_META_ADD,
+    Q_TXN_SEEN,
+    Q_TXN_FENCE,
     Q__COUNT
 };
 
@@ -224,12 +248,51 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_ID_PEEK] = "SELECT CASE WHEN is_called THEN last_value + 1"
                   " ELSE last_value END FROM person_id_seq",
     [Q_ID_SET] = "SELECT setval('person_id_seq', $1, false)",
+    [Q_META_ADD] = "INSERT INTO meta(k, v) VALUES($1, $2)"
+                   " ON CONFLICT DO NOTHING",
+    [Q_TXN_SEEN] = "SELECT fenced FROM txn_done WHERE key = $1",
+    /* fenced back: the key was absent (its transaction did not commit) */
+    [Q_TXN_FENCE] = "INSERT INTO txn_done(key, fenced) VALUES($1, true)"
+                    " ON CONFLICT (key) DO UPDATE SET fenced = txn_done.fenced"
+                    " RETURNING fenced",
+};
+
+/* How a statement may be run again on a regained connection outside a
+ * transaction: a read at once; a write (the default, so that a statement
+ * added later is safe) inside a transaction of its own, whose commit is
+ * checked; a session one (advisory lock, sequence) never. */
+enum kind { K_WRITE = 0, K_READ, K_SESSION };
+
+static const unsigned char stmt_kind[Q__COUNT] = {
+    [Q_META_GET] = K_READ,     [Q_KEK_GET] = K_READ,
+    [Q_KEK_LIST] = K_READ,     [Q_KEK_EXISTS] = K_READ,
+    [Q_EPOCH_GET] = K_READ,    [Q_EPOCH_LOCK] = K_READ,
+    [Q_ID_LOCK] = K_SESSION,   [Q_ID_TAKE] = K_SESSION,
+    [Q_ID_UNLOCK] = K_SESSION, [Q_P_LOCK] = K_READ,
+    [Q_P_GET] = K_READ,        [Q_FIND0] = K_READ,
+    [Q_FIND1] = K_READ,        [Q_FIND2] = K_READ,
+    [Q_FIND3] = K_READ,        [Q_FIND4] = K_READ,
+    [Q_LIST_ANY] = K_READ,     [Q_LIST_STATE] = K_READ,
+    [Q_LIST_CAT] = K_READ,     [Q_LIST_BOTH] = K_READ,
+    [Q_DUE_VETTING] = K_READ,  [Q_DUE_RETAIN] = K_READ,
+    [Q_DK_BELOW] = K_READ,     [Q_DK_COUNT] = K_READ,
+    [Q_STATS] = K_READ,        [Q_P_NEXT] = K_READ,
+    [Q_EPOCH_NEXT] = K_READ,   [Q_META_NEXT] = K_READ,
+    [Q_ID_PEEK] = K_READ,      [Q_ID_SET] = K_SESSION,
+    [Q_TXN_SEEN] = K_SESSION,  [Q_TXN_FENCE] = K_SESSION,
 };
 
 struct pg {
     struct coffre_store base;
     PGconn *c;
     int in_tx;
+    int tx_lost; /* the open transaction's connection was lost */
+    int broken;  /* connect again before the next statement */
+    char *conninfo;
+    char *password; /* coffre_key_alloc memory, or NULL */
+    size_t pwlen;
+    unsigned commits;
+    unsigned char txkey[TXKEY_LEN];
 };
 
 /* Parameters of one call: integers as text, blobs as binary. */
@@ -295,6 +358,11 @@ p_text(struct pgp *p, const char *s)
     p->n++;
 }
 
+static int prepare_all(struct pg *s);
+static PGconn *connect_with(const char *conninfo, const char *password);
+static void conn_msg(PGconn *c, char *msg, size_t cap);
+static void quiet(void *arg, const char *msg);
+
 static int
 pg_fail(struct pg *s, const PGresult *r)
 {
@@ -309,32 +377,172 @@ pg_fail(struct pg *s, const PGresult *r)
              state != NULL ? state : "", state != NULL ? " " : "", msg);
     if (state != NULL &&
         (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)) {
+        s->base.retry = 1;
         return COFFRE_ERR_UNAVAILABLE;
     }
     return COFFRE_ERR_STORE;
+}
+
+/* Whether ${r} (or the connection) says the server is gone: the link
+ * broke, the server shut down or is starting, or it is no longer the
+ * primary (a switchover left us on a read-only server). */
+static int
+conn_lost(struct pg *s, const PGresult *r)
+{
+    const char *st = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+    if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
+        return 1;
+    }
+    if (st == NULL) {
+        return r == NULL;
+    }
+    return strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 ||
+           strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0 ||
+           strcmp(st, "25006") == 0;
+}
+
+static int
+lost_fail(struct pg *s, const char *what)
+{
+    snprintf(s->base.errmsg, sizeof(s->base.errmsg),
+             "postgresql: the connection was lost %s", what);
+    return COFFRE_ERR_UNAVAILABLE;
+}
+
+/* For the backoff: immune to the wall clock being set. */
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+pause_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000,
+                          .tv_nsec = (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* Connect again with the same conninfo (libpq tries each host in turn)
+ * until it works or RECONNECT_MS are spent; pauses double from 50 ms. */
+static int
+pg_reconnect(struct pg *s)
+{
+    int64_t end = mono_ms() + RECONNECT_MS;
+    long pause = 50;
+    char msg[160];
+
+    for (;;) {
+        PQfinish(s->c);
+        s->c = connect_with(s->conninfo, s->password);
+        if (s->c != NULL && PQstatus(s->c) == CONNECTION_OK) {
+            PQsetNoticeProcessor(s->c, quiet, NULL);
+            if (prepare_all(s) == COFFRE_OK) {
+                s->broken = 0;
+                return COFFRE_OK;
+            }
+        }
+        conn_msg(s->c, msg, sizeof(msg));
+        if (mono_ms() >= end) {
+            s->broken = 1;
+            snprintf(s->base.errmsg, sizeof(s->base.errmsg),
+                     "postgresql: the connection was lost and not regained "
+                     "within %d s: %s",
+                     RECONNECT_MS / 1000, msg);
+            return COFFRE_ERR_UNAVAILABLE;
+        }
+        pause_ms(pause);
+        pause = pause * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pause * 2;
+    }
+}
+
+/* Before a statement outside a transaction, or a BEGIN. */
+static int
+ensure_conn(struct pg *s)
+{
+    if (!s->broken && s->c != NULL && PQstatus(s->c) == CONNECTION_OK) {
+        return COFFRE_OK;
+    }
+    return pg_reconnect(s);
+}
+
+static int
+res_ok(const PGresult *r)
+{
+    ExecStatusType es = PQresultStatus(r);
+
+    return es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK;
+}
+
+static PGresult *
+exec_k(struct pg *s, enum stmt k, const struct pgp *p)
+{
+    char name[16];
+
+    snprintf(name, sizeof(name), "coffre_%d", (int)k);
+    return PQexecPrepared(s->c, name, p != NULL ? p->n : 0,
+                          p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+                          p != NULL ? p->fmt : NULL, 1);
+}
+
+static int pg_run_own_tx(struct pg *s, enum stmt k, const struct pgp *p,
+                         PGresult **pr);
+
+/* The failure of a statement whose connection broke. */
+static int
+run_lost(struct pg *s)
+{
+    s->broken = 1;
+    if (s->in_tx) {
+        s->tx_lost = 1;
+        s->base.retry = 1;
+        return lost_fail(s, "inside a transaction, which the server rolled "
+                            "back: retry it");
+    }
+    return lost_fail(s, "during a statement");
 }
 
 /* Run prepared statement k; on success *pr holds the result (PQclear it). */
 static int
 pg_run(struct pg *s, enum stmt k, const struct pgp *p, PGresult **pr)
 {
-    char name[16];
     PGresult *r;
-    ExecStatusType es;
+    int rc;
 
-    snprintf(name, sizeof(name), "coffre_%d", (int)k);
-    r = PQexecPrepared(s->c, name, p != NULL ? p->n : 0,
-                       p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
-                       p != NULL ? p->fmt : NULL, 1);
-    es = PQresultStatus(r);
-    if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
-        int rc = pg_fail(s, r);
-        PQclear(r);
-        *pr = NULL;
+    *pr = NULL;
+    if (s->tx_lost) {
+        s->base.retry = 1;
+        return lost_fail(s, "earlier in this transaction: roll back, retry");
+    }
+    if (!s->in_tx && stmt_kind[k] == K_WRITE) {
+        return pg_run_own_tx(s, k, p, pr);
+    }
+    if (!s->in_tx && (rc = ensure_conn(s)) != COFFRE_OK) {
         return rc;
     }
-    *pr = r;
-    return COFFRE_OK;
+    for (int again = !s->in_tx && stmt_kind[k] == K_READ;; again = 0) {
+        r = exec_k(s, k, p);
+        if (res_ok(r)) {
+            *pr = r;
+            return COFFRE_OK;
+        }
+        if (!conn_lost(s, r)) {
+            rc = pg_fail(s, r);
+            PQclear(r);
+            return rc;
+        }
+        PQclear(r);
+        rc = run_lost(s);
+        if (!again || (rc = pg_reconnect(s)) != COFFRE_OK) {
+            return rc;
+        }
+    }
 }
 
 /* Run k and keep only the number of rows it affected or returned. */
@@ -352,15 +560,20 @@ pg_count(struct pg *s, enum stmt k, const struct pgp *p, long *pn)
     return rc;
 }
 
+/* Schema and bulk-load statements, outside any transaction: never run
+ * again by themselves (they are all idempotent: the caller may). */
 static int
 pg_simple(struct pg *s, const char *sql)
 {
-    PGresult *r = PQexec(s->c, sql);
-    int rc = COFFRE_OK;
+    PGresult *r;
+    int rc = ensure_conn(s);
 
-    if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-        PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = pg_fail(s, r);
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    r = PQexec(s->c, sql);
+    if (!res_ok(r)) {
+        rc = conn_lost(s, r) ? run_lost(s) : pg_fail(s, r);
     }
     PQclear(r);
     return rc;
@@ -382,6 +595,198 @@ g64(const PGresult *r, int row, int col)
     return (int64_t)v;
 }
 
+/* BEGIN, on a connection regained first if need be; nothing has happened
+ * yet, so a BEGIN whose connection broke is sent again once. */
+static int
+tx_begin(struct pg *s)
+{
+    PGresult *r;
+    int rc = COFFRE_OK;
+
+    s->base.retry = 0;
+    s->base.commit_unknown = 0;
+    s->tx_lost = 0;
+    for (int i = 0; i < 2; i++) {
+        if ((rc = ensure_conn(s)) != COFFRE_OK) {
+            return rc;
+        }
+        r = PQexec(s->c, "BEGIN");
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            PQclear(r);
+            s->in_tx = 1;
+            return COFFRE_OK;
+        }
+        if (!conn_lost(s, r)) {
+            rc = pg_fail(s, r);
+            PQclear(r);
+            return rc;
+        }
+        PQclear(r);
+        rc = run_lost(s);
+    }
+    return rc;
+}
+
+static void
+tx_abort(struct pg *s)
+{
+    PGresult *r;
+
+    s->in_tx = 0;
+    if (s->tx_lost) {
+        s->tx_lost = 0; /* the server rolled it back when the link broke */
+        return;
+    }
+    r = PQexec(s->c, "ROLLBACK");
+    if (!res_ok(r) && conn_lost(s, r)) {
+        s->broken = 1;
+    }
+    PQclear(r);
+}
+
+/* The flag of txn_done row k(p): 1 found and set, 0 found and clear, -1
+ * no row; -2 on failure. */
+static int
+key_flag(struct pg *s, enum stmt k, const struct pgp *p, int *prc)
+{
+    PGresult *r = NULL;
+    int f = -2;
+
+    if ((*prc = pg_run(s, k, p, &r)) == COFFRE_OK) {
+        f = PQntuples(r) != 1             ? -1
+            : PQgetlength(r, 0, 0) != 1   ? -2
+            : PQgetvalue(r, 0, 0)[0] != 0 ? 1
+                                          : 0;
+        PQclear(r);
+    }
+    return f;
+}
+
+/* One check on a regained connection: 1 committed, 0 not (now fenced),
+ * -1 failed (the reason in errmsg). */
+static int
+check_key(struct pg *s, const struct pgp *p)
+{
+    PGresult *r;
+    int rc = tx_begin(s), f = -2;
+
+    if (rc == COFFRE_OK) {
+        rc = pg_simple(s, "SET LOCAL lock_timeout = '10s'");
+    }
+    /* seen unfenced: committed, and nothing to write */
+    if (rc == COFFRE_OK && (f = key_flag(s, Q_TXN_SEEN, p, &rc)) != 0 &&
+        rc == COFFRE_OK) {
+        f = key_flag(s, Q_TXN_FENCE, p, &rc);
+    }
+    if (rc != COFFRE_OK || f < 0) {
+        if (s->in_tx) {
+            tx_abort(s);
+        }
+        return -1;
+    }
+    r = PQexec(s->c, "COMMIT");
+    s->in_tx = 0;
+    rc = res_ok(r) && strcmp(PQcmdStatus(r), "COMMIT") == 0 ? COFFRE_OK
+         : conn_lost(s, r)                                  ? run_lost(s)
+                                                            : pg_fail(s, r);
+    PQclear(r);
+    return rc != COFFRE_OK ? -1 : f == 0;
+}
+
+/*
+ * The outcome of a commit whose connection broke after COMMIT was sent:
+ * on a regained connection, look its key up; if absent, insert it as
+ * fenced, which waits for a transaction still holding the key and then
+ * says whether the key was there unfenced (the transaction committed) or
+ * is now fenced (it did not, and can no longer). A fence whose own commit
+ * is lost is run again: it finds its own fenced row.
+ */
+static int
+commit_outcome(struct pg *s)
+{
+    struct pgp p = {.n = 0};
+    char why[160];
+    int c = -1;
+
+    p_blob(&p, s->txkey, TXKEY_LEN);
+    for (int i = 0; i < 3 && c < 0; i++) {
+        c = check_key(s, &p);
+        if (c < 0 && !s->broken) {
+            break; /* not a lost link: no use trying again */
+        }
+    }
+    if (c == 1) {
+        return COFFRE_OK;
+    }
+    if (c == 0) {
+        s->base.retry = 1;
+        return lost_fail(s, "after COMMIT was sent; checked: the "
+                            "transaction did not commit, retry it");
+    }
+    snprintf(why, sizeof(why), "%.120s", s->base.errmsg);
+    s->base.retry = 0;
+    s->base.commit_unknown = 1;
+    snprintf(s->base.errmsg, sizeof(s->base.errmsg),
+             "postgresql: the connection was lost after COMMIT was sent and "
+             "the outcome could not be checked (%.120s)",
+             why);
+    return COFFRE_ERR_STORE;
+}
+
+/* Forget keys older than a day: a lost commit is checked within seconds. */
+static void
+prune_keys(struct pg *s)
+{
+    PGresult *r = PQexec(s->c, "DELETE FROM txn_done WHERE at < now() - "
+                               "interval '1 day'");
+
+    PQclear(r);
+}
+
+/* COMMIT, recording the transaction's random key in the same round trip. */
+static int
+tx_commit(struct pg *s)
+{
+    char hex[2 * TXKEY_LEN + 1], sql[128];
+    PGresult *r;
+    int rc;
+
+    s->in_tx = 0;
+    if (s->tx_lost) {
+        s->tx_lost = 0;
+        s->base.retry = 1;
+        return lost_fail(s, "inside a transaction, which the server rolled "
+                            "back: retry it");
+    }
+    randombytes_buf(s->txkey, sizeof(s->txkey));
+    sodium_bin2hex(hex, sizeof(hex), s->txkey, sizeof(s->txkey));
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO txn_done(key) VALUES('\\x%s'::bytea); COMMIT", hex);
+    r = PQexec(s->c, sql);
+    if (res_ok(r)) {
+        rc = strcmp(PQcmdStatus(r), "COMMIT") == 0 ? COFFRE_OK
+                                                   : COFFRE_ERR_STORE;
+        PQclear(r);
+        if (rc != COFFRE_OK) {
+            snprintf(s->base.errmsg, sizeof(s->base.errmsg),
+                     "postgresql: the transaction was rolled back");
+        } else if (++s->commits % PRUNE_EVERY == 0) {
+            prune_keys(s);
+        }
+        return rc;
+    }
+    if (!conn_lost(s, r)) {
+        rc = pg_fail(s, r);
+        PQclear(r);
+        s->in_tx = 1;
+        tx_abort(s);
+        return rc;
+    }
+    PQclear(r);
+    s->broken = 1;
+    return commit_outcome(s);
+}
+
 static int
 tx_open(struct pg *s, int *own)
 {
@@ -391,7 +796,7 @@ tx_open(struct pg *s, int *own)
     if (s->in_tx) {
         return COFFRE_OK;
     }
-    rc = pg_simple(s, "BEGIN");
+    rc = tx_begin(s);
     *own = rc == COFFRE_OK;
     return rc;
 }
@@ -402,10 +807,28 @@ tx_close(struct pg *s, int own, int rc)
     if (!own) {
         return rc;
     }
-    if (rc == COFFRE_OK && (rc = pg_simple(s, "COMMIT")) == COFFRE_OK) {
-        return rc;
+    if (rc == COFFRE_OK) {
+        return tx_commit(s);
     }
-    (void)pg_simple(s, "ROLLBACK");
+    tx_abort(s);
+    return rc;
+}
+
+/* A write outside a transaction: in one of its own, so that its commit is
+ * checked like any other. */
+static int
+pg_run_own_tx(struct pg *s, enum stmt k, const struct pgp *p, PGresult **pr)
+{
+    int own, rc = tx_open(s, &own);
+
+    if (rc == COFFRE_OK) {
+        rc = pg_run(s, k, p, pr);
+    }
+    rc = tx_close(s, own, rc);
+    if (rc != COFFRE_OK && *pr != NULL) {
+        PQclear(*pr);
+        *pr = NULL;
+    }
     return rc;
 }
 
@@ -413,43 +836,34 @@ static int
 pg_begin(struct coffre_store *store)
 {
     struct pg *s = pg_of(store);
-    int rc;
 
     if (s->in_tx) {
         return COFFRE_ERR_ARG;
     }
-    rc = pg_simple(s, "BEGIN");
-    s->in_tx = rc == COFFRE_OK;
-    return rc;
-}
-
-static int
-pg_end(struct coffre_store *store, const char *sql)
-{
-    struct pg *s = pg_of(store);
-    int rc;
-
-    if (!s->in_tx) {
-        return COFFRE_ERR_ARG;
-    }
-    s->in_tx = 0;
-    rc = pg_simple(s, sql);
-    if (rc != COFFRE_OK) {
-        (void)pg_simple(s, "ROLLBACK");
-    }
-    return rc;
+    return tx_begin(s);
 }
 
 static int
 pg_commit(struct coffre_store *store)
 {
-    return pg_end(store, "COMMIT");
+    struct pg *s = pg_of(store);
+
+    if (!s->in_tx) {
+        return COFFRE_ERR_ARG;
+    }
+    return tx_commit(s);
 }
 
 static int
 pg_rollback(struct coffre_store *store)
 {
-    return pg_end(store, "ROLLBACK");
+    struct pg *s = pg_of(store);
+
+    if (!s->in_tx) {
+        return COFFRE_ERR_ARG;
+    }
+    tx_abort(s);
+    return COFFRE_OK;
 }
 
 /* ---- meta and keys ------------------------------------------------------ */
@@ -520,6 +934,25 @@ pg_meta_put(struct coffre_store *s, const char *key, const void *v, size_t len)
     p_text(&p, key);
     p_blob(&p, v != NULL ? v : "", len);
     return pg_count(pg_of(s), Q_META_PUT, &p, &n);
+}
+
+static int
+pg_meta_add(struct coffre_store *s, const char *key, const void *v, size_t len)
+{
+    struct pgp p = {.n = 0};
+    long n = 0;
+    int rc;
+
+    if (!meta_key_ok(key) || (v == NULL && len > 0)) {
+        return COFFRE_ERR_ARG;
+    }
+    if (len > COFFRE_STORE_META_MAX) {
+        return COFFRE_ERR_TOOBIG;
+    }
+    p_text(&p, key);
+    p_blob(&p, v != NULL ? v : "", len);
+    rc = pg_count(pg_of(s), Q_META_ADD, &p, &n);
+    return rc == COFFRE_OK && n == 0 ? COFFRE_ERR_EXISTS : rc;
 }
 
 static int
@@ -1337,10 +1770,14 @@ pg_close(struct coffre_store *store)
 
     if (s->c != NULL) {
         if (s->in_tx) {
-            (void)pg_simple(s, "ROLLBACK");
+            tx_abort(s);
         }
         PQfinish(s->c);
     }
+    if (s->password != NULL) {
+        coffre_key_free(s->password, s->pwlen);
+    }
+    free(s->conninfo);
     free(s);
 }
 
@@ -1421,6 +1858,7 @@ static const struct coffre_store_ops pg_ops = {
     .rollback = pg_rollback,
     .meta_get = pg_meta_get,
     .meta_put = pg_meta_put,
+    .meta_add = pg_meta_add,
     .kek_put = pg_kek_put,
     .kek_get = pg_kek_get,
     .kek_list = pg_kek_list,
@@ -1488,13 +1926,31 @@ prepare_all(struct pg *s)
 static PGconn *
 connect_with(const char *conninfo, const char *password)
 {
-    const char *keys[] = {"dbname", "password", NULL};
-    const char *vals[] = {conninfo, password, NULL};
+    /* later keys win: the conninfo may set its own connect_timeout */
+    const char *keys[] = {"connect_timeout", "dbname", "password", NULL};
+    const char *vals[] = {CONNECT_TIMEOUT, conninfo, password, NULL};
 
     if (password == NULL) {
-        keys[1] = NULL;
+        keys[2] = NULL;
     }
     return PQconnectdbParams(keys, vals, 1);
+}
+
+/* What a reconnect needs: the conninfo, the password in locked memory. */
+static int
+keep_auth(struct pg *s, const char *conninfo, const char *password)
+{
+    if ((s->conninfo = strdup(conninfo)) == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    if (password != NULL) {
+        s->pwlen = strlen(password) + 1;
+        if ((s->password = coffre_key_alloc(s->pwlen)) == NULL) {
+            return COFFRE_ERR_NOMEM;
+        }
+        memcpy(s->password, password, s->pwlen);
+    }
+    return COFFRE_OK;
 }
 
 /* libpq's message, on one line, into msg. */
@@ -1538,6 +1994,10 @@ coffre_store_open_pg_auth(const char *conninfo, const char *password, char *msg,
         return COFFRE_ERR_NOMEM;
     }
     s->base.ops = &pg_ops;
+    if (keep_auth(s, conninfo, password) != COFFRE_OK) {
+        pg_close(&s->base);
+        return COFFRE_ERR_NOMEM;
+    }
     s->c = connect_with(conninfo, password);
     rc = open_conn(s, msg, cap);
     if (rc != COFFRE_OK) {
@@ -1567,6 +2027,9 @@ open_conn(struct pg *s, char *msg, size_t cap)
         }
         if (rc == COFFRE_OK) {
             rc = prepare_all(s);
+        }
+        if (rc == COFFRE_OK) {
+            prune_keys(s);
         }
         if (rc != COFFRE_OK && msg != NULL && cap > 0) {
             snprintf(msg, cap, "%s", s->base.errmsg);

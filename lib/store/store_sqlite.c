@@ -447,6 +447,26 @@ sq_meta_put(struct coffre_store *s, const char *key, const void *p, size_t len)
     return meta_put_raw(sq_of(s), key, p, len);
 }
 
+/* One writer at a time (the data directory's lock, the write lock of a
+ * transaction): a look then a put is enough. */
+static int
+sq_meta_add(struct coffre_store *s, const char *key, const void *p, size_t len)
+{
+    struct coffre_buf b;
+    int rc;
+
+    if (!meta_key_ok(key) || (p == NULL && len > 0)) {
+        return COFFRE_ERR_ARG;
+    }
+    coffre_buf_init(&b, COFFRE_STORE_META_MAX);
+    rc = s->ops->meta_get(s, key, &b);
+    coffre_buf_free(&b);
+    if (rc == COFFRE_OK) {
+        return COFFRE_ERR_EXISTS;
+    }
+    return rc == COFFRE_ERR_NOTFOUND ? sq_meta_put(s, key, p, len) : rc;
+}
+
 /* ---- key-encryption and epoch keys ------------------------------------ */
 
 static int
@@ -1675,6 +1695,7 @@ static const struct coffre_store_ops sqlite_ops = {
     .rollback = sq_rollback,
     .meta_get = sq_meta_get,
     .meta_put = sq_meta_put,
+    .meta_add = sq_meta_add,
     .kek_put = sq_kek_put,
     .kek_get = sq_kek_get,
     .kek_list = sq_kek_list,

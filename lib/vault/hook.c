@@ -189,22 +189,17 @@ vault_audit_write(struct coffre_vault *v, struct coffre_event *ev)
     return rc == COFFRE_OK ? rc : vault_store_fail(v, rc, "audit mark");
 }
 
-int
-vault_audit_commit(struct coffre_vault *v, struct coffre_event *ev)
+/* The entry of ${ev} says the write was done: say it was not, and move
+ * the mark past both if the store still takes a transaction. */
+static void
+audit_abort(struct coffre_vault *v, struct coffre_event *ev)
 {
     struct coffre_store *s = v->store;
     uint64_t index = 0;
-    int rc = s->ops->commit(s);
 
-    if (rc == COFFRE_OK) {
-        return rc;
-    }
-    vault_store_fail(v, rc, "commit");
     if (s->ops->audit_append != NULL) {
-        return rc; /* the log is in the store: the entry went with it */
+        return; /* the log is in the store: the entry went with the write */
     }
-    /* The entry says the write was done: say it was not, and move the
-     * mark past both if the store still takes a transaction. */
     ev->aborted = 1;
     if (v->audit_fn(v->audit_arg, ev, &index) == COFFRE_OK &&
         s->ops->begin(s) == COFFRE_OK) {
@@ -213,27 +208,103 @@ vault_audit_commit(struct coffre_vault *v, struct coffre_event *ev)
             s->ops->rollback(s);
         }
     }
+}
+
+int
+vault_audit_commit(struct coffre_vault *v, struct coffre_event *ev)
+{
+    struct coffre_store *s = v->store;
+    int rc = s->ops->commit(s);
+
+    if (rc == COFFRE_OK) {
+        return rc;
+    }
+    vault_store_fail(v, rc, "commit");
+    /* A commit whose outcome is unknown may have happened: the entry
+     * stays as it is (docs/storage.md section 10). */
+    if (!s->commit_unknown) {
+        audit_abort(v, ev);
+    }
     return rc;
 }
+
+/* Forget the epoch keys a rolled-back transaction may have made. */
+static void
+epochs_rollback(struct coffre_vault *v, unsigned nepochs)
+{
+    while (v->nepochs > nepochs) {
+        vault_epoch_drop(v, v->epochs[v->nepochs - 1].epoch);
+    }
+}
+
+/* One attempt: *${pretry} set if it failed in a way that certainly left
+ * nothing behind in the store and may be run again. */
+static int
+tx_audited_once(struct coffre_vault *v, struct coffre_event *ev,
+                int (*fn)(struct coffre_vault *, void *), void *arg,
+                int *pretry)
+{
+    struct coffre_store *s = v->store;
+    unsigned nepochs = v->nepochs;
+    uint64_t index = 0;
+    int rc = s->ops->begin(s);
+
+    *pretry = 0;
+    if (rc != COFFRE_OK) {
+        *pretry = rc == COFFRE_ERR_UNAVAILABLE && s->retry;
+        return vault_store_fail(v, rc, "begin");
+    }
+    rc = fn(v, arg);
+    if (rc == COFFRE_OK) {
+        rc = call_hook(v, ev, 1, &index);
+        if (rc != COFFRE_OK) {
+            s->ops->rollback(s);
+            epochs_rollback(v, nepochs);
+            return rc; /* the audit log's own failure: not retried here */
+        }
+        /* With the log in the store the entry is in this transaction:
+         * no mark (vault_audit_write). */
+        rc = s->ops->audit_append != NULL ? COFFRE_OK
+                                          : mark_put(v, index + 1);
+        if (rc == COFFRE_OK) {
+            rc = vault_audit_commit(v, ev);
+            *pretry = rc != COFFRE_OK && s->retry;
+            if (rc != COFFRE_OK && !s->commit_unknown) {
+                epochs_rollback(v, nepochs);
+            }
+            return rc;
+        }
+        vault_store_fail(v, rc, "audit mark");
+        s->ops->rollback(s);
+        audit_abort(v, ev);
+    } else {
+        s->ops->rollback(s);
+    }
+    epochs_rollback(v, nepochs);
+    *pretry = rc == COFFRE_ERR_UNAVAILABLE && s->retry;
+    return rc;
+}
+
+/*
+ * A transaction the store rolled back (a serialization failure, or a
+ * connection lost and regained: store.h retry) is run again, at most
+ * TX_ATTEMPTS times in all; a commit whose outcome is unknown never is.
+ */
+#define TX_ATTEMPTS 3
 
 int
 vault_tx_audited(struct coffre_vault *v, struct coffre_event *ev,
                  int (*fn)(struct coffre_vault *, void *), void *arg)
 {
-    struct coffre_store *s = v->store;
-    int rc = s->ops->begin(s);
+    int rc, retry = 0;
 
-    if (rc != COFFRE_OK) {
-        return vault_store_fail(v, rc, "begin");
+    for (int i = 0; i < TX_ATTEMPTS; i++) {
+        rc = tx_audited_once(v, ev, fn, arg, &retry);
+        if (rc == COFFRE_OK || !retry) {
+            break;
+        }
+        ev->aborted = 0;
     }
-    rc = fn(v, arg);
-    if (rc == COFFRE_OK) {
-        rc = vault_audit_write(v, ev);
-    }
-    if (rc == COFFRE_OK) {
-        return vault_audit_commit(v, ev);
-    }
-    s->ops->rollback(s);
     return rc;
 }
 

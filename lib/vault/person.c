@@ -28,9 +28,9 @@ vault_check_unsealed(struct coffre_vault *v)
     return COFFRE_OK;
 }
 
-int
-vault_tx_locked(struct coffre_vault *v,
-                int (*fn)(struct coffre_vault *, void *), void *arg)
+static int
+tx_locked_once(struct coffre_vault *v, int (*fn)(struct coffre_vault *, void *),
+               void *arg)
 {
     struct coffre_store *st = v->store;
     int rc = st->ops->begin(st);
@@ -43,6 +43,23 @@ vault_tx_locked(struct coffre_vault *v,
         rc = st->ops->commit(st);
     } else {
         st->ops->rollback(st);
+    }
+    return rc;
+}
+
+/* A transaction the store rolled back is run again (store.h retry; a
+ * failed begin left nothing either), at most three times in all. */
+int
+vault_tx_locked(struct coffre_vault *v,
+                int (*fn)(struct coffre_vault *, void *), void *arg)
+{
+    int rc = COFFRE_OK;
+
+    for (int i = 0; i < 3; i++) {
+        rc = tx_locked_once(v, fn, arg);
+        if (rc != COFFRE_ERR_UNAVAILABLE || !v->store->retry) {
+            break;
+        }
     }
     return rc;
 }
@@ -416,6 +433,167 @@ coffre_vault_put_once(struct coffre_vault *v, const struct coffre_person *p,
     if (rc == COFFRE_OK && *pid == 0) {
         rc = vault_tx_audited(v, &ev, put_tx, &a);
         *pcreated = rc == COFFRE_OK;
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+/* ---- put under a client's idempotency key --------------------------- */
+
+#define IDEM_PREFIX "idem."
+#define IDEM_NAME_LEN (sizeof(IDEM_PREFIX) - 1 + 2 * COFFRE_TAG_LEN)
+
+/* The meta key of an idempotency key: "idem." and the hex of its blind
+ * tag (the key may name a principal: it is not stored as given). */
+static int
+idem_name(struct coffre_vault *v, const void *key, size_t keylen,
+          char name[IDEM_NAME_LEN + 1])
+{
+    unsigned char in[5 + COFFRE_IDEM_KEY_MAX], tag[COFFRE_TAG_LEN];
+
+    memcpy(in, "idem", 5); /* with its NUL: apart from any source key */
+    memcpy(in + 5, key, keylen);
+    coffre_blind_tag(v->tagkey[COFFRE_TAG_SOURCE], in, 5 + keylen, tag);
+    memcpy(name, IDEM_PREFIX, sizeof(IDEM_PREFIX) - 1);
+    sodium_bin2hex(name + sizeof(IDEM_PREFIX) - 1, 2 * COFFRE_TAG_LEN + 1, tag,
+                   sizeof(tag));
+    return COFFRE_OK;
+}
+
+/* The id recorded under ${name}, or 0. */
+static int
+idem_lookup(struct coffre_vault *v, const char *name, uint64_t *pid)
+{
+    struct coffre_buf b;
+    int rc;
+
+    *pid = 0;
+    coffre_buf_init(&b, 64);
+    rc = v->store->ops->meta_get(v->store, name, &b);
+    if (rc == COFFRE_OK && b.len == 8) {
+        for (int i = 0; i < 8; i++) {
+            *pid = *pid << 8 | b.p[i];
+        }
+    } else if (rc == COFFRE_OK) {
+        rc = vault_fail(v, COFFRE_ERR_STORE, "a corrupt idempotency record");
+    } else if (rc == COFFRE_ERR_NOTFOUND) {
+        rc = COFFRE_OK;
+    } else {
+        rc = vault_store_fail(v, rc, "idempotency key");
+    }
+    coffre_buf_free(&b);
+    return rc;
+}
+
+struct keyed_args {
+    struct put_args put;
+    const char *name;
+    int taken; /* another transaction recorded the key first */
+};
+
+/* The person and its key, in one transaction. */
+static int
+put_keyed_tx(struct coffre_vault *v, void *arg)
+{
+    struct keyed_args *a = arg;
+    unsigned char b[8];
+    int rc = put_tx(v, &a->put);
+
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(*a->put.pid >> (56 - 8 * i));
+    }
+    rc = v->store->ops->meta_add(v->store, a->name, b, sizeof(b));
+    a->taken = rc == COFFRE_ERR_EXISTS;
+    return rc == COFFRE_OK || a->taken
+               ? rc
+               : vault_store_fail(v, rc, "idempotency key");
+}
+
+/* The answer to a retry: the stored id, if it is the same submission. */
+static int
+idem_replay(struct coffre_vault *v, const struct coffre_person *p, uint64_t id)
+{
+    int same = 0, rc = same_submission(v, id, p, &same);
+
+    if (rc == COFFRE_OK && !same) {
+        rc = vault_fail(v, COFFRE_ERR_EXISTS,
+                        "the idempotency key was used for a different "
+                        "submission: nothing stored");
+    }
+    return rc;
+}
+
+static int
+put_keyed_locked(struct coffre_vault *v, struct keyed_args *a,
+                 struct coffre_event *ev, int *pcreated)
+{
+    const struct coffre_person *p = a->put.p;
+    uint64_t *pid = a->put.pid;
+    int rc = COFFRE_OK;
+
+    /* twice at most: a miss, then another process's key found */
+    for (int i = 0; i < 2 && rc == COFFRE_OK; i++) {
+        rc = idem_lookup(v, a->name, pid);
+        if (rc == COFFRE_OK && *pid != 0) {
+            return idem_replay(v, p, *pid);
+        }
+        if (rc == COFFRE_OK) {
+            rc = put_existing(v, p, pid);
+        }
+        if (rc != COFFRE_OK || *pid != 0) {
+            return rc;
+        }
+        a->taken = 0;
+        rc = vault_tx_audited(v, ev, put_keyed_tx, a);
+        if (rc == COFFRE_OK) {
+            *pcreated = 1;
+            return rc;
+        }
+        if (!a->taken) {
+            return rc;
+        }
+        *pid = 0;
+        rc = COFFRE_OK;
+    }
+    return rc == COFFRE_OK ? vault_fail(v, COFFRE_ERR_STORE,
+                                        "the idempotency key is recorded "
+                                        "but cannot be read")
+                           : rc;
+}
+
+int
+coffre_vault_put_keyed(struct coffre_vault *v, const struct coffre_person *p,
+                       const void *key, size_t keylen, uint64_t *pid,
+                       int *pcreated)
+{
+    char name[IDEM_NAME_LEN + 1];
+    struct coffre_event ev;
+    struct keyed_args a = {{p, pid, &ev}, name, 0};
+    struct coffre_diag diag;
+    int rc;
+
+    if (p == NULL || pid == NULL || pcreated == NULL || key == NULL ||
+        keylen == 0 || keylen > COFFRE_IDEM_KEY_MAX) {
+        return COFFRE_ERR_ARG;
+    }
+    *pcreated = 0;
+    *pid = 0;
+    vault_event(&ev, COFFRE_OP_CREATE, 0, coffre_person_classes(p));
+    ev.count = 1;
+    ev.is_protected = p->is_protected;
+    pthread_mutex_lock(&v->lock);
+    rc = vault_check_unsealed(v);
+    if (rc == COFFRE_OK && coffre_person_validate_new(p, &diag) != COFFRE_OK) {
+        rc = vault_fail(v, COFFRE_ERR_INVALID, "%s: %s", diag.field, diag.rule);
+    }
+    if (rc == COFFRE_OK) {
+        rc = idem_name(v, key, keylen, name);
+    }
+    if (rc == COFFRE_OK) {
+        rc = put_keyed_locked(v, &a, &ev, pcreated);
     }
     pthread_mutex_unlock(&v->lock);
     return rc;

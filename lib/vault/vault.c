@@ -42,7 +42,8 @@ vault_fail(struct coffre_vault *v, int rc, const char *fmt, ...)
 int
 vault_store_fail(struct coffre_vault *v, int rc, const char *what)
 {
-    if (rc == COFFRE_ERR_STORE) {
+    if (rc == COFFRE_ERR_STORE ||
+        (rc == COFFRE_ERR_UNAVAILABLE && v->store->errmsg[0] != '\0')) {
         return vault_fail(v, rc, "%s: %s", what, v->store->errmsg);
     }
     return vault_fail(v, rc, "%s: %s", what, coffre_strerror(rc));

@@ -643,6 +643,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
                                             MHD_HTTP_HEADER_CONTENT_TYPE);
     req.if_none_match = MHD_lookup_connection_value(
         c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    req.idem_key =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
     req.target_nul = rs->target_nul;
     req.query_overflow = rs->args_overflow;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &req);

@@ -72,10 +72,45 @@ to_person(json_t *body, struct srv_resp *r, struct coffre_person **pp)
     return rc == COFFRE_OK ? 0 : -1;
 }
 
+/* An Idempotency-Key header: 1 to SRV_IDEM_MAX visible ASCII characters;
+ * 0 without one, -1 with a 400 answer. */
+#define SRV_IDEM_MAX 128
+static int
+idem_key(const struct srv_req *req, struct srv_resp *r, char *out, size_t cap,
+         size_t *plen)
+{
+    const char *k = req->idem_key;
+    size_t n = k != NULL ? strlen(k) : 0, name = strlen(req->who->name);
+
+    *plen = 0;
+    if (k == NULL) {
+        return 0;
+    }
+    for (size_t i = 0; i < n && i <= SRV_IDEM_MAX; i++) {
+        if (k[i] < 0x21 || k[i] > 0x7e) {
+            n = 0;
+        }
+    }
+    if (n == 0 || n > SRV_IDEM_MAX || name + 1 + n > cap) {
+        srv_error(r, 400, "invalid_header",
+                  "Idempotency-Key: 1 to %d visible ASCII characters",
+                  SRV_IDEM_MAX);
+        return -1;
+    }
+    /* the principal's own: another principal's same key is another key */
+    memcpy(out, req->who->name, name + 1);
+    memcpy(out + name + 1, k, n);
+    *plen = name + 1 + n;
+    return 1;
+}
+
 void
 api_persons_post(struct srv_ctx *ctx, const struct srv_req *req,
                  struct srv_resp *r)
 {
+    char key[SRV_NAME_MAX + 2 + SRV_IDEM_MAX];
+    size_t keylen = 0;
+    int keyed;
     json_t *body = NULL;
     struct coffre_person *p = NULL;
     if (api_body(req, r, &body) != 0 ||
@@ -88,7 +123,8 @@ api_persons_post(struct srv_ctx *ctx, const struct srv_req *req,
                   "an application carries public and identity");
         goto out;
     }
-    if (to_person(body, r, &p) != 0) {
+    if ((keyed = idem_key(req, r, key, sizeof(key), &keylen)) < 0 ||
+        to_person(body, r, &p) != 0) {
         goto out;
     }
     uint64_t id = 0;
@@ -96,13 +132,18 @@ api_persons_post(struct srv_ctx *ctx, const struct srv_req *req,
     char pseudo[COFFRE_PSEUDONYM_LEN + 1];
     /* The source key is the submission's idempotency key: a retry after
      * a lost answer stores nothing twice (docs/server.md). */
-    int rc = coffre_vault_put_once(ctx->vault, p, &id, &created);
+    int rc = keyed ? coffre_vault_put_keyed(ctx->vault, p, key, keylen, &id,
+                                            &created)
+                   : coffre_vault_put_once(ctx->vault, p, &id, &created);
     if (rc == COFFRE_OK) {
         rc = coffre_vault_pseudonym(ctx->vault, req->who->audience, id, pseudo);
     }
     if (rc == COFFRE_ERR_EXISTS) {
         srv_error(r, 409, "conflict",
-                  "source_key already names a different application");
+                  keyed ? "the Idempotency-Key or the source_key already "
+                          "names a different application"
+                        : "source_key already names a different "
+                          "application");
         goto out;
     }
     if (rc != COFFRE_OK) {

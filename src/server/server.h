@@ -337,6 +337,7 @@ struct srv_req {
     int target_nul;            /* a "%00" in the path or the query (http.c) */
     const char *ctype;         /* Content-Type, or NULL */
     const char *if_none_match; /* If-None-Match, or NULL (console.c) */
+    const char *idem_key;      /* Idempotency-Key, or NULL (persons.c) */
     const char *body;
     size_t body_len;
     const struct srv_principal *who; /* NULL: not authenticated */

@@ -24,6 +24,7 @@ stop_server() {
 
 finish() {
     stop_server
+    [ -n "${PG_DIRS:-}" ] && pg_stop_all
     rm -rf "$WORK"
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]
@@ -152,29 +153,42 @@ dev_unseal() {
     [ "$STATUS" = 200 ] && echo "$BODY" | jq -e '.sealed == false' >/dev/null
 }
 
-# pg_start: a throwaway PostgreSQL 15 on loopback in $WORK/pg
-# (scripts/pg-test.sh), PG_PORT its port; pg_stop stops it (from the
-# test's EXIT trap). pg_sql DB SQL runs SQL in DB; pg_uri DB is the
-# vault's URI of DB.
+# pg_start [DIR]: a throwaway PostgreSQL 15 on loopback (scripts/pg-test.sh)
+# in DIR (default $WORK/pg); PG_CI its conninfo, PG_PORT its port. Fails
+# the test (never skips) without PostgreSQL. pg_stop (or pg_stop_all)
+# stops every one started, from the test's EXIT trap. pg_sql DB SQL runs
+# SQL in DB of the last one; pg_uri DB is the vault's URI of DB;
+# psql_at CONNINFO SQL gives one unaligned answer.
+PG_DIRS=
 pg_start() {
-    PG_DIR=$WORK/pg
-    sh "$SRCDIR/scripts/pg-test.sh" start "$PG_DIR" >/dev/null ||
-        fail_exit "no PostgreSQL (scripts/deps.sh test)"
+    PG_DIR=${1:-$WORK/pg}
+    PG_CI=$(sh "$SRCDIR/scripts/pg-test.sh" start "$PG_DIR") ||
+        fail_exit "no PostgreSQL 15 (scripts/deps.sh test)"
     PG_PORT=$(cat "$PG_DIR/port")
+    PG_DIRS="$PG_DIRS $PG_DIR"
 }
 
 pg_stop() {
-    if [ -n "${PG_DIR:-}" ]; then
-        sh "$SRCDIR/scripts/pg-test.sh" stop "$PG_DIR" >/dev/null 2>&1
-        PG_DIR=
-    fi
+    local d
+    for d in $PG_DIRS; do
+        sh "$SRCDIR/scripts/pg-test.sh" stop "$d" >/dev/null 2>&1
+    done
+    PG_DIRS=
+}
+
+pg_stop_all() {
+    pg_stop
 }
 
 pg_sql() {
-    /usr/lib/postgresql/15/bin/psql -qAt \
+    /usr/lib/postgresql/15/bin/psql -qAtX \
         "host=127.0.0.1 port=$PG_PORT user=postgres dbname=$1" -c "$2"
 }
 
 pg_uri() {
     echo "postgresql://postgres@127.0.0.1:$PG_PORT/$1"
+}
+
+psql_at() {
+    /usr/lib/postgresql/15/bin/psql -qAtX "$1" -c "$2"
 }

@@ -141,6 +141,14 @@ case_meta(void)
     CHECK(b.len == 0);
     CHECK_RC(S->meta_put(st, "store.next_id", "x", 1), COFFRE_ERR_ARG);
     CHECK_RC(S->meta_get(st, "store.next_id", &b), COFFRE_ERR_ARG);
+    /* meta_add: only a key not present, the value kept */
+    CHECK_RC(S->meta_add(st, "vault_id", "new", 3), COFFRE_ERR_EXISTS);
+    CHECK_RC(S->meta_get(st, "vault_id", &b), COFFRE_OK);
+    CHECK(b.len == 5 && memcmp(b.p, "\0xyzw", 5) == 0);
+    CHECK_RC(S->meta_add(st, "added", "a", 1), COFFRE_OK);
+    CHECK_RC(S->meta_get(st, "added", &b), COFFRE_OK);
+    CHECK(b.len == 1 && b.p[0] == 'a');
+    CHECK_RC(S->meta_add(st, "store.x", "x", 1), COFFRE_ERR_ARG);
     coffre_buf_free(&b);
     coffre_buf_init(&b, 2);
     CHECK_RC(S->meta_get(st, "vault_id", &b), COFFRE_ERR_TOOBIG);
