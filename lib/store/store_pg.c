@@ -579,6 +579,59 @@ pg_simple(struct pg *s, const char *sql)
     return rc;
 }
 
+/*
+ * An ad hoc statement of store_pg_audit.c (n < 0: PQexec of ${sql}, else
+ * PQexecParams with binary results), under pg_run's rules for a lost
+ * link: inside a transaction it fails the transaction (retry set);
+ * outside one the link is regained first unless STORE_PG_NOCONNECT (a
+ * statement of a transaction begun by hand: a new connection would run
+ * it outside that transaction), and with STORE_PG_AGAIN a statement
+ * whose link broke under it is sent once more on a regained one. NULL
+ * and *prc set on failure.
+ */
+PGresult *
+store_pg_exec(struct coffre_store *store, const char *sql, int n,
+              const char *const *v, const int *len, const int *fmt, int flags,
+              int *prc)
+{
+    struct pg *s = pg_of(store);
+    PGresult *r;
+
+    if (s->tx_lost) {
+        s->base.retry = 1;
+        *prc = lost_fail(s, "earlier in this transaction: roll back, retry");
+        return NULL;
+    }
+    if (!s->in_tx) {
+        if (flags & STORE_PG_NOCONNECT) {
+            if (s->broken || s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
+                *prc = lost_fail(s, "during a transaction begun by hand");
+                return NULL;
+            }
+        } else if ((*prc = ensure_conn(s)) != COFFRE_OK) {
+            return NULL;
+        }
+    }
+    for (int again = !s->in_tx && (flags & STORE_PG_AGAIN);; again = 0) {
+        r = n < 0 ? PQexec(s->c, sql)
+                  : PQexecParams(s->c, sql, n, NULL, v, len, fmt, 1);
+        if (res_ok(r)) {
+            *prc = COFFRE_OK;
+            return r;
+        }
+        if (!conn_lost(s, r)) {
+            *prc = pg_fail(s, r);
+            PQclear(r);
+            return NULL;
+        }
+        PQclear(r);
+        *prc = run_lost(s);
+        if (!again || (*prc = pg_reconnect(s)) != COFFRE_OK) {
+            return NULL;
+        }
+    }
+}
+
 /* A bigint of a binary result. */
 static int64_t
 g64(const PGresult *r, int row, int col)
@@ -1806,48 +1859,33 @@ pg_bulk_load(struct coffre_store *store, int mode)
 }
 
 static int open_conn(struct pg *s, char *msg, size_t cap);
+static int keep_auth(struct pg *s, const char *conninfo, const char *password);
 static const struct coffre_store_ops pg_ops;
 
-/* A second connection with the first one's parameters (PQconninfo: the
- * host list and the password too, which libpq wipes when it closes). */
+/* A second connection with the first one's conninfo and password (kept
+ * for reconnects: it reconnects by itself like the first). */
 static int
 pg_dup(struct coffre_store *store, struct coffre_store **pnew)
 {
-    PQconninfoOption *o = PQconninfo(pg_of(store)->c), *i;
-    const char **keys = NULL, **vals = NULL;
-    struct pg *s = NULL;
-    size_t n = 0;
-    int rc = COFFRE_ERR_NOMEM;
+    struct pg *o = pg_of(store), *s;
+    int rc;
 
     *pnew = NULL;
-    for (i = o; i != NULL && i->keyword != NULL; i++) {
-        n++;
+    if ((s = calloc(1, sizeof(*s))) == NULL) {
+        return COFFRE_ERR_NOMEM;
     }
-    keys = calloc(n + 1, sizeof(*keys));
-    vals = calloc(n + 1, sizeof(*vals));
-    s = calloc(1, sizeof(*s));
-    if (o != NULL && keys != NULL && vals != NULL && s != NULL) {
-        n = 0;
-        for (i = o; i->keyword != NULL; i++) {
-            if (i->val != NULL) {
-                keys[n] = i->keyword, vals[n++] = i->val;
-            }
-        }
-        s->base.ops = &pg_ops;
-        s->c = PQconnectdbParams(keys, vals, 0);
+    s->base.ops = &pg_ops;
+    rc = keep_auth(s, o->conninfo, o->password);
+    if (rc == COFFRE_OK) {
+        s->c = connect_with(s->conninfo, s->password);
         rc = open_conn(s, store->errmsg, sizeof(store->errmsg));
     }
-    if (o != NULL) {
-        PQconninfoFree(o);
-    }
-    free(keys);
-    free(vals);
-    if (rc != COFFRE_OK && s != NULL) {
+    if (rc != COFFRE_OK) {
         pg_close(&s->base);
-    } else if (rc == COFFRE_OK) {
-        *pnew = &s->base;
+        return rc;
     }
-    return rc;
+    *pnew = &s->base;
+    return COFFRE_OK;
 }
 
 static const struct coffre_store_ops pg_ops = {

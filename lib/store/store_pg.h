@@ -20,6 +20,16 @@ int store_pg_in_tx(struct coffre_store *s);
  * deadlock, COFFRE_ERR_STORE else. */
 int store_pg_fail(struct coffre_store *s, const PGresult *r);
 
+/* store_pg_exec flags */
+#define STORE_PG_AGAIN 1     /* outside a transaction: send once more */
+#define STORE_PG_NOCONNECT 2 /* inside a transaction begun by hand */
+
+/** store_pg_exec(s, sql, n, v, len, fmt, flags, prc): an ad hoc
+ * statement with the store's rules for a lost link (store_pg.c). */
+PGresult *store_pg_exec(struct coffre_store *s, const char *sql, int n,
+                        const char *const *v, const int *len, const int *fmt,
+                        int flags, int *prc);
+
 /** store_pg_audit_schema(s): create the audit log's tables if missing. */
 int store_pg_audit_schema(struct coffre_store *s);
 

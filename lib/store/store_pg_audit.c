@@ -38,36 +38,21 @@ static const char audit_schema_sql[] =
     " note bytea NOT NULL);"
     "SELECT pg_advisory_unlock(" LOCK_SCHEMA ");";
 
+/* ${sql} alone (flags: store_pg_exec). */
 static int
-exec_ok(struct coffre_store *s, PGresult *r, int *rc)
-{
-    ExecStatusType es = PQresultStatus(r);
-
-    if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
-        *rc = store_pg_fail(s, r);
-        PQclear(r);
-        return 0;
-    }
-    *rc = COFFRE_OK;
-    return 1;
-}
-
-static int
-simple(struct coffre_store *s, const char *sql)
+simple(struct coffre_store *s, const char *sql, int flags)
 {
     int rc;
-    PGresult *r = PQexec(store_pg_conn(s), sql);
+    PGresult *r = store_pg_exec(s, sql, -1, NULL, NULL, NULL, flags, &rc);
 
-    if (exec_ok(s, r, &rc)) {
-        PQclear(r);
-    }
+    PQclear(r);
     return rc;
 }
 
 int
 store_pg_audit_schema(struct coffre_store *s)
 {
-    return simple(s, audit_schema_sql);
+    return simple(s, audit_schema_sql, STORE_PG_AGAIN);
 }
 
 static uint64_t
@@ -82,14 +67,15 @@ be64(const unsigned char *b)
 }
 
 /* Run ${sql} with up to two parameters (text integers or one binary
- * blob), binary results; NULL and *prc set on failure. */
+ * blob), binary results; NULL and *prc set on failure. Outside a
+ * transaction a statement whose link broke is sent again on a regained
+ * one unless STORE_PG_NOCONNECT: a read, or the append of a disclosure's
+ * entry (a duplicate entry says no less than the truth). */
 static PGresult *
 run(struct coffre_store *s, const char *sql, int n, const char *const *v,
     const int *len, const int *fmt, int *prc)
 {
-    PGresult *r = PQexecParams(store_pg_conn(s), sql, n, NULL, v, len, fmt, 1);
-
-    return exec_ok(s, r, prc) ? r : NULL;
+    return store_pg_exec(s, sql, n, v, len, fmt, STORE_PG_AGAIN, prc);
 }
 
 int
@@ -197,25 +183,29 @@ store_pg_checkpoint_put(struct coffre_store *s, uint64_t size, const void *note,
         return COFFRE_ERR_ARG;
     }
     snprintf(a, sizeof(a), "%llu", (unsigned long long)size);
-    rc = simple(s, "BEGIN;"
-                   "LOCK TABLE audit_checkpoint IN SHARE ROW EXCLUSIVE MODE");
+    /* A lost link fails it all: the signer tries again a second later,
+     * never outside the table lock. */
+    rc = simple(s,
+                "BEGIN;"
+                "LOCK TABLE audit_checkpoint IN SHARE ROW EXCLUSIVE MODE",
+                0);
     if (rc != COFFRE_OK) {
-        (void)simple(s, "ROLLBACK");
+        (void)simple(s, "ROLLBACK", STORE_PG_NOCONNECT);
         return rc;
     }
-    r = run(s,
-            "INSERT INTO audit_checkpoint(size, note) SELECT $1, $2"
-            " WHERE NOT EXISTS (SELECT 1 FROM audit_checkpoint"
-            " WHERE size >= $1)",
-            2, v, l, f, &rc);
+    r = store_pg_exec(s,
+                      "INSERT INTO audit_checkpoint(size, note) SELECT $1, $2"
+                      " WHERE NOT EXISTS (SELECT 1 FROM audit_checkpoint"
+                      " WHERE size >= $1)",
+                      2, v, l, f, STORE_PG_NOCONNECT, &rc);
     if (r != NULL) {
         rc = atol(PQcmdTuples(r)) == 1 ? COFFRE_OK : COFFRE_ERR_EXISTS;
         PQclear(r);
     }
     if (rc == COFFRE_OK) {
-        return simple(s, "COMMIT");
+        return simple(s, "COMMIT", STORE_PG_NOCONNECT);
     }
-    (void)simple(s, "ROLLBACK");
+    (void)simple(s, "ROLLBACK", STORE_PG_NOCONNECT);
     return rc;
 }
 
