@@ -8,6 +8,8 @@ FAIL=0
 WORK=$(mktemp -d /tmp/coffre-it-XXXXXX)
 chmod 755 "$WORK"
 SERVER_PID=
+# COFFRE_TEST_STORE=pg: the same test on PostgreSQL (tests/pg_store.sh).
+. "$SRCDIR/tests/pg_store.sh"
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -24,15 +26,18 @@ stop_server() {
 
 finish() {
     stop_server
+    pg_store_stop
     rm -rf "$WORK"
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]
 }
 
-# start_dev DIR PORT [extra options]: a dev server, waited for.
+# start_dev DIR PORT [extra options]: a dev server, waited for; on a
+# fresh PostgreSQL database with COFFRE_TEST_STORE=pg.
 start_dev() {
     local dir=$1 port=$2
     shift 2
+    set -- "$@" $(store_opt)
     "$COFFRE" server --dev --listen "127.0.0.1:$port" --dev-dir "$dir" "$@" \
         >"$dir.log" 2>&1 &
     SERVER_PID=$!
