@@ -38,7 +38,10 @@ init_usage(FILE *f)
                "--key-label K\n"
                "          [--pin-file F]]\n\n"
                "                   [--store postgresql://USER@HOST/DB "
-               "[--store-password-file F]]\n\n"
+               "[--store-password-file F]]\n"
+               "       coffre init --join --data DIR2 --store "
+               "postgresql://USER@HOST/DB\n"
+               "                   [--store-password-file F]\n\n"
                "DIR is the vault's local state (lock, audit log). Its store "
                "is SQLite in DIR,\nor the PostgreSQL database --store names "
                "(a URI without a password: the\npassword comes from F, "
@@ -61,7 +64,37 @@ init_usage(FILE *f)
                "with no custodian. The PIN: --pin-file F or\n"
                "COFFRE_PKCS11_PIN, never the command line. The shares stay "
                "the recovery\nand the custodians' consent to a reseal "
-               "(docs/keys.md section 8).\n");
+               "(docs/keys.md section 8).\n\n"
+               "--join: DIR2 becomes one more data directory of the vault "
+               "the database\nholds, for another `coffre server` on the "
+               "same database (its own lock and\nlocal files): only "
+               "DIR2/store is written; no key, no share. The shares\nof "
+               "the vault unseal it (docs/storage.md section 9).\n");
+}
+
+/* init --join: record the store of an existing vault in another data
+ * directory. */
+static int
+init_join(const char *data, const struct coffre_store_opts *so)
+{
+    char msg[512] = "";
+    struct coffre_vault *v = NULL;
+    int rc = coffre_vault_join(data, so, msg, sizeof(msg));
+
+    if (rc != COFFRE_OK) {
+        cli_error("init", "%s", msg);
+        return 1;
+    }
+    rc = coffre_vault_open_store(data, so, &v);
+    if (rc != COFFRE_OK) {
+        cli_error("init", "%s", coffre_vault_errmsg(v));
+        cli_close(v);
+        return 1;
+    }
+    printf("vault %s joined in %s\nstore: %s (recorded in %s/store)\n",
+           coffre_vault_id(v), data, coffre_vault_store_location(v), data);
+    cli_close(v);
+    return 0;
 }
 
 int
@@ -80,9 +113,11 @@ cmd_init(int argc, char **argv)
         {"store", required_argument, NULL, CLI_OPT_STORE},
         {"store-password-file", required_argument, NULL,
          CLI_OPT_STORE_PASSWORD},
+        {"join", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *seal = "shamir", *tok[4] = {NULL, NULL, NULL, NULL};
+    int join = 0;
     struct coffre_init_opts io = {5, 3, NULL, NULL};
     struct coffre_store_opts so = {NULL, NULL};
     struct coffre_vault *v = NULL;
@@ -123,6 +158,9 @@ cmd_init(int argc, char **argv)
         case 'P':
             tok[c == 'M' ? 0 : c == 'T' ? 1 : c == 'K' ? 2 : 3] = optarg;
             break;
+        case 'J':
+            join = 1;
+            break;
         case 'h':
             init_usage(stdout);
             return 0;
@@ -130,6 +168,14 @@ cmd_init(int argc, char **argv)
             init_usage(stderr);
             return 2;
         }
+    }
+    if (join) {
+        if (data == NULL || optind != argc || io.share_dir != NULL ||
+            strcmp(seal, "shamir") != 0) {
+            init_usage(stderr);
+            return 2;
+        }
+        return init_join(data, &so);
     }
     if (data == NULL || io.share_dir == NULL || optind != argc ||
         (strcmp(seal, "shamir") != 0 && strcmp(seal, "pkcs11") != 0)) {

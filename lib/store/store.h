@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "coffre/coffre.h"
+#include "coffre/guard.h"
 #include "util/buf.h"
 
 #define COFFRE_TAG_LEN 16                   /* blind-index tag bytes */
@@ -217,6 +218,22 @@ struct coffre_store_ops {
     /* Make id_reserve give ids from `next` on; ARG if that would give an
      * id again (next below id_next): ids are never reused. */
     int (*id_set_next)(struct coffre_store *s, uint64_t next);
+
+    /* The guard's state shared by the processes of one database
+     * (coffre/guard.h, docs/guard.md "Several processes"); NULL when the
+     * backend keeps none (SQLite). guard_open creates its tables; the
+     * others are each one statement of their own, never inside
+     * begin/commit. Implemented in store_pg_guard.c. */
+    int (*guard_open)(struct coffre_store *s);
+    int (*guard_observe)(struct coffre_store *s,
+                         const struct coffre_guard_ask *ask,
+                         struct coffre_guard_verdict *out);
+    int (*guard_reinstate)(struct coffre_store *s, const char *name,
+                           int *pfound);
+    int (*guard_list)(struct coffre_store *s,
+                      void (*fn)(void *arg,
+                                 const struct coffre_guard_principal *p),
+                      void *arg);
 };
 
 /* The indexes a bulk load defers, by the names both schemas give them:

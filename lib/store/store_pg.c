@@ -15,6 +15,7 @@
  * endian), so no bytea is ever hex-escaped.
  */
 #include "store/store.h"
+#include "store/store_pg_guard.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1382,7 +1383,17 @@ static const struct coffre_store_ops pg_ops = {
     .meta_scan = pg_meta_scan,
     .id_next = pg_id_next,
     .id_set_next = pg_id_set_next,
+    .guard_open = store_pg_guard_open,
+    .guard_observe = store_pg_guard_observe,
+    .guard_reinstate = store_pg_guard_reinstate,
+    .guard_list = store_pg_guard_list,
 };
+
+PGconn *
+store_pg_conn(struct coffre_store *s)
+{
+    return pg_of(s)->c;
+}
 
 /* The library never prints: PostgreSQL notices are dropped. */
 static void

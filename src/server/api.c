@@ -130,6 +130,23 @@ srv_guard_make(struct srv_ctx *ctx, const struct srv_config *cfg,
     if (rc == COFFRE_OK) {
         guard_set_bonus(*pg, quota_bonus, ctx);
     }
+    /* On PostgreSQL the processes of the database share the guard's
+     * state (docs/guard.md "Several processes"): a guard that cannot
+     * reach it does not start, rather than count alone. */
+    struct coffre_guard_state *gs = NULL;
+    if (rc == COFFRE_OK && *pg != NULL && ctx->vault != NULL) {
+        rc = coffre_guard_state_open(
+            ctx->vault,
+            cfg->store_password_file[0] ? cfg->store_password_file : NULL, &gs);
+        if (rc != COFFRE_OK) {
+            srv_log(SRV_LOG_ERR, "guard", "guard: shared state: %s",
+                    coffre_vault_errmsg(ctx->vault));
+            guard_free(*pg);
+            *pg = NULL;
+        } else if (gs != NULL) {
+            guard_set_shared(*pg, gs);
+        }
+    }
     return rc;
 }
 

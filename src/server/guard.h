@@ -166,7 +166,20 @@ json_t *guard_status(struct guard *g);
 /** guard_metrics(g, f): the guard's Prometheus lines. */
 void guard_metrics(struct guard *g, FILE *f);
 
-/** guard_tick(g): reap alert commands, killing those past their time. */
+/**
+ * guard_set_shared(g, gs): share windows, quotas and suspensions with the
+ * other processes of the database through ${gs} (owned by ${g} from now
+ * on; docs/guard.md "Several processes"): each answer that discloses
+ * persons is judged in the database; admission reads the suspensions
+ * polled once a second (guard_poll), and those the database returns.
+ */
+void guard_set_shared(struct guard *g, struct coffre_guard_state *gs);
+
+/** guard_poll(g): the shared suspensions and counts into ${g} now. */
+int guard_poll(struct guard *g);
+
+/** guard_tick(g): reap alert commands, killing those past their time;
+ * poll the shared state. */
 void guard_tick(struct guard *g);
 
 /** guard_api_status(ctx, r): GET /v1/guard/status (admin, custodian,

@@ -44,6 +44,25 @@ start_dev() {
     wait_ready "$dir" "$port" admin
 }
 
+# start_config CONFIG DIR PORT: a server from its configuration file (its
+# certificates in DIR), waited for; its log appended to DIR.log.
+start_config() {
+    "$COFFRE" server --config "$1" >>"$2.log" 2>&1 &
+    SERVER_PID=$!
+    wait_ready "$2" "$3" admin
+}
+
+# unseal_shares SHARES_DIR: three custodians give shares 1..3 ($DEV, $PORT).
+unseal_shares() {
+    local k
+    for k in 1 2 3; do
+        req "$(custodian_of $k)" POST /v1/sys/unseal \
+            "$(jq -Rs '{share: .}' "$1/share-$k.txt")"
+    done
+    [ "$STATUS" = 200 ] && echo "$BODY" | jq -e '.sealed == false' >/dev/null &&
+        ok || bad "unseal"
+}
+
 # wait_ready DIR PORT ROLE: poll /v1/sys/health until it answers.
 wait_ready() {
     local i
