@@ -91,6 +91,12 @@ struct coffre_store_ops {
                     struct coffre_buf *out);
     int (*meta_put)(struct coffre_store *s, const char *key, const void *p,
                     size_t len);
+    /* meta_get for a read-check-write inside begin/commit: the value stays
+     * locked against other processes until the transaction ends (SELECT
+     * ... FOR UPDATE), so that they take turns. NULL when meta_get does
+     * so already (SQLite: a write transaction holds the database). */
+    int (*meta_get_locked)(struct coffre_store *s, const char *key,
+                           struct coffre_buf *out);
 
     /* Key-encryption keys, wrapped by the root key, by version >= 1.
      * kek_put: COFFRE_ERR_EXISTS if the version is stored already.

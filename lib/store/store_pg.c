@@ -1383,6 +1383,7 @@ static const struct coffre_store_ops pg_ops = {
     .meta_scan = pg_meta_scan,
     .id_next = pg_id_next,
     .id_set_next = pg_id_set_next,
+    .meta_get_locked = store_pg_meta_get_locked,
     .guard_open = store_pg_guard_open,
     .guard_observe = store_pg_guard_observe,
     .guard_reinstate = store_pg_guard_reinstate,

@@ -24,4 +24,8 @@ int store_pg_guard_list(struct coffre_store *s,
                                    const struct coffre_guard_principal *p),
                         void *arg);
 
+/* store_pg_lock.c */
+int store_pg_meta_get_locked(struct coffre_store *s, const char *key,
+                             struct coffre_buf *out);
+
 #endif
