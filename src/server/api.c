@@ -121,6 +121,42 @@ quota_bonus(void *arg, const char *name, int64_t *pexpires)
     return srv_approval_quota_bonus(arg, name, pexpires);
 }
 
+/* The guard's shared state (coffre_guard_state_*), for guard.c. */
+static int
+sh_observe(void *gs, const struct coffre_guard_ask *ask,
+           struct coffre_guard_verdict *out)
+{
+    return coffre_guard_state_observe(gs, ask, out);
+}
+
+static int
+sh_reinstate(void *gs, const char *name, int *pfound)
+{
+    return coffre_guard_state_reinstate(gs, name, pfound);
+}
+
+static int
+sh_list(void *gs, void (*fn)(void *arg, const struct coffre_guard_principal *p),
+        void *arg)
+{
+    return coffre_guard_state_list(gs, fn, arg);
+}
+
+static const char *
+sh_errmsg(void *gs)
+{
+    return coffre_guard_state_errmsg(gs);
+}
+
+static void
+sh_close(void *gs)
+{
+    coffre_guard_state_close(gs);
+}
+
+static const struct guard_shared_ops shared_ops = {
+    sh_observe, sh_reinstate, sh_list, sh_errmsg, sh_close};
+
 int
 srv_guard_make(struct srv_ctx *ctx, const struct srv_config *cfg,
                struct guard **pg)
@@ -144,7 +180,7 @@ srv_guard_make(struct srv_ctx *ctx, const struct srv_config *cfg,
             guard_free(*pg);
             *pg = NULL;
         } else if (gs != NULL) {
-            guard_set_shared(*pg, gs);
+            guard_set_shared(*pg, &shared_ops, gs);
         }
     }
     return rc;

@@ -84,7 +84,8 @@ struct guard {
     char state_path[SRV_PATH_MAX + 32];
     /* On PostgreSQL: windows, quotas and suspensions shared by every
      * process of the database (guard_set_shared); NULL: this process's. */
-    struct coffre_guard_state *shared;
+    void *shared;
+    const struct guard_shared_ops *sh;
     uint64_t shared_fail; /* answers refused: the database did not answer */
 };
 
@@ -344,7 +345,9 @@ guard_free(struct guard *g)
             waitpid(g->kids[i].pid, NULL, 0);
         }
     }
-    coffre_guard_state_close(g->shared);
+    if (g->shared != NULL) {
+        g->sh->close(g->shared);
+    }
     free(g->slots);
     free(g->poison);
     json_decref(g->alerts);
@@ -793,10 +796,10 @@ judge_shared(struct guard *g, struct gslot *s, const struct srv_resp *r,
                                    bonus > s->bonus_used ? bonus - s->bonus_used
                                                          : 0};
     pthread_mutex_unlock(&s->lock);
-    if (coffre_guard_state_observe(g->shared, &ask, &out) != COFFRE_OK) {
+    if (g->sh->observe(g->shared, &ask, &out) != COFFRE_OK) {
         __atomic_add_fetch(&g->shared_fail, 1, __ATOMIC_RELAXED);
         srv_log(SRV_LOG_ERR, "guard", "guard: shared state: %s",
-                coffre_guard_state_errmsg(g->shared));
+                g->sh->errmsg(g->shared));
         return -1;
     }
     pthread_mutex_lock(&s->lock);
@@ -927,10 +930,9 @@ guard_reinstate(struct guard *g, const char *name, int *pfound)
         /* Shared: the database says whether it was suspended, for every
          * process; the others see it lifted at their next poll. */
         if (g->shared != NULL &&
-            coffre_guard_state_reinstate(g->shared, s->who->name, &lifted) !=
-                COFFRE_OK) {
+            g->sh->reinstate(g->shared, s->who->name, &lifted) != COFFRE_OK) {
             srv_log(SRV_LOG_ERR, "guard", "guard: shared state: %s",
-                    coffre_guard_state_errmsg(g->shared));
+                    g->sh->errmsg(g->shared));
             return COFFRE_ERR_UNAVAILABLE;
         }
         pthread_mutex_lock(&s->lock);
@@ -1082,8 +1084,9 @@ poll_one(void *arg, const struct coffre_guard_principal *p)
 }
 
 void
-guard_set_shared(struct guard *g, struct coffre_guard_state *gs)
+guard_set_shared(struct guard *g, const struct guard_shared_ops *ops, void *gs)
 {
+    g->sh = ops;
     g->shared = gs;
     guard_poll(g);
 }
@@ -1094,10 +1097,10 @@ guard_poll(struct guard *g)
     if (g == NULL || g->shared == NULL) {
         return COFFRE_OK;
     }
-    int rc = coffre_guard_state_list(g->shared, poll_one, g);
+    int rc = g->sh->list(g->shared, poll_one, g);
     if (rc != COFFRE_OK) {
         srv_log(SRV_LOG_ERR, "guard", "guard: shared state: %s",
-                coffre_guard_state_errmsg(g->shared));
+                g->sh->errmsg(g->shared));
     }
     return rc;
 }
