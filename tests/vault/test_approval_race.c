@@ -3,7 +3,10 @@
  * issue 14): three processes on one PostgreSQL database, each with its own
  * data directory (coffre_vault_join). The parent grants an approval; two
  * children race to use it at once, ROUNDS times: exactly one wins each
- * round, the other is refused as `used`.
+ * round, the other is refused as `used`. Then both plant poison records
+ * at once, ROUNDS / 4 times: the vault's poison list must name every
+ * record planted by a plant that succeeded (docs/guard.md), none lost to
+ * the other process's write.
  *
  * usage: test_approval_race URI WORKDIR ROUNDS
  */
@@ -16,10 +19,14 @@
 #include <unistd.h>
 
 #include "coffre/approval.h"
+#include "coffre/audit.h"
 #include "coffre/coffre.h"
+#include "coffre/guard.h"
 
 #define OP "retention.epoch_destroy"
 #define SCOPE "epoch:7"
+#define PLANT "plant"
+#define PLANT_N 3
 
 static void
 die(const char *what, struct coffre_vault *v, int rc)
@@ -69,10 +76,36 @@ static int
 child(const char *dir, const char *shares, int in, int out, const char *me)
 {
     struct coffre_vault *v = open_unsealed(dir, shares);
-    char id[COFFRE_APPROVAL_ID_LEN + 1];
+    char id[COFFRE_APPROVAL_ID_LEN + 1], log[PATH_MAX];
+    const struct coffre_actor actor = {NULL, "local", NULL, "race test"};
+    struct coffre_audit *a = NULL;
     int why = 0;
+    /* Planting writes through the audit log: each process its own, in its
+     * data directory, attached before any write (docs/storage.md 9). */
+    snprintf(log, sizeof(log), "%s/audit", dir);
+    int arc = coffre_audit_open(v, log, NULL, &a);
+    arc = arc == COFFRE_OK ? coffre_audit_attach(a, v, &actor) : arc;
+    if (arc != COFFRE_OK) {
+        fprintf(stderr, "%s: audit: %s: %s\n", me, coffre_strerror(arc),
+                coffre_audit_open_errmsg());
+    }
     while (read(in, id, sizeof(id)) == (ssize_t)sizeof(id)) {
         id[COFFRE_APPROVAL_ID_LEN] = '\0';
+        if (strcmp(id, PLANT) == 0) {
+            unsigned n = 0;
+            int prc = coffre_vault_poison_plant(v, 42, PLANT_N, &n);
+            char c = prc == COFFRE_OK && n == PLANT_N ? 'W'
+                     : prc == COFFRE_ERR_UNAVAILABLE  ? 'L'
+                                                      : 'E';
+            if (c == 'E') {
+                fprintf(stderr, "%s: plant: %s: %s\n", me, coffre_strerror(prc),
+                        coffre_vault_errmsg(v));
+            }
+            if (write(out, &c, 1) != 1) {
+                break;
+            }
+            continue;
+        }
         int rc = coffre_vault_approval_consume(v, id, OP, SCOPE, me,
                                                (int64_t)time(NULL), NULL, &why);
         char c = rc == COFFRE_OK ? 'W'
@@ -88,6 +121,7 @@ child(const char *dir, const char *shares, int in, int out, const char *me)
         }
     }
     coffre_vault_close(v);
+    coffre_audit_close(a);
     return 0;
 }
 
@@ -135,6 +169,19 @@ main(int argc, char **argv)
         close(from[i][1]);
     }
     v = open_unsealed(dirs[0], shares);
+    /* The poison key and a first record, before the race: two processes
+     * making the vault's poison key at once is another matter. */
+    char log[PATH_MAX + 8];
+    const struct coffre_actor actor = {NULL, "local", NULL, "race test"};
+    struct coffre_audit *alog = NULL;
+    unsigned first = 0;
+    snprintf(log, sizeof(log), "%s/audit", dirs[0]);
+    rc = coffre_audit_open(v, log, NULL, &alog);
+    rc = rc == COFFRE_OK ? coffre_audit_attach(alog, v, &actor) : rc;
+    rc = rc == COFFRE_OK ? coffre_vault_poison_plant(v, 42, 1, &first) : rc;
+    if (rc != COFFRE_OK) {
+        die("first plant", v, rc);
+    }
     for (int r = 0; r < rounds; r++) {
         struct coffre_approval a, granted;
         int64_t now = (int64_t)time(NULL);
@@ -164,12 +211,39 @@ main(int argc, char **argv)
             bad++;
         }
     }
+    int planted = (int)first, errors = 0;
+    for (int r = 0; r < rounds / 4; r++) {
+        char msg_id[COFFRE_APPROVAL_ID_LEN + 1] = PLANT, got[2] = {0, 0};
+        for (int i = 0; i < 2; i++) {
+            if (write(to[i][1], msg_id, sizeof(msg_id)) !=
+                (ssize_t)sizeof(msg_id)) {
+                return 1;
+            }
+        }
+        for (int i = 0; i < 2; i++) {
+            if (read(from[i][0], &got[i], 1) != 1) {
+                return 1;
+            }
+            planted += got[i] == 'W' ? PLANT_N : 0;
+            errors += got[i] == 'E';
+        }
+    }
     for (int i = 0; i < 2; i++) {
         close(to[i][1]);
         wait(NULL);
     }
+    uint64_t ids[COFFRE_POISON_MAX];
+    size_t listed = 0;
+    rc = coffre_vault_poison_list(v, ids, COFFRE_POISON_MAX, &listed);
     coffre_vault_close(v);
+    coffre_audit_close(alog);
     printf("%d rounds, %d uses won, %d rounds without exactly one winner\n",
            rounds, wins, bad);
-    return bad == 0 && wins == rounds ? 0 : 1;
+    printf("%d poison records planted by successful plants, %zu in the list, "
+           "%d plants failed\n",
+           planted, listed, errors);
+    return bad == 0 && wins == rounds && rc == COFFRE_OK && errors == 0 &&
+                   planted > 0 && listed == (size_t)planted
+               ? 0
+               : 1;
 }
