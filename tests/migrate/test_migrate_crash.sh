@@ -45,7 +45,8 @@ phase "manifest of the file"
 
 # Calibration: the rate of a short import on a scratch vault, and the
 # start-up cost (open and unseal) of a run.
-cal=$((N < 20000 ? N : 20000))
+CAL=${MIGRATE_CRASH_CAL:-20000} # persons of the calibration import, at most
+cal=$((N < CAL ? N : CAL))
 head -n $((cal + 1)) "$T/p.csv" | grep -v '^bad row' >"$T/cal.csv"
 "$COFFRE" init --data "$T/w" --shares-dir "$T/ws" $(store_opt) >/dev/null
 t0=$(now_ms)
