@@ -296,6 +296,19 @@ COFFRE_API int coffre_vault_open_store(const char *dir,
                                        const struct coffre_store_opts *so,
                                        struct coffre_vault **pv);
 
+/**
+ * coffre_vault_join(dir, so, msg, cap): make ${dir} (created 0700 if
+ * absent) a further data directory of the vault that the PostgreSQL store
+ * so->location holds, for another process on the same database: its URI
+ * is recorded in DIR/store, nothing else is made and the database is not
+ * changed. COFFRE_ERR_ARG for a store that is not a PostgreSQL URI,
+ * COFFRE_ERR_EXISTS if ${dir} holds a vault, COFFRE_ERR_NOTFOUND if the
+ * database holds none; the reason in ${msg} (${cap} bytes).
+ */
+COFFRE_API int coffre_vault_join(const char *dir,
+                                 const struct coffre_store_opts *so, char *msg,
+                                 size_t cap);
+
 /** coffre_vault_store_location(v): "sqlite" or the store's URI (it
  * carries no password). */
 COFFRE_API const char *

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "coffre/coffre.h"
+#include "coffre/guard.h"
 #include "util/buf.h"
 
 #define COFFRE_TAG_LEN 16                   /* blind-index tag bytes */
@@ -101,6 +102,12 @@ struct coffre_store_ops {
      * waited for (PostgreSQL), so of two only one adds it. */
     int (*meta_add)(struct coffre_store *s, const char *key, const void *p,
                     size_t len);
+    /* meta_get for a read-check-write inside begin/commit: the value stays
+     * locked against other processes until the transaction ends (SELECT
+     * ... FOR UPDATE), so that they take turns. NULL when meta_get does
+     * so already (SQLite: a write transaction holds the database). */
+    int (*meta_get_locked)(struct coffre_store *s, const char *key,
+                           struct coffre_buf *out);
 
     /* Key-encryption keys, wrapped by the root key, by version >= 1.
      * kek_put: COFFRE_ERR_EXISTS if the version is stored already.
@@ -265,6 +272,21 @@ struct coffre_store_ops {
     int (*audit_signer_lock)(struct coffre_store *s, int *pheld);
     /* A second connection to the same database, a store of its own. */
     int (*dup)(struct coffre_store *s, struct coffre_store **pnew);
+    /* The guard's state shared by the processes of one database
+     * (coffre/guard.h, docs/guard.md "Several processes"); NULL when the
+     * backend keeps none (SQLite). guard_open creates its tables; the
+     * others are each one statement of their own, never inside
+     * begin/commit. Implemented in store_pg_guard.c. */
+    int (*guard_open)(struct coffre_store *s);
+    int (*guard_observe)(struct coffre_store *s,
+                         const struct coffre_guard_ask *ask,
+                         struct coffre_guard_verdict *out);
+    int (*guard_reinstate)(struct coffre_store *s, const char *name,
+                           int *pfound);
+    int (*guard_list)(struct coffre_store *s,
+                      void (*fn)(void *arg,
+                                 const struct coffre_guard_principal *p),
+                      void *arg);
 };
 
 /* The indexes a bulk load defers, by the names both schemas give them:

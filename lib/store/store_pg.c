@@ -28,6 +28,7 @@
  */
 #include "store/store.h"
 #include "store/store_pg.h"
+#include "store/store_pg_guard.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1931,6 +1932,11 @@ static const struct coffre_store_ops pg_ops = {
     .checkpoint_get = store_pg_checkpoint_get,
     .audit_signer_lock = store_pg_audit_signer_lock,
     .dup = pg_dup,
+    .meta_get_locked = store_pg_meta_get_locked,
+    .guard_open = store_pg_guard_open,
+    .guard_observe = store_pg_guard_observe,
+    .guard_reinstate = store_pg_guard_reinstate,
+    .guard_list = store_pg_guard_list,
 };
 
 /* The library never prints: PostgreSQL notices are dropped. */

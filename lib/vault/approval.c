@@ -162,7 +162,11 @@ load(struct coffre_vault *v, const struct coffre_key *k, struct approvals *all)
     int rc;
     all->n = 0;
     coffre_buf_init(&b, COFFRE_STORE_META_MAX);
-    rc = v->store->ops->meta_get(v->store, APPROVALS_META, &b);
+    /* Locked until the transaction ends: another process changing the
+     * list waits, then reads this one's (an approval used once). */
+    rc = v->store->ops->meta_get_locked != NULL
+             ? v->store->ops->meta_get_locked(v->store, APPROVALS_META, &b)
+             : v->store->ops->meta_get(v->store, APPROVALS_META, &b);
     if (rc == COFFRE_ERR_NOTFOUND) {
         rc = COFFRE_OK; /* none yet */
     } else if (rc != COFFRE_OK) {

@@ -79,9 +79,12 @@ poison_key(struct coffre_vault *v, int create, struct coffre_key **pk)
     return rc;
 }
 
-/* Open the sealed list into ${l} (empty when absent); lock held. */
+/* Open the sealed list into ${l} (empty when absent); lock held. With
+ * ${locked}, in a transaction: the value stays locked against other
+ * processes until it ends (store op meta_get_locked). */
 static int
-list_load(struct coffre_vault *v, const struct coffre_key *k, struct plist *l)
+list_load(struct coffre_vault *v, const struct coffre_key *k, struct plist *l,
+          int locked)
 {
     unsigned char ad[COFFRE_AD_MAX], *pt = NULL;
     size_t adlen = coffre_ad_named(ad, v->id, POISON_LIST_NAME);
@@ -90,7 +93,9 @@ list_load(struct coffre_vault *v, const struct coffre_key *k, struct plist *l)
 
     memset(l, 0, sizeof(*l));
     coffre_buf_init(&b, POISON_PT_MAX + COFFRE_AEAD_OVERHEAD);
-    rc = v->store->ops->meta_get(v->store, POISON_LIST_META, &b);
+    rc = locked && v->store->ops->meta_get_locked != NULL
+             ? v->store->ops->meta_get_locked(v->store, POISON_LIST_META, &b)
+             : v->store->ops->meta_get(v->store, POISON_LIST_META, &b);
     if (rc == COFFRE_ERR_NOTFOUND) {
         rc = COFFRE_OK;
         goto out;
@@ -163,7 +168,7 @@ list_get(struct coffre_vault *v, int create, struct plist *l,
         rc = poison_key(v, create, pk);
     }
     if (rc == COFFRE_OK) {
-        rc = list_load(v, *pk, l);
+        rc = list_load(v, *pk, l, 0);
     } else if (rc == COFFRE_ERR_NOTFOUND && !create) {
         memset(l, 0, sizeof(*l)); /* never planted */
         rc = COFFRE_OK;
@@ -255,7 +260,18 @@ static int
 plant_tx(struct coffre_vault *v, void *arg)
 {
     struct plant_args *a = arg;
-    int rc = COFFRE_OK;
+    struct plist *cur = coffre_pmem_alloc(sizeof(*cur));
+    int rc = cur != NULL ? list_load(v, a->k, cur, 1) : COFFRE_ERR_NOMEM;
+
+    /* Another process (a server on the same database) planted since the
+     * list was read: writing this one would drop its ids, and the guard
+     * would no longer know those records. Nothing done; the next sync
+     * plants from the new list. */
+    if (rc == COFFRE_OK && (cur->drawn != a->l->drawn || cur->n != a->l->n)) {
+        rc = vault_fail(v, COFFRE_ERR_UNAVAILABLE,
+                        "poison list changed by another process");
+    }
+    coffre_pmem_free(cur);
 
     for (unsigned done = 0; rc == COFFRE_OK && done < a->count; done++) {
         struct coffre_person *q = NULL;

@@ -121,6 +121,42 @@ quota_bonus(void *arg, const char *name, int64_t *pexpires)
     return srv_approval_quota_bonus(arg, name, pexpires);
 }
 
+/* The guard's shared state (coffre_guard_state_*), for guard.c. */
+static int
+sh_observe(void *gs, const struct coffre_guard_ask *ask,
+           struct coffre_guard_verdict *out)
+{
+    return coffre_guard_state_observe(gs, ask, out);
+}
+
+static int
+sh_reinstate(void *gs, const char *name, int *pfound)
+{
+    return coffre_guard_state_reinstate(gs, name, pfound);
+}
+
+static int
+sh_list(void *gs, void (*fn)(void *arg, const struct coffre_guard_principal *p),
+        void *arg)
+{
+    return coffre_guard_state_list(gs, fn, arg);
+}
+
+static const char *
+sh_errmsg(void *gs)
+{
+    return coffre_guard_state_errmsg(gs);
+}
+
+static void
+sh_close(void *gs)
+{
+    coffre_guard_state_close(gs);
+}
+
+static const struct guard_shared_ops shared_ops = {
+    sh_observe, sh_reinstate, sh_list, sh_errmsg, sh_close};
+
 int
 srv_guard_make(struct srv_ctx *ctx, const struct srv_config *cfg,
                struct guard **pg)
@@ -129,6 +165,23 @@ srv_guard_make(struct srv_ctx *ctx, const struct srv_config *cfg,
         guard_new(cfg, cfg->guard ? cfg->guard : guard_config_default(), pg);
     if (rc == COFFRE_OK) {
         guard_set_bonus(*pg, quota_bonus, ctx);
+    }
+    /* On PostgreSQL the processes of the database share the guard's
+     * state (docs/guard.md "Several processes"): a guard that cannot
+     * reach it does not start, rather than count alone. */
+    struct coffre_guard_state *gs = NULL;
+    if (rc == COFFRE_OK && *pg != NULL && ctx->vault != NULL) {
+        rc = coffre_guard_state_open(
+            ctx->vault,
+            cfg->store_password_file[0] ? cfg->store_password_file : NULL, &gs);
+        if (rc != COFFRE_OK) {
+            srv_log(SRV_LOG_ERR, "guard", "guard: shared state: %s",
+                    coffre_vault_errmsg(ctx->vault));
+            guard_free(*pg);
+            *pg = NULL;
+        } else if (gs != NULL) {
+            guard_set_shared(*pg, &shared_ops, gs);
+        }
     }
     return rc;
 }

@@ -56,6 +56,9 @@ struct gslot {
     uint64_t bonus_used, bonus_last, bonus_held;
     int64_t bonus_until;
     double bonus_at;
+    /* Shared state (guard_set_shared): the window counts of every process
+     * as of the last poll, shown by the status route. */
+    uint64_t shared_personal, shared_listed;
 };
 
 struct alert_child {
@@ -79,6 +82,11 @@ struct guard {
     struct alert_child kids[CHILDREN_MAX];
     uint64_t nalerts[4], dropped, saved_fail;
     char state_path[SRV_PATH_MAX + 32];
+    /* On PostgreSQL: windows, quotas and suspensions shared by every
+     * process of the database (guard_set_shared); NULL: this process's. */
+    void *shared;
+    const struct guard_shared_ops *sh;
+    uint64_t shared_fail; /* answers refused: the database did not answer */
 };
 
 enum { WHY_BULK = 0, WHY_LIST, WHY_POISON, WHY_FULL };
@@ -336,6 +344,9 @@ guard_free(struct guard *g)
             kill(g->kids[i].pid, SIGKILL);
             waitpid(g->kids[i].pid, NULL, 0);
         }
+    }
+    if (g->shared != NULL) {
+        g->sh->close(g->shared);
     }
     free(g->slots);
     free(g->poison);
@@ -746,6 +757,99 @@ judge(struct guard *g, struct gslot *s, const struct srv_resp *r,
     }
 }
 
+static int
+why_of(const char *reason)
+{
+    for (int w = 0; w < 4; w++) {
+        if (strcmp(reason, why_names[w]) == 0) {
+            return w;
+        }
+    }
+    return WHY_FULL;
+}
+
+/* The shared judge (guard_set_shared): the thresholds and quotas of every
+ * process at once, in one round trip; the approvals' bonus is accounted
+ * here, with the slot locked around the local part only. ${v->why} >= 0
+ * on entry: suspend for that reason. 0, or -1 when the database did not
+ * answer (nothing may be disclosed then). */
+static int
+judge_shared(struct guard *g, struct gslot *s, const struct srv_resp *r,
+             uint64_t bonus, int64_t until, struct verdict *v)
+{
+    struct coffre_guard_verdict out;
+    pthread_mutex_lock(&s->lock);
+    double now = g->now();
+    bonus_update(s, bonus, until, now);
+    uint64_t bulk = s->lim.bulk_threshold;
+    bulk += bulk ? bulk_extra(s, bonus, now) : 0;
+    struct coffre_guard_ask ask = {s->who->name,
+                                   r->disclosed,
+                                   r->ndisclosed,
+                                   r->disclosed_personal,
+                                   v->why >= 0 ? why_names[v->why] : NULL,
+                                   s->lim.list_threshold,
+                                   bulk,
+                                   s->lim.window,
+                                   s->lim.persons_hour,
+                                   s->lim.persons_day,
+                                   bonus > s->bonus_used ? bonus - s->bonus_used
+                                                         : 0};
+    pthread_mutex_unlock(&s->lock);
+    if (g->sh->observe(g->shared, &ask, &out) != COFFRE_OK) {
+        __atomic_add_fetch(&g->shared_fail, 1, __ATOMIC_RELAXED);
+        srv_log(SRV_LOG_ERR, "guard", "guard: shared state: %s",
+                g->sh->errmsg(g->shared));
+        return -1;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (out.reason[0] != '\0') {
+        v->why = why_of(out.reason);
+        v->seen = (uint32_t)(out.seen > UINT32_MAX ? UINT32_MAX : out.seen);
+        v->threshold =
+            (uint32_t)(out.threshold > UINT32_MAX ? UINT32_MAX : out.threshold);
+        s->suspended = 1;
+        s->since = out.since;
+        snprintf(s->reason, sizeof(s->reason), "%s", out.reason);
+    } else if (out.wait > 0) {
+        v->wait = out.wait;
+        s->limited++;
+    } else {
+        s->bonus_used += out.paid;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return out.reason[0] != '\0' && !out.fresh; /* 1: suspended before */
+}
+
+/* guard_observe with the shared state. */
+static void
+observe_shared(struct guard *g, struct gslot *s, struct srv_resp *r,
+               uint64_t bonus, int64_t until, struct verdict *v)
+{
+    int already = judge_shared(g, s, r, bonus, until, v);
+    if (already < 0) {
+        srv_resp_free(r);
+        r->classes = 0;
+        srv_error(r, 503, "guard_unavailable",
+                  "the guard's shared state cannot be reached; retry later");
+        return;
+    }
+    if (v->why >= 0) {
+        answer_suspended(r, s);
+        if (!already) {
+            r->action = "guard.suspend"; /* the audit entry (audit.c) */
+            raise_alert(g, s, v->why, v->seen, v->threshold, s->lim.window);
+        }
+    } else if (v->wait) {
+        srv_resp_free(r);
+        r->classes = 0;
+        r->retry_after = v->wait;
+        srv_error(r, 429, "quota_exceeded",
+                  "persons quota of %s exhausted; retry after %u s",
+                  s->who->name, v->wait);
+    }
+}
+
 void
 guard_observe(struct guard *g, const struct srv_principal *who,
               struct srv_resp *r)
@@ -768,6 +872,10 @@ guard_observe(struct guard *g, const struct srv_principal *who,
     /* Asked before the slot lock: the callback takes its own. */
     int64_t until = 0;
     uint64_t bonus = g->bonus ? g->bonus(g->bonus_arg, who->name, &until) : 0;
+    if (g->shared != NULL) {
+        observe_shared(g, s, r, bonus, until, &v);
+        return;
+    }
     pthread_mutex_lock(&s->lock);
     int already = s->suspended;
     if (!already && v.why < 0) {
@@ -815,10 +923,23 @@ guard_reinstate(struct guard *g, const char *name, int *pfound)
     *pfound = 0;
     for (size_t i = 0; g != NULL && i < g->n; i++) {
         struct gslot *s = &g->slots[i];
+        int lifted = 0;
         if (!slot_named(s, name)) {
             continue;
         }
+        /* Shared: the database says whether it was suspended, for every
+         * process; the others see it lifted at their next poll. */
+        if (g->shared != NULL &&
+            g->sh->reinstate(g->shared, s->who->name, &lifted) != COFFRE_OK) {
+            srv_log(SRV_LOG_ERR, "guard", "guard: shared state: %s",
+                    g->sh->errmsg(g->shared));
+            return COFFRE_ERR_UNAVAILABLE;
+        }
         pthread_mutex_lock(&s->lock);
+        if (g->shared != NULL) {
+            s->suspended = lifted;
+            s->shared_personal = s->shared_listed = 0;
+        }
         *pfound = s->suspended;
         /* A fresh start: the window that tripped would trip again. Only
          * for a suspended principal: wiping a running one's windows
@@ -872,9 +993,11 @@ slot_json(struct guard *g, struct gslot *s)
         "{s:s,s:s,s:b,s:s*,s:s*,s:I,s:I,s:I,s:I,s:I}", "name", s->who->name,
         "role", srv_role_name(s->who->role), "suspended", s->suspended, "since",
         s->suspended ? when : NULL, "reason", s->suspended ? s->reason : NULL,
-        "persons_in_window", (json_int_t)s->personal.n, "listed_in_window",
-        (json_int_t)s->listed.n, "bulk_threshold",
-        (json_int_t)s->lim.bulk_threshold, "list_threshold",
+        "persons_in_window",
+        (json_int_t)(g->shared ? s->shared_personal : s->personal.n),
+        "listed_in_window",
+        (json_int_t)(g->shared ? s->shared_listed : s->listed.n),
+        "bulk_threshold", (json_int_t)s->lim.bulk_threshold, "list_threshold",
         (json_int_t)s->lim.list_threshold, "limited", (json_int_t)s->limited);
     pthread_mutex_unlock(&s->lock);
     return o;
@@ -939,12 +1062,56 @@ guard_metrics(struct guard *g, FILE *f)
             (unsigned long long)limited);
 }
 
+/* One principal of the shared state into its slot. */
+static void
+poll_one(void *arg, const struct coffre_guard_principal *p)
+{
+    struct guard *g = arg;
+    for (size_t i = 0; i < g->n; i++) {
+        struct gslot *s = &g->slots[i];
+        if (strcmp(s->who->name, p->name) != 0) {
+            continue;
+        }
+        pthread_mutex_lock(&s->lock);
+        s->suspended = p->suspended;
+        s->since = p->suspended ? p->since : 0;
+        snprintf(s->reason, sizeof(s->reason), "%s",
+                 p->suspended ? p->reason : "");
+        s->shared_personal = p->personal;
+        s->shared_listed = p->listed;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+void
+guard_set_shared(struct guard *g, const struct guard_shared_ops *ops, void *gs)
+{
+    g->sh = ops;
+    g->shared = gs;
+    guard_poll(g);
+}
+
+int
+guard_poll(struct guard *g)
+{
+    if (g == NULL || g->shared == NULL) {
+        return COFFRE_OK;
+    }
+    int rc = g->sh->list(g->shared, poll_one, g);
+    if (rc != COFFRE_OK) {
+        srv_log(SRV_LOG_ERR, "guard", "guard: shared state: %s",
+                g->sh->errmsg(g->shared));
+    }
+    return rc;
+}
+
 void
 guard_tick(struct guard *g)
 {
     if (g == NULL) {
         return;
     }
+    (void)guard_poll(g);
     double now = real_now();
     pthread_mutex_lock(&g->alock);
     for (size_t i = 0; i < CHILDREN_MAX; i++) {
@@ -984,7 +1151,10 @@ guard_api_reinstate(struct srv_ctx *ctx, const struct srv_req *req,
                   "the body is {\"principal\": NAME or FINGERPRINT}");
     } else if (srv_guard(ctx) == NULL) {
         srv_error(r, 409, "conflict", "the guard is off");
-    } else if (guard_reinstate(srv_guard(ctx), name, &found), !found) {
+    } else if (guard_reinstate(srv_guard(ctx), name, &found) != COFFRE_OK) {
+        srv_error(r, 503, "guard_unavailable",
+                  "the guard's shared state cannot be reached; retry later");
+    } else if (!found) {
         srv_error(r, 404, "not_found", "no suspended principal %s", name);
     } else {
         srv_log(SRV_LOG_INFO, "guard", "guard: %s reinstated by %s", name,

@@ -166,7 +166,35 @@ json_t *guard_status(struct guard *g);
 /** guard_metrics(g, f): the guard's Prometheus lines. */
 void guard_metrics(struct guard *g, FILE *f);
 
-/** guard_tick(g): reap alert commands, killing those past their time. */
+/* The shared state's calls (coffre_guard_state_* of coffre/guard.h, set
+ * by api.c: guard.c itself links without the vault library). */
+struct guard_shared_ops {
+    int (*observe)(void *gs, const struct coffre_guard_ask *ask,
+                   struct coffre_guard_verdict *out);
+    int (*reinstate)(void *gs, const char *name, int *pfound);
+    int (*list)(void *gs,
+                void (*fn)(void *arg, const struct coffre_guard_principal *p),
+                void *arg);
+    const char *(*errmsg)(void *gs);
+    void (*close)(void *gs);
+};
+
+/**
+ * guard_set_shared(g, ops, gs): share windows, quotas and suspensions with
+ * the other processes of the database through ${gs} (owned by ${g} from
+ * now on, closed by ops->close; docs/guard.md "Several processes"): each
+ * answer that discloses persons is judged in the database; admission
+ * reads the suspensions polled once a second (guard_poll), and those the
+ * database returns.
+ */
+void guard_set_shared(struct guard *g, const struct guard_shared_ops *ops,
+                      void *gs);
+
+/** guard_poll(g): the shared suspensions and counts into ${g} now. */
+int guard_poll(struct guard *g);
+
+/** guard_tick(g): reap alert commands, killing those past their time;
+ * poll the shared state. */
 void guard_tick(struct guard *g);
 
 /** guard_api_status(ctx, r): GET /v1/guard/status (admin, custodian,

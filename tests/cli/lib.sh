@@ -6,7 +6,10 @@ set -u
 PASSED=0
 FAILED=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/coffre-it-XXXXXX")
-cleanup() { [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; }
+# COFFRE_TEST_STORE=pg: vaults made with `init ... $(store_opt)` live in
+# PostgreSQL (tests/pg_store.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/../pg_store.sh"
+cleanup() { pg_store_stop; [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT
 
 pass() { PASSED=$((PASSED + 1)); }

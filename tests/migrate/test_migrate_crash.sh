@@ -27,7 +27,7 @@ phase() { echo "[$((($(now_ms) - T_START) / 1000)) s] $*" >&2; }
 rnd() { echo $(((RANDOM << 15 | RANDOM) % $1)); } # 0 <= rnd N < N <= 2^30
 stored() { "$COFFRE" status $SH | awk '/^persons:/ { print $2 }'; }
 
-"$COFFRE" init --data "$T/v" --shares-dir "$T/s" >/dev/null
+"$COFFRE" init --data "$T/v" --shares-dir "$T/s" $(store_opt) >/dev/null
 SH="--data $T/v --share $T/s/share-1.txt --share $T/s/share-2.txt --share $T/s/share-3.txt"
 "$COFFRE" gen --persons "$N" --seed 2024 --format csv --out "$T/gen.csv"
 # Plant 5 bad rows (rejected, not counted) and note their physical lines.
@@ -45,9 +45,10 @@ phase "manifest of the file"
 
 # Calibration: the rate of a short import on a scratch vault, and the
 # start-up cost (open and unseal) of a run.
-cal=$((N < 20000 ? N : 20000))
+CAL=${MIGRATE_CRASH_CAL:-20000} # persons of the calibration import, at most
+cal=$((N < CAL ? N : CAL))
 head -n $((cal + 1)) "$T/p.csv" | grep -v '^bad row' >"$T/cal.csv"
-"$COFFRE" init --data "$T/w" --shares-dir "$T/ws" >/dev/null
+"$COFFRE" init --data "$T/w" --shares-dir "$T/ws" $(store_opt) >/dev/null
 t0=$(now_ms)
 "$COFFRE" status --data "$T/w" --share "$T/ws/share-1.txt" \
     --share "$T/ws/share-2.txt" --share "$T/ws/share-3.txt" >/dev/null

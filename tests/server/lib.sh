@@ -8,6 +8,8 @@ FAIL=0
 WORK=$(mktemp -d /tmp/coffre-it-XXXXXX)
 chmod 755 "$WORK"
 SERVER_PID=
+# COFFRE_TEST_STORE=pg: the same test on PostgreSQL (tests/pg_store.sh).
+. "$SRCDIR/tests/pg_store.sh"
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -25,19 +27,41 @@ stop_server() {
 finish() {
     stop_server
     [ -n "${PG_DIRS:-}" ] && pg_stop_all
+    pg_store_stop
     rm -rf "$WORK"
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]
 }
 
-# start_dev DIR PORT [extra options]: a dev server, waited for.
+# start_dev DIR PORT [extra options]: a dev server, waited for; on a
+# fresh PostgreSQL database with COFFRE_TEST_STORE=pg.
 start_dev() {
     local dir=$1 port=$2
     shift 2
+    set -- "$@" $(store_opt)
     "$COFFRE" server --dev --listen "127.0.0.1:$port" --dev-dir "$dir" "$@" \
         >"$dir.log" 2>&1 &
     SERVER_PID=$!
     wait_ready "$dir" "$port" admin
+}
+
+# start_config CONFIG DIR PORT: a server from its configuration file (its
+# certificates in DIR), waited for; its log appended to DIR.log.
+start_config() {
+    "$COFFRE" server --config "$1" >>"$2.log" 2>&1 &
+    SERVER_PID=$!
+    wait_ready "$2" "$3" admin
+}
+
+# unseal_shares SHARES_DIR: three custodians give shares 1..3 ($DEV, $PORT).
+unseal_shares() {
+    local k
+    for k in 1 2 3; do
+        req "$(custodian_of $k)" POST /v1/sys/unseal \
+            "$(jq -Rs '{share: .}' "$1/share-$k.txt")"
+    done
+    [ "$STATUS" = 200 ] && echo "$BODY" | jq -e '.sealed == false' >/dev/null &&
+        ok || bad "unseal"
 }
 
 # wait_ready DIR PORT ROLE: poll /v1/sys/health until it answers.

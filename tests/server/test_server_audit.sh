@@ -152,7 +152,7 @@ f=open('$DEV/audit/entries','r+b'); f.seek(20); c=f.read(1); f.seek(20)
 f.write(bytes([c[0]^1]))"
 SUM=$(sha256sum <"$DEV/audit/entries")
 timeout 60 "$COFFRE" server --dev --listen "127.0.0.1:$(free_port)" \
-    --dev-dir "$DEV" --demo-persons 0 >"$WORK/damaged.log" 2>&1
+    --dev-dir "$DEV" --demo-persons 0 $(store_opt) >"$WORK/damaged.log" 2>&1
 rc=$?
 [ "$rc" != 0 ] && [ "$rc" != 124 ] && ok || bad "a server on a damaged log: exit $rc"
 grep -q "audit log: .*/entries: record 0 at byte offset 0: its bytes do not match its trailer hash" \
