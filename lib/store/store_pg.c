@@ -402,6 +402,25 @@ pg_begin(struct coffre_store *store)
     return rc;
 }
 
+/* The snapshot is taken at the transaction's first query: make one. */
+static int
+pg_begin_snapshot(struct coffre_store *store)
+{
+    struct pg *s = pg_of(store);
+    int rc;
+
+    if (s->in_tx) {
+        return COFFRE_ERR_ARG;
+    }
+    rc = pg_simple(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    if (rc == COFFRE_OK &&
+        (rc = pg_simple(s, "SELECT 1 FROM meta LIMIT 1")) != COFFRE_OK) {
+        (void)pg_simple(s, "ROLLBACK");
+    }
+    s->in_tx = rc == COFFRE_OK;
+    return rc;
+}
+
 static int
 pg_end(struct coffre_store *store, const char *sql)
 {
@@ -1351,6 +1370,7 @@ static const struct coffre_store_ops pg_ops = {
     .name = "postgresql",
     .close = pg_close,
     .begin = pg_begin,
+    .begin_snapshot = pg_begin_snapshot,
     .commit = pg_commit,
     .rollback = pg_rollback,
     .meta_get = pg_meta_get,
