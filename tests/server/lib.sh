@@ -140,3 +140,23 @@ check() {
         bad "$1 ($2)"
     fi
 }
+
+# unseal_dev: give the three dev shares of $DEV/shares (a server started
+# with --dev-shares) through POST /v1/sys/unseal; the vault must open.
+unseal_dev() {
+    local k
+    for k in 1 2 3; do
+        req "$(custodian_of $k)" POST /v1/sys/unseal \
+            "$(jq -Rs '{share: .}' "$DEV/shares/share-$k.txt")"
+    done
+    [ "$STATUS" = 200 ] && echo "$BODY" | jq -e '.sealed == false' >/dev/null &&
+        ok || bad "unseal"
+}
+
+# restart_dev: start the server of $DEV/server.json again (after
+# stop_server), on $PORT, waited for; still sealed.
+restart_dev() {
+    "$COFFRE" server --config "$DEV/server.json" >>"$DEV.log" 2>&1 &
+    SERVER_PID=$!
+    wait_ready "$DEV" "$PORT" admin
+}
