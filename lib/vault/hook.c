@@ -413,6 +413,17 @@ replay_one(struct coffre_vault *v, uint64_t i,
     size_t revoked = 0;
     int rc;
 
+    /* Fail closed: an erasure the entry does not name (an epoch's, a
+     * shred of several persons) cannot be re-applied, and accepting the
+     * rollback would bring its persons back. */
+    if (strcmp(e->action, "retention.epoch_destroy") == 0 ||
+        (erase && e->pseudonym[0] == '\0')) {
+        return vault_fail(v, COFFRE_ERR_STORE,
+                          "audit entry %" PRIu64 " (%s) erased persons it "
+                          "does not name: accepting the rollback would bring "
+                          "them back; restore a backup taken after it",
+                          i, e->action);
+    }
     if ((!erase && strcmp(e->action, "person.create") != 0) ||
         e->pseudonym[0] == '\0') {
         return COFFRE_OK;
