@@ -7,7 +7,8 @@
 #   persons the log created below its mark; both logs verify.
 # - a person erased after B2: B2 restored under the live log is refused
 #   (a single write past the mark: the case the ordinary check would take
-#   for an uncommitted write); with --accept-rollback the person is erased
+#   for an uncommitted write), by the command line and by the server's
+#   unseal; with --accept-rollback the person is erased
 #   again, `coffre get` says erased, the log verifies.
 # - bad inputs: another secret key, a tampered or truncated file (with
 #   and without the manifest's hash fixed up), a non-empty target: a
@@ -134,6 +135,20 @@ stop_server
     { grep -q "restored from a backup older than its audit log.*--accept-rollback" \
         "$WORK/g.txt" && ok || bad "refusal message: $(cat "$WORK/g.txt")"; }
 grep -q '"surname"' "$WORK/g.txt" && bad "X printed" || ok
+# the server on that data directory: the unseal is refused, nothing served
+jq --arg d "$WORK/r3" '.data_dir = $d | .audit_dir = ($d + "/audit")' \
+    "$DEV/server.json" >"$WORK/r3.json"
+restart_dev "$WORK/r3.json"
+for k in 1 2; do
+    req "$(custodian_of $k)" POST /v1/sys/unseal \
+        "$(jq -Rs '{share: .}' "$DEV/shares/share-$k.txt")"
+done
+expect 503 custodian3 POST /v1/sys/unseal \
+    "$(jq -Rs '{share: .}' "$DEV/shares/share-3.txt")"
+check "the server names the rollback" \
+    '.error.code == "audit_unavailable" and (.error.message | test("restored from a backup older than its audit log"))'
+expect 503 office GET "/v1/persons/$XPS?fields=public&$P"
+stop_server
 "$COFFRE" restore --from "$WORK/b2" --data "$WORK/r4" --key "$WORK/bk.key" \
     --audit-from "$DATA/audit" --accept-rollback "${SH[@]}" >"$WORK/r4.out" 2>&1 &&
     ok || bad "restore --accept-rollback: $(cat "$WORK/r4.out")"

@@ -153,10 +153,11 @@ unseal_dev() {
         ok || bad "unseal"
 }
 
-# restart_dev: start the server of $DEV/server.json again (after
-# stop_server), on $PORT, waited for; still sealed.
+# restart_dev [CONFIG]: start the server of CONFIG (default
+# $DEV/server.json) again (after stop_server), on $PORT, waited for; still
+# sealed.
 restart_dev() {
-    "$COFFRE" server --config "$DEV/server.json" >>"$DEV.log" 2>&1 &
+    "$COFFRE" server --config "${1:-$DEV/server.json}" >>"$DEV.log" 2>&1 &
     SERVER_PID=$!
     wait_ready "$DEV" "$PORT" admin
 }
