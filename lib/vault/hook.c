@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coffre/audit.h"
@@ -498,8 +499,13 @@ accept_rollback(struct coffre_vault *v, struct coffre_audit *a, uint64_t mark,
     if (rc == COFFRE_OK) {
         rc = replay_writes(v, a, mark, n, &rb);
     }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     memset(&e, 0, sizeof(e));
-    e.time_ms = ms->last_entry.time_ms;
+    /* now, and never before the last write it accepts as lost */
+    e.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    e.time_ms =
+        e.time_ms > ms->last_entry.time_ms ? e.time_ms : ms->last_entry.time_ms;
     snprintf(e.role, sizeof(e.role), "vault");
     snprintf(e.action, sizeof(e.action), "store.rollback");
     snprintf(why, sizeof(why),
