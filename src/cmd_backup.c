@@ -136,7 +136,7 @@ cmd_backup(int argc, char **argv)
         fputs(backup_help, stderr);
         return 2;
     }
-    if (coffre_backup(data, &so, adir, out, to, &in, msg, sizeof(msg)) !=
+    if (coffre_backup_take(data, &so, adir, out, to, &in, msg, sizeof(msg)) !=
         COFFRE_OK) {
         cli_error("backup", "%s", msg);
         return 1;
@@ -207,8 +207,8 @@ cmd_restore(int argc, char **argv)
         fputs(restore_help, stderr);
         return 2;
     }
-    if (coffre_restore(from, key, o.data, afrom, &in, msg, sizeof(msg)) !=
-        COFFRE_OK) {
+    if (coffre_backup_restore(from, key, o.data, afrom, &in, msg,
+                              sizeof(msg)) != COFFRE_OK) {
         cli_error("restore", "%s", msg);
         return 1;
     }

@@ -56,7 +56,7 @@ COFFRE_API int coffre_backup_keygen(const char *secret_path,
                                     size_t cap);
 
 /**
- * coffre_backup(data, so, audit_dir, out, recipient_path, info, msg,
+ * coffre_backup_take(data, so, audit_dir, out, recipient_path, info, msg,
  * cap): back up the vault of data directory ${data} (its store as ${so}
  * or its record says; the log in ${audit_dir}, NULL: DATA/audit) into the
  * new or empty directory ${out}, encrypted to the public key in the file
@@ -64,15 +64,15 @@ COFFRE_API int coffre_backup_keygen(const char *secret_path,
  * one snapshot, the log copied after it. On failure nothing is left in
  * ${out}; the reason in ${msg}. What was written in ${info}.
  */
-COFFRE_API int coffre_backup(const char *data,
-                             const struct coffre_store_opts *so,
-                             const char *audit_dir, const char *out,
-                             const char *recipient_path,
-                             struct coffre_backup_info *info, char *msg,
-                             size_t cap);
+COFFRE_API int coffre_backup_take(const char *data,
+                                  const struct coffre_store_opts *so,
+                                  const char *audit_dir, const char *out,
+                                  const char *recipient_path,
+                                  struct coffre_backup_info *info, char *msg,
+                                  size_t cap);
 
 /**
- * coffre_restore(from, secret_path, data, audit_from, info, msg, cap):
+ * coffre_backup_restore(from, secret_path, data, audit_from, info, msg, cap):
  * check the backup ${from} whole (manifest, SHA-256 of every file, both
  * files opened with the secret key of ${secret_path}, every row parsed)
  * before anything is written; then make the new data directory ${data}
@@ -83,10 +83,10 @@ COFFRE_API int coffre_backup(const char *data,
  * while the log holds writes past the backup's mark, unless
  * coffre_vault_accept_rollback(). On failure nothing is left in ${data}.
  */
-COFFRE_API int coffre_restore(const char *from, const char *secret_path,
-                              const char *data, const char *audit_from,
-                              struct coffre_backup_info *info, char *msg,
-                              size_t cap);
+COFFRE_API int coffre_backup_restore(const char *from, const char *secret_path,
+                                     const char *data, const char *audit_from,
+                                     struct coffre_backup_info *info, char *msg,
+                                     size_t cap);
 
 /**
  * coffre_backup_manifest_parse(text, len, info, msg, cap): parse a

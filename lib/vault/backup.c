@@ -1155,10 +1155,10 @@ backup_run(struct bk *b, struct coffre_vault *v, const char *audit_dir)
 }
 
 int
-coffre_backup(const char *data, const struct coffre_store_opts *so,
-              const char *audit_dir, const char *out,
-              const char *recipient_path, struct coffre_backup_info *info,
-              char *msg, size_t cap)
+coffre_backup_take(const char *data, const struct coffre_store_opts *so,
+                   const char *audit_dir, const char *out,
+                   const char *recipient_path, struct coffre_backup_info *info,
+                   char *msg, size_t cap)
 {
     struct coffre_vault *v = NULL;
     struct bk b = {.out = out, .in = info, .msg = msg, .cap = cap};
@@ -1422,9 +1422,9 @@ restore_write(struct rs *r)
 }
 
 int
-coffre_restore(const char *from, const char *secret_path, const char *data,
-               const char *audit_from, struct coffre_backup_info *info,
-               char *msg, size_t cap)
+coffre_backup_restore(const char *from, const char *secret_path,
+                      const char *data, const char *audit_from,
+                      struct coffre_backup_info *info, char *msg, size_t cap)
 {
     struct rs r = {.from = from,
                    .data = data,
