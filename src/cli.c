@@ -163,6 +163,9 @@ cli_open_unsealed(const char *cmd, const struct cli_vault_opts *o,
         coffre_vault_close(v);
         return 1;
     }
+    if (o->accept_rollback) {
+        coffre_vault_accept_rollback(v);
+    }
     if (attach_log(cmd, o, v) != 0) {
         coffre_vault_close(v);
         return 1;

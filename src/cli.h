@@ -20,6 +20,7 @@ struct cli_vault_opts {
     const char *pin_file; /* a token-sealed vault's PIN (docs/keys.md 8) */
     const char *store;    /* --store: as DATA records when NULL */
     const char *store_password; /* --store-password-file */
+    int accept_rollback;        /* coffre restore --accept-rollback */
 };
 
 /** cli_error(cmd, fmt, ...): print "coffre CMD: message" to stderr. */

@@ -38,6 +38,10 @@ int cmd_init_pkcs11(const char *data, const struct coffre_init_opts *io,
  * (argv[0]), with the vault options parsed before it in ${o}. */
 int cmd_keys_seal(struct cli_vault_opts *o, int argc, char **argv);
 
+/* cmd_backup.c: coffre backup, coffre restore. */
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+
 /* cmd_store.c: coffre store copy. */
 int cmd_store(int argc, char **argv);
 

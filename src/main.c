@@ -32,6 +32,8 @@ static const struct command commands[] = {
     {"server", cmd_server, "serve the HTTPS API (or --dev for a demo)"},
     {"operator", cmd_operator, "a custodian's unseal, seal, status, approvals"},
     {"store", cmd_store, "copy a vault's store to another backend"},
+    {"backup", cmd_backup, "back up a vault online, encrypted; keygen"},
+    {"restore", cmd_restore, "restore a backup into a new data directory"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -559,6 +559,18 @@ COFFRE_API int coffre_vault_pseudonym(struct coffre_vault *v,
                                       char out[COFFRE_PSEUDONYM_LEN + 1]);
 
 /**
+ * coffre_vault_accept_rollback(v): call before coffre_audit_open. A store
+ * coffre_backup_restore() wrote is refused by the log's open while the log holds
+ * writes past the backup's audit mark (COFFRE_ERR_STORE, the reason in
+ * coffre_audit_open_errmsg()); after this call the open accepts them as
+ * lost instead: it erases again every person the log erased past the mark
+ * (person.erase, person.shred), moves the id counter past every id the
+ * log created, records an entry "store.rollback" and moves the mark past
+ * it, in one transaction (docs/operations.md section 2).
+ */
+COFFRE_API void coffre_vault_accept_rollback(struct coffre_vault *v);
+
+/**
  * coffre_vault_resolve(v, audience, pseudonym, pid): the record id behind
  * ${audience}'s ${pseudonym}; COFFRE_ERR_NOTFOUND for anything else
  * (malformed, another audience's, tampered). It does not read the store:

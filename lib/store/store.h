@@ -90,6 +90,12 @@ struct coffre_store_ops {
     int (*begin)(struct coffre_store *s);
     int (*commit)(struct coffre_store *s);
     int (*rollback)(struct coffre_store *s);
+    /* A read-only transaction on one consistent snapshot (coffre backup):
+     * every read until commit or rollback sees the store as it was at
+     * this call, while other connections go on writing (SQLite: a WAL
+     * read transaction; PostgreSQL: REPEATABLE READ, READ ONLY). ARG
+     * inside a transaction; writes in it fail. */
+    int (*begin_snapshot)(struct coffre_store *s);
 
     /* Small named values: vault id, sealed-key check, wrapped index keys.
      * meta_get: COFFRE_ERR_NOTFOUND if absent. meta_put replaces. */

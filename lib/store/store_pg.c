@@ -287,8 +287,9 @@ struct pg {
     struct coffre_store base;
     PGconn *c;
     int in_tx;
-    int tx_lost; /* the open transaction's connection was lost */
-    int broken;  /* connect again before the next statement */
+    int tx_lost;   /* the open transaction's connection was lost */
+    int read_only; /* the open transaction is begin_snapshot's */
+    int broken;    /* connect again before the next statement */
     char *conninfo;
     char *password; /* coffre_key_alloc memory, or NULL */
     size_t pwlen;
@@ -897,6 +898,35 @@ pg_begin(struct coffre_store *store)
     return tx_begin(s);
 }
 
+/* A read-only REPEATABLE READ transaction (coffre backup): the snapshot
+ * is taken at its first query, so make one. Its commit is a rollback
+ * (nothing to commit, and txn_done cannot be written in it). */
+static int
+pg_begin_snapshot(struct coffre_store *store)
+{
+    struct pg *s = pg_of(store);
+    PGresult *r;
+    int rc;
+
+    if (s->in_tx) {
+        return COFFRE_ERR_ARG;
+    }
+    if ((rc = tx_begin(s)) != COFFRE_OK) {
+        return rc;
+    }
+    r = PQexec(s->c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, "
+                     "READ ONLY; SELECT 1 FROM meta LIMIT 1");
+    if (!res_ok(r)) {
+        rc = conn_lost(s, r) ? run_lost(s) : pg_fail(s, r);
+        PQclear(r);
+        tx_abort(s);
+        return rc;
+    }
+    PQclear(r);
+    s->read_only = 1;
+    return COFFRE_OK;
+}
+
 static int
 pg_commit(struct coffre_store *store)
 {
@@ -904,6 +934,11 @@ pg_commit(struct coffre_store *store)
 
     if (!s->in_tx) {
         return COFFRE_ERR_ARG;
+    }
+    if (s->read_only) {
+        s->read_only = 0;
+        tx_abort(s);
+        return COFFRE_OK;
     }
     return tx_commit(s);
 }
@@ -916,6 +951,7 @@ pg_rollback(struct coffre_store *store)
     if (!s->in_tx) {
         return COFFRE_ERR_ARG;
     }
+    s->read_only = 0;
     tx_abort(s);
     return COFFRE_OK;
 }
@@ -1893,6 +1929,7 @@ static const struct coffre_store_ops pg_ops = {
     .name = "postgresql",
     .close = pg_close,
     .begin = pg_begin,
+    .begin_snapshot = pg_begin_snapshot,
     .commit = pg_commit,
     .rollback = pg_rollback,
     .meta_get = pg_meta_get,

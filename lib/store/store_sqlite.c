@@ -751,6 +751,30 @@ sq_begin(struct coffre_store *store)
     return rc;
 }
 
+/* A deferred transaction takes its snapshot at its first read: read at
+ * once, so that the snapshot is this call's. */
+static int
+sq_begin_snapshot(struct coffre_store *store)
+{
+    struct sq *s = sq_of(store);
+    int rc, src;
+
+    if (s->in_tx) {
+        return COFFRE_ERR_ARG;
+    }
+    if ((rc = run_k(s, Q_BEGIN_READ)) != COFFRE_OK) {
+        return rc;
+    }
+    src = sqlite3_exec(s->db, "SELECT count(*) FROM meta", NULL, NULL, NULL);
+    if (src != SQLITE_OK) {
+        rc = sq_fail(s, src);
+        (void)run_k(s, Q_ROLLBACK);
+        return rc;
+    }
+    s->in_tx = 1;
+    return COFFRE_OK;
+}
+
 static int
 sq_commit(struct coffre_store *store)
 {
@@ -1691,6 +1715,7 @@ static const struct coffre_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
     .begin = sq_begin,
+    .begin_snapshot = sq_begin_snapshot,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .meta_get = sq_meta_get,

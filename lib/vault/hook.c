@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit/log.h"
@@ -456,17 +457,214 @@ note_uncommitted(struct coffre_vault *v, struct coffre_audit *a,
     return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* A store restored from a backup (docs/operations.md section 2).     */
+
+void
+coffre_vault_accept_rollback(struct coffre_vault *v)
+{
+    pthread_mutex_lock(&v->lock);
+    v->accept_rollback = 1;
+    pthread_mutex_unlock(&v->lock);
+}
+
+/* Whether the store was restored and not yet reconciled with its log. */
+static int
+restored_get(struct coffre_vault *v, int *prestored)
+{
+    struct coffre_buf b;
+    int rc;
+
+    coffre_buf_init(&b, 64);
+    rc = v->store->ops->meta_get(v->store, VAULT_RESTORED_KEY, &b);
+    *prestored = rc == COFFRE_OK && b.len > 0;
+    coffre_buf_free(&b);
+    return rc == COFFRE_ERR_NOTFOUND ? COFFRE_OK : rc;
+}
+
+struct rollback {
+    uint64_t erased, gone, next;
+};
+
+/* Re-apply one write entry the restored store does not hold: an erasure
+ * erases again; a creation only moves the id counter past its id, so
+ * that no later person takes its id (nor its pseudonyms). */
+static int
+replay_one(struct coffre_vault *v, uint64_t i,
+           const struct coffre_audit_entry *e, struct rollback *rb)
+{
+    int erase = strcmp(e->action, "person.erase") == 0 ||
+                strcmp(e->action, "person.shred") == 0;
+    uint64_t id = 0;
+    size_t revoked = 0;
+    int rc;
+
+    /* Fail closed: an erasure the entry does not name (an epoch's, a
+     * shred of several persons) cannot be re-applied, and accepting the
+     * rollback would bring its persons back. */
+    if (strcmp(e->action, "retention.epoch_destroy") == 0 ||
+        (erase && e->pseudonym[0] == '\0')) {
+        return vault_fail(v, COFFRE_ERR_STORE,
+                          "audit entry %" PRIu64 " (%s) erased persons it "
+                          "does not name: accepting the rollback would bring "
+                          "them back; restore a backup taken after it",
+                          i, e->action);
+    }
+    if ((!erase && strcmp(e->action, "person.create") != 0) ||
+        e->pseudonym[0] == '\0') {
+        return COFFRE_OK;
+    }
+    /* the entry's pseudonym is of its principal's audience: the role's
+     * unless the server's configuration named another */
+    if (coffre_vault_resolve(v, e->role, e->pseudonym, &id) != COFFRE_OK) {
+        return vault_fail(v, COFFRE_ERR_STORE,
+                          "audit entry %" PRIu64 " (%s): its pseudonym does "
+                          "not resolve in audience \"%s\"; nothing was "
+                          "re-applied",
+                          i, e->action, e->role);
+    }
+    rb->next = id + 1 > rb->next ? id + 1 : rb->next;
+    if (!erase) {
+        return COFFRE_OK;
+    }
+    rc = v->store->ops->person_erase(v->store, id);
+    if (rc == COFFRE_OK) {
+        rb->erased++;
+        return vault_badge_revoke_locked(v, id, &revoked);
+    }
+    /* erased in the backup already, or created after it */
+    rb->gone += rc == COFFRE_ERR_ERASED || rc == COFFRE_ERR_NOTFOUND;
+    return rc == COFFRE_ERR_ERASED || rc == COFFRE_ERR_NOTFOUND
+               ? COFFRE_OK
+               : vault_store_fail(v, rc, "re-applying an erasure");
+}
+
+/* Inside the caller's transaction: every write entry in [mark, n). */
+static int
+replay_writes(struct coffre_vault *v, struct coffre_audit *a, uint64_t mark,
+              uint64_t n, struct rollback *rb)
+{
+    unsigned char b[COFFRE_AUDIT_ENTRY_MAX];
+    struct coffre_audit_entry e;
+    uint64_t next = 0;
+    size_t len = 0;
+    int rc = COFFRE_OK;
+
+    for (uint64_t i = mark; rc == COFFRE_OK && i < n; i++) {
+        if (coffre_audit_entry_bytes(a, i, b, &len) != COFFRE_OK ||
+            coffre_audit_entry_parse(b, len, &e) != COFFRE_OK) {
+            return vault_fail(v, COFFRE_ERR_IO,
+                              "audit entry %" PRIu64 " unreadable", i);
+        }
+        if (e.status < 300 && coffre_action_is_write(e.action)) {
+            rc = replay_one(v, i, &e, rb);
+        }
+    }
+    if (rc == COFFRE_OK &&
+        (rc = v->store->ops->id_next(v->store, &next)) == COFFRE_OK &&
+        rb->next > next) {
+        rc = v->store->ops->id_set_next(v->store, rb->next);
+    }
+    return rc;
+}
+
+/* The rollback accepted: erasures re-applied, an entry store.rollback,
+ * the mark past it, the restored flag cleared, in one transaction. */
+static int
+accept_rollback(struct coffre_vault *v, struct coffre_audit *a, uint64_t mark,
+                uint64_t n, const struct mark_scan *ms, char *msg, size_t cap)
+{
+    struct coffre_store *s = v->store;
+    struct coffre_audit_entry e;
+    struct rollback rb = {0, 0, 0};
+    char why[COFFRE_AUDIT_MAX_PURPOSE + 1];
+    uint64_t index = 0;
+    int rc = s->ops->begin(s);
+
+    if (rc == COFFRE_OK) {
+        rc = replay_writes(v, a, mark, n, &rb);
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    memset(&e, 0, sizeof(e));
+    /* now, and never before the last write it accepts as lost */
+    e.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    e.time_ms =
+        e.time_ms > ms->last_entry.time_ms ? e.time_ms : ms->last_entry.time_ms;
+    snprintf(e.role, sizeof(e.role), "vault");
+    snprintf(e.action, sizeof(e.action), "store.rollback");
+    snprintf(why, sizeof(why),
+             "restored from a backup whose last write is entry %" PRIu64
+             ": %" PRIu64 " later writes lost, %" PRIu64 " erasures re-applied",
+             mark ? mark - 1 : 0, ms->writes, rb.erased);
+    (void)coffre_audit_set_purpose(&e, why);
+    e.status = 200;
+    snprintf(e.outcome, sizeof(e.outcome), "rollback_accepted");
+    if (rc == COFFRE_OK) {
+        rc = coffre_audit_record(a, &e, &index);
+    }
+    if (rc == COFFRE_OK && (rc = mark_put(v, index + 1)) == COFFRE_OK) {
+        rc = s->ops->meta_put(s, VAULT_RESTORED_KEY, "", 0);
+    }
+    rc = rc == COFFRE_OK ? s->ops->commit(s) : rc;
+    if (rc != COFFRE_OK) {
+        s->ops->rollback(s);
+        return rc;
+    }
+    snprintf(msg, cap, "%s", why);
+    return COFFRE_OK;
+}
+
+/* A restored store: its log may hold writes past the backup's mark. */
+static int
+restored_check(struct coffre_vault *v, struct coffre_audit *a, uint64_t mark,
+               uint64_t n, char *msg, size_t cap)
+{
+    struct mark_scan ms;
+    int rc = scan_writes(a, mark, n, &ms);
+
+    if (rc != COFFRE_OK) {
+        return rc;
+    }
+    if (ms.writes == 0) { /* nothing lost: an ordinary store from now on */
+        return v->store->ops->meta_put(v->store, VAULT_RESTORED_KEY, "", 0);
+    }
+    if (v->accept_rollback) {
+        rc = accept_rollback(v, a, mark, n, &ms, msg, cap);
+        if (rc != COFFRE_OK && msg[0] == '\0') {
+            snprintf(msg, cap, "accepting the rollback failed: %s",
+                     v->errmsg[0] ? v->errmsg : coffre_strerror(rc));
+        }
+        return rc;
+    }
+    snprintf(msg, cap,
+             "the store was restored from a backup older than its audit "
+             "log: %" PRIu64 " writes the log records as done (entries %" PRIu64
+             " to %" PRIu64 ") are not in it, whose last write is entry "
+             "%" PRIu64 "; nothing is served. Restore again with "
+             "--accept-rollback to re-apply the log's erasures and accept "
+             "the loss of the other writes, or restore a newer backup",
+             ms.writes, ms.first, ms.last, mark ? mark - 1 : 0);
+    return COFFRE_ERR_STORE;
+}
+
 int
 vault_audit_check(struct coffre_vault *v, struct coffre_audit *a, char *msg,
                   size_t cap)
 {
     struct mark_scan ms;
     uint64_t mark = 0, n = coffre_audit_size(a);
-    int rc;
+    int rc, restored = 0;
 
     msg[0] = '\0';
     pthread_mutex_lock(&v->lock);
     rc = mark_get(v, &mark);
+    if (rc == COFFRE_OK && (rc = restored_get(v, &restored)) == COFFRE_OK &&
+        restored && n >= mark) {
+        rc = restored_check(v, a, mark, n, msg, cap);
+        pthread_mutex_unlock(&v->lock);
+        return rc;
+    }
     if (rc == COFFRE_ERR_NOTFOUND) {
         /* A vault made before the mark existed (a new one stores 0): its
          * log is taken as it is, from now on the mark follows it. */

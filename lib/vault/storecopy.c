@@ -287,6 +287,16 @@ copy_pass(struct copy *c, unsigned char digest[32])
     return rc;
 }
 
+int
+vault_store_copy_pass(struct coffre_store *src, struct coffre_store *dst,
+                      struct coffre_store_copy_stats *st,
+                      unsigned char digest[32], char *msg, size_t cap)
+{
+    struct copy c = {.src = src, .dst = dst, .st = st, .msg = msg, .cap = cap};
+
+    return copy_pass(&c, digest);
+}
+
 /* The target: nothing at ${to}, or an empty directory; made 0700. */
 static int
 make_target(struct copy *c, const char *to, int *pmade)
@@ -314,6 +324,19 @@ make_target(struct copy *c, const char *to, int *pmade)
     }
     closedir(d);
     return COFFRE_OK;
+}
+
+int
+vault_dir_make_empty(const char *to, const char *what, int *pmade, char *msg,
+                     size_t cap)
+{
+    struct copy c = {.msg = msg, .cap = cap};
+    int rc = make_target(&c, to, pmade);
+
+    if (rc == COFFRE_ERR_EXISTS) {
+        snprintf(msg, cap, "%s is not empty: %s", to, what);
+    }
+    return rc;
 }
 
 /* A store is empty: no meta, key, epoch nor person. */

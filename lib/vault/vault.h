@@ -56,6 +56,9 @@ struct coffre_vault {
     pthread_mutex_t lock;
     struct coffre_store *store;
     int dev;
+    /* coffre_vault_accept_rollback: a restored store older than its log
+     * may open, re-applying the log's erasures (hook.c). */
+    int accept_rollback;
     unsigned char id[16];
     char id_hex[33];
     unsigned threshold, count;
@@ -150,6 +153,19 @@ int vault_store_must_be_empty(struct coffre_store *s, const char *what,
                               char *msg, size_t cap);
 /** vault_store_record(dir, uri, msg, cap): write DATA_DIR/store. */
 int vault_store_record(const char *dir, const char *uri, char *msg, size_t cap);
+/** vault_store_copy_pass(src, dst, st, digest, msg, cap): one pass of
+ * coffre store copy over ${src}'s rows (storecopy.c), written to ${dst}
+ * unless NULL, through meta_put, kek_put, epoch_put, epoch_erase,
+ * person_insert, tomb_insert and id_set_next only, in that order of
+ * kinds; counts in ${st}, a SHA-256 over every row in ${digest}. */
+int vault_store_copy_pass(struct coffre_store *src, struct coffre_store *dst,
+                          struct coffre_store_copy_stats *st,
+                          unsigned char digest[32], char *msg, size_t cap);
+/** vault_dir_make_empty(to, what, pmade, msg, cap): ${to} made 0700, or
+ * an empty directory already (*${pmade} 0); EXISTS if not empty, the
+ * message ending with ${what}. */
+int vault_dir_make_empty(const char *to, const char *what, int *pmade,
+                         char *msg, size_t cap);
 /** vault_store_create(v, dir, so): init's store in v->store, recorded. */
 int vault_store_create(struct coffre_vault *v, const char *dir,
                        const struct coffre_store_opts *so);
@@ -304,6 +320,11 @@ struct coffre_audit;
  */
 int vault_audit_check(struct coffre_vault *v, struct coffre_audit *a, char *msg,
                       size_t cap);
+
+/* The meta key coffre restore sets in a restored store (the backup's
+ * audit mark, 8 bytes big endian); hook.c clears it once the log and the
+ * store agree (docs/operations.md section 2). */
+#define VAULT_RESTORED_KEY "restored_mark"
 
 /* auditkey.c: the audit log's Ed25519 seed (made on first use), for
  * lib/audit/log.c; takes v->lock. COFFRE_ERR_SEALED while sealed. */

@@ -6,7 +6,8 @@
 # a data directory given as a URI), a password file against a role that
 # needs one, a dev server answering the API from PostgreSQL, and store copy
 # SQLite -> PostgreSQL -> SQLite with equal manifest roots and a verifying
-# audit log.
+# audit log; coffre backup of the PostgreSQL store restored with the same
+# root.
 . "$(dirname "$0")/lib.sh"
 SRC=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 PGT=$(mktemp -d /tmp/coffre-pg-XXXXXX)
@@ -140,6 +141,19 @@ id=$("$COFFRE" put --data "$T/back" $LSH "$T/new.json" 2>&1)
 [ "$id" = 31 ] && pass || fail "ids go on after the copy: $id"
 cmp -s <(sed -n 2p "$T/copy1") <(sed -n 2p "$T/copy2") && pass ||
     fail "the same row digest on both copies"
+
+# --- backup of the PostgreSQL store (one REPEATABLE READ snapshot) -----------
+"$COFFRE" backup keygen --secret "$T/bk.key" --public "$T/bk.pub" >/dev/null &&
+    pass || fail "backup keygen"
+"$COFFRE" backup --data "$T/onpg" --out "$T/bk" --to "$T/bk.pub" \
+    >"$T/bk.out" && pass || fail "backup of PostgreSQL: $(cat "$T/bk.out")"
+grep -q "29 persons, 1 tombstones, 29 data keys, 2 key versions" "$T/bk.out" &&
+    pass || fail "backup counts: $(cat "$T/bk.out")"
+"$COFFRE" restore --from "$T/bk" --data "$T/fromkb" --key "$T/bk.key" \
+    >/dev/null && pass || fail "restore of the PostgreSQL backup"
+[ "$(root "$T/fromkb")" = "$R0" ] && pass || fail "manifest root after restore"
+"$COFFRE" audit verify --key "$(vkey "$T/fromkb")" --log "$T/fromkb/audit" \
+    >/dev/null && pass || fail "audit log of the restored backup verifies"
 
 # --- a dev server answering the API from PostgreSQL -------------------------
 SP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

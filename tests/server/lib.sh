@@ -216,3 +216,17 @@ pg_uri() {
 psql_at() {
     /usr/lib/postgresql/15/bin/psql -qAtX "$1" -c "$2"
 }
+
+# unseal_dev: dev_unseal, counted as a check.
+unseal_dev() {
+    dev_unseal && ok || bad "unseal"
+}
+
+# restart_dev [CONFIG]: start the server of CONFIG (default
+# $DEV/server.json) again (after stop_server), on $PORT, waited for; still
+# sealed.
+restart_dev() {
+    "$COFFRE" server --config "${1:-$DEV/server.json}" >>"$DEV.log" 2>&1 &
+    SERVER_PID=$!
+    wait_ready "$DEV" "$PORT" admin
+}

@@ -869,3 +869,28 @@ store_conformance(int (*open_fresh)(struct coffre_store **ps, void *ctx),
     RUN(case_bulk_load);
     RUN(case_raw_scan);
 }
+
+void
+store_conformance_snapshot(struct coffre_store *a, struct coffre_store *b)
+{
+    struct coffre_buf v;
+
+    coffre_buf_init(&v, 64);
+    CHECK_RC(b->ops->meta_put(b, "snap", "1", 1), COFFRE_OK);
+    CHECK_RC(a->ops->begin_snapshot(a), COFFRE_OK);
+    CHECK_RC(a->ops->begin_snapshot(a), COFFRE_ERR_ARG);
+    CHECK_RC(a->ops->begin(a), COFFRE_ERR_ARG);
+    /* the other handle writes meanwhile, and is not kept waiting */
+    CHECK_RC(b->ops->meta_put(b, "snap", "2", 1), COFFRE_OK);
+    CHECK_RC(b->ops->meta_put(b, "snap2", "x", 1), COFFRE_OK);
+    CHECK_RC(a->ops->meta_get(a, "snap", &v), COFFRE_OK);
+    CHECK(v.len == 1 && v.p[0] == '1');
+    CHECK_RC(a->ops->meta_get(a, "snap2", &v), COFFRE_ERR_NOTFOUND);
+    CHECK_RC(a->ops->commit(a), COFFRE_OK);
+    CHECK_RC(a->ops->meta_get(a, "snap", &v), COFFRE_OK);
+    CHECK(v.len == 1 && v.p[0] == '2');
+    CHECK_RC(a->ops->begin_snapshot(a), COFFRE_OK);
+    CHECK_RC(a->ops->rollback(a), COFFRE_OK);
+    CHECK_RC(a->ops->meta_get(a, "snap2", &v), COFFRE_OK);
+    coffre_buf_free(&v);
+}

@@ -11,4 +11,11 @@
 void store_conformance(int (*open_fresh)(struct coffre_store **ps, void *ctx),
                        void *ctx);
 
+/**
+ * store_conformance_snapshot(a, b): begin_snapshot on ${a} sees the store
+ * as it was at the call while ${b}, another handle on the same store,
+ * writes without waiting; commit or rollback end it.
+ */
+void store_conformance_snapshot(struct coffre_store *a, struct coffre_store *b);
+
 #endif

@@ -97,6 +97,24 @@ test_shared(void)
         COFFRE_ERR_UNAVAILABLE);
 }
 
+/* begin_snapshot (coffre backup): REPEATABLE READ while a second
+ * connection writes. */
+static void
+test_snapshot(void)
+{
+    struct coffre_store *a = NULL, *b = NULL;
+    char ci[320];
+
+    CHECK_RC(new_db(ci, sizeof(ci)), COFFRE_OK);
+    CHECK_RC(coffre_store_open_pg(ci, &a), COFFRE_OK);
+    CHECK_RC(coffre_store_open_pg(ci, &b), COFFRE_OK);
+    if (a != NULL && b != NULL) {
+        store_conformance_snapshot(a, b);
+    }
+    coffre_store_close(a);
+    coffre_store_close(b);
+}
+
 static int
 count_entry(void *arg, uint64_t index, const unsigned char *p, size_t len)
 {
@@ -190,6 +208,7 @@ run_suite(void)
     store_conformance(open_fresh, NULL);
     RUN(test_shared);
     RUN(test_audit_ops);
+    RUN(test_snapshot);
     return check_done();
 }
 

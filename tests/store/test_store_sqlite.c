@@ -299,6 +299,22 @@ test_bulk_reopen(void)
     coffre_store_close(st);
 }
 
+/* begin_snapshot (coffre backup): a WAL read transaction on one
+ * snapshot while a second connection writes. */
+static void
+test_snapshot(void)
+{
+    struct coffre_store *a = NULL, *b = NULL;
+
+    CHECK_RC(coffre_store_open_sqlite(db_path("snap.db"), &a), COFFRE_OK);
+    CHECK_RC(coffre_store_open_sqlite(db_path("snap.db"), &b), COFFRE_OK);
+    if (a != NULL && b != NULL) {
+        store_conformance_snapshot(a, b);
+    }
+    coffre_store_close(a);
+    coffre_store_close(b);
+}
+
 int
 main(void)
 {
@@ -307,6 +323,7 @@ main(void)
     RUN(test_ids_across_reopen);
     RUN(test_no_residue);
     RUN(test_bulk_reopen);
+    RUN(test_snapshot);
     if (getenv("COFFRE_NO_BENCH") == NULL) {
         RUN(bench_insert);
     }
