@@ -98,6 +98,11 @@ int api_page_args(struct srv_ctx *ctx, const struct srv_req *req,
 void api_page_answer(struct srv_ctx *ctx, const struct srv_req *req,
                      struct api_page *pg, struct srv_resp *r);
 
+/** api_whoami(ctx, req, r): GET /v1/whoami, the caller's own principal,
+ * role, readable classes, purpose rule and guard budget (whoami.c). */
+void api_whoami(struct srv_ctx *ctx, const struct srv_req *req,
+                struct srv_resp *r);
+
 void api_persons_post(struct srv_ctx *ctx, const struct srv_req *req,
                       struct srv_resp *r);
 void api_persons_list(struct srv_ctx *ctx, const struct srv_req *req,
