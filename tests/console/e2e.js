@@ -105,6 +105,28 @@ async function custodians() {
   check(st.json && st.json.sealed === false, "the browser's shares unsealed the vault");
 }
 
+/* ---- a custodian lists the pending approvals and approves one -------- */
+async function approvals() {
+  const req = await api("office", "POST", "/v1/approvals", { operation: "bulk_read", scope: "office:10" });
+  check(req.status === 201, "an approval to approve: " + req.status + " " + req.text);
+  const { browser, page, seen } = await browse("custodian");
+  await page.goto(base + "/console/#custodian");
+  await page.waitForSelector("#approvals-list:not([hidden])");
+  const ids = await page.$$eval("#approvals-list button[data-approval]", (bs) => bs.map((b) => b.dataset.approval));
+  check(ids.includes(req.json.id), "the pending approval is listed, no id typed");
+  await page.click(`#approvals-list button[data-approval="${req.json.id}"]`);
+  await waitText(page, "#approval", /bulk_read/);
+  check((await text(page, "#approval")).includes("office:10"), "its scope is shown");
+  await page.click("#approve-go");
+  await waitText(page, "#status", /Approved/);
+  const a = await api("custodian", "GET", "/v1/approvals/" + req.json.id);
+  check(a.json && a.json.approvers.includes("custodian"), "the browser's approval counted");
+  check(await page.$eval("#tab-office", (b) => b.hidden), "a custodian is shown no office view");
+  await shot(page, "custodian-approvals.png");
+  check(seen.csp.length === 0, "no CSP violation (approvals): " + seen.csp.join("; "));
+  await browser.close();
+}
+
 /* ---- a clerk: purpose first, search, card, lifecycle ----------------- */
 async function office(ref) {
   const { browser, page, seen } = await browse("office");
@@ -125,12 +147,52 @@ async function office(ref) {
   const classes = await page.$$eval("#card-body [data-class]", (es) => es.map((e) => e.dataset.class));
   check(["public", "identity", "contact", "document", "photo"].every((c) => classes.includes(c)),
     "the office sees every class: " + classes);
+  check(await page.$eval("#tab-auditor", (b) => b.hidden), "a clerk is shown no auditor view");
+  const left = await page.$eval("#budget", (e) => Number(e.dataset.remaining));
+  check(left > 0 && /left of/.test(await text(page, "#budget")), "the clerk sees the budget left: " + await text(page, "#budget"));
   await page.click('#card-actions button[data-state="vetting"]');
   await waitText(page, "#status", /State is now vetting/);
   const after = await api("office", "GET", `/v1/persons/${ref.ps}?fields=public&purpose=e2e`);
   check(after.json && after.json.person.public.state === "vetting", "the person went to vetting");
   await shot(page, "office.png");
+  /* The State's vetting service gives its verdict, as its own principal. */
+  const pend = await api("vetting", "GET", "/v1/vetting/pending?limit=1000");
+  const mine = (pend.json.items || []).find((it) => it.identity.surname === ref.surname &&
+    it.identity.birth_date === ref.birth);
+  check(mine !== undefined, "the vetting service sees the application pending");
+  const v = await api("vetting", "POST", `/v1/vetting/${mine.pseudonym}/verdict`, { verdict: "favourable" });
+  check(v.status === 200, "favourable verdict: " + v.text);
+  await page.click('#card-actions button[data-state="approved"]');
+  await waitText(page, "#status", /State is now approved/);
+  /* The badge: its QR code and the payload a gate reads. */
+  await page.click("#badge-go");
+  await waitText(page, "#status", /Badge issued/);
+  const payload = await page.$eval("#badge-payload", (e) => e.value);
+  const qr = await page.$eval("#badge-qr", (e) => e.naturalWidth);
+  check(payload.length > 20 && qr > 0, "the badge preview shows a QR code and its payload");
+  if (process.env.BADGE_OUT) fs.writeFileSync(process.env.BADGE_OUT, payload + "\n");
+  await shot(page, "office-badge.png");
   check(seen.csp.length === 0, "no CSP violation (office): " + seen.csp.join("; "));
+  await browser.close();
+}
+
+/* ---- a clerk reads too much: stopped, and shown why ------------------ */
+async function suspended() {
+  const { browser, page, seen } = await browse("office-restricted");
+  await page.goto(base + "/console/#office");
+  await waitText(page, "#budget", /listed 3 left of 3/);
+  await page.type("#purpose", "bulk e2e");
+  await page.select("#l-state", "submitted");
+  await page.click("#l-go");
+  await waitText(page, "#status", /suspended/);
+  await page.reload();
+  await page.waitForSelector("#view-suspended:not([hidden])");
+  const why = await text(page, "#susp-why");
+  check(/office-restricted is suspended since \S+Z: .*\((enumeration|bulk read)\)|poison record/.test(why),
+    "the suspended clerk is told why: " + why);
+  check(await page.$eval("#view-office", (e) => e.hidden), "and is shown no office view");
+  await shot(page, "suspended.png");
+  check(seen.csp.length === 0, "no CSP violation (suspended): " + seen.csp.join("; "));
   await browser.close();
 }
 
@@ -154,7 +216,7 @@ async function platform(values) {
 }
 
 /* ---- the auditor: checkpoint verified, consistency, tampering -------- */
-async function auditor() {
+async function auditor(ps) {
   const { browser, page, seen } = await browse("auditor");
   await page.goto(base + "/console/#auditor");
   await page.click("#audit-go");
@@ -194,6 +256,23 @@ async function auditor() {
   const v3 = await text(page, "#audit-verdict");
   check(/signature does not verify/.test(v3), "the signature alone refuses it: " + v3);
   await shot(page, "auditor-tampered.png");
+  /* Accesses: charts drawn in the page, one pseudonym's accesses. */
+  await page.type("#e-pseudonym", ps);
+  await page.click("#entries-go");
+  await page.waitForSelector("#entries-summary[data-matching]");
+  const n = Number(await page.$eval("#entries-summary", (e) => e.dataset.matching));
+  const cells = await page.$$eval("#entries-table tbody tr td:nth-child(4)", (es) => es.map((e) => e.textContent));
+  check(n >= 3 && cells.length === n && cells.every((c) => c === ps), `the accesses to one pseudonym (${n})`);
+  check((await page.$$("#charts svg")).length === 4, "four charts drawn");
+  const roles = await page.$$eval("#charts svg text", (es) => es.map((e) => e.textContent));
+  check(roles.includes("office") && roles.includes("person.read"), "charted by role and route");
+  await page.click("#guard-go");
+  await waitText(page, "#guard-table", /office-restricted/);
+  check(/office-restricted suspended \(/.test(await text(page, "#alerts")), "the alert is listed");
+  await page.$eval("#e-pseudonym", (e) => (e.value = ""));
+  await page.click("#entries-go");
+  await page.waitForFunction(() => document.querySelector("#entries-summary").dataset.matching !== undefined);
+  await shot(page, "auditor-accesses.png");
   /* French: the words change, the page still works. */
   await page.select("#lang", "fr");
   check(await text(page, "#h-auditor") === "Auditeur", "French headings");
@@ -223,14 +302,19 @@ async function main() {
       continue;
     }
     const pr = p.json.person;
-    const id = pr.identity, doc = pr.document, ct = pr.contact;
+    /* A class a record does not hold is absent from the answer. */
+    const id = pr.identity || {}, doc = pr.document || {}, ct = pr.contact || {};
     values.push(id.surname, doc.number, ct.email);
-    if (!ref && doc.number) ref = { ps: it.pseudonym, doc: doc.number, surname: id.surname };
+    if (!ref && doc.number && !pr.protected) {
+      ref = { ps: it.pseudonym, doc: doc.number, surname: id.surname, birth: id.birth_date };
+    }
   }
   check(ref !== null, "a submitted person to work with");
   await platform(values.filter((v) => typeof v === "string" && v.length >= 4));
   await office(ref);
-  await auditor();
+  await approvals();
+  await suspended();
+  await auditor(ref.ps);
   console.log(`${pass} passed, ${fail} failed`);
   process.exit(fail === 0 ? 0 : 1);
 }
