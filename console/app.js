@@ -193,6 +193,12 @@
     if (ev) ev.preventDefault();
     if (!more) {
       listQuery = { state: $("l-state").value, category: $("l-category").value.trim(), limit: 50 };
+      /* The deadline filter is the server's (its deadline index): it
+       * lists persons in vetting, whatever the category. */
+      if ($("l-due").value) {
+        Object.assign(listQuery, { state: "vetting", category: "", due_within: $("l-due").value });
+        $("l-state").value = "vetting";
+      }
     }
     say(t("loading"));
     const r = await api("GET", "/v1/persons?" + qs(listQuery));

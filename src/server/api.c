@@ -34,7 +34,7 @@ static const char *const no_args[] = {NULL};
 static const char *const get_args[] = {"fields", "purpose", NULL};
 static const char *const list_args[] = {
     "document_number", "email", "surname", "given_names", "birth_date", "state",
-    "category",        "limit", "cursor",  "purpose",     NULL};
+    "category",        "limit", "cursor",  "purpose",     "due_within", NULL};
 static const char *const pending_args[] = {"limit", "cursor", NULL};
 static const char *const inclusion_args[] = {"index", "size", NULL};
 static const char *const consistency_args[] = {"from", "to", NULL};

@@ -75,6 +75,11 @@ struct api_page {
     /* The item from the filtered record, the caller's pseudonym of it and
      * before's result (borrowed); NULL leaves the record out. */
     json_t *(*item)(json_t *person, const char *pseudonym, json_t *extra);
+    /* Ascending ids to list instead of the store's list (state and
+     * category then unused by the page, still bound in its cursors);
+     * NULL: the store's list. */
+    const uint64_t *only;
+    size_t nonly;
     size_t limit;   /* set by api_page_args */
     uint64_t after; /* set by api_page_args, then the last record seen */
 };

@@ -154,6 +154,20 @@ async function office(ref) {
   await waitText(page, "#status", /State is now vetting/);
   const after = await api("office", "GET", `/v1/persons/${ref.ps}?fields=public&purpose=e2e`);
   check(after.json && after.json.person.public.state === "vetting", "the person went to vetting");
+  /* The deadline filter: the server's, from its deadline index. */
+  await page.select("#l-due", "5356800");
+  await page.$eval("#status", (e) => (e.textContent = ""));
+  await page.click("#l-go");
+  await waitText(page, "#status", /found/);
+  const due = await page.$$eval("#results tbody button", (bs) => bs.map((b) => b.dataset.pseudonym));
+  check(due.includes(ref.ps), "due within 62 days lists the person just sent to vetting");
+  await page.select("#l-due", "604800");
+  await page.$eval("#status", (e) => (e.textContent = ""));
+  await page.click("#l-go");
+  await waitText(page, "#status", /found|Nobody/);
+  const soon = await page.$$eval("#results tbody button", (bs) => bs.map((b) => b.dataset.pseudonym));
+  check(!soon.includes(ref.ps), "but not within 7 days");
+  await page.select("#l-due", "");
   await shot(page, "office.png");
   /* The State's vetting service gives its verdict, as its own principal. */
   const pend = await api("vetting", "GET", "/v1/vetting/pending?limit=1000");
