@@ -95,10 +95,14 @@
       views = [];
       for (const v of VIEWS) $("view-" + v).hidden = true;
       for (const b of document.querySelectorAll("#nav button")) b.hidden = true;
-      $("susp-why").textContent = t("suspended_why", { p: me.principal, why: t("why_" + me.guard.reason) || me.guard.reason, since: me.guard.since || "" });
+      suspendedWhy();
       $("view-suspended").hidden = false;
       document.body.dataset.suspended = "1";
     }
+  }
+  function suspendedWhy() {
+    if (!me || !me.guard || !me.guard.suspended) return;
+    $("susp-why").textContent = t("suspended_why", { p: me.principal, why: t("why_" + me.guard.reason), since: me.guard.since || "" });
   }
   function fmtLeft(left, limit) {
     return left === null || left === undefined ? t("no_limit") : t("left_of", { n: left, m: limit });
@@ -293,6 +297,11 @@
     const r = await api("POST", "/v1/badges/" + current + "?" + qs({ purpose: p }));
     budget();
     if (r.status !== 201 && r.status !== 200) return fail(r);
+    /* Its state is badge_issued now: the public class again, in place
+     * (focus stays on the badge button). */
+    const pr = await api("GET", "/v1/persons/" + current + "?" + qs({ fields: "public", purpose: p }));
+    const old = $("card-body").querySelector('[data-class="public"]');
+    if (pr.status === 200 && old && pr.json.person.public) old.replaceWith(renderClass("public", pr.json.person.public));
     const img = $("badge-qr");
     img.src = "data:image/png;base64," + r.json.png_base64;
     img.alt = t("badge_qr_alt");
@@ -604,6 +613,7 @@
       lang = $("lang").value;
       localStorage.setItem("coffre.lang", lang);
       applyLang();
+      suspendedWhy();
     });
     for (const b of document.querySelectorAll("#nav button")) {
       b.addEventListener("click", () => show(b.dataset.view));
