@@ -98,19 +98,21 @@ async function custodians() {
     await input.uploadFile(path.join(dev, "shares", `share-${k + 1}.txt`));
     await page.click("#unseal-go");
     await waitText(page, "#seal-state", k < 2 ? new RegExp(`Sealed: ${k + 1} of 3`) : /^Unsealed\.$/);
+    if (k === 2) {
+      const st = await api("admin", "GET", "/v1/sys/seal-status");
+      check(st.json && st.json.sealed === false, "the browser's shares unsealed the vault");
+      await approvals(page, names[k]); /* the same browser: one launch less */
+    }
     check(seen.csp.length === 0, "no CSP violation (custodian): " + seen.csp.join("; "));
     await browser.close();
   }
-  const st = await api("admin", "GET", "/v1/sys/seal-status");
-  check(st.json && st.json.sealed === false, "the browser's shares unsealed the vault");
 }
 
 /* ---- a custodian lists the pending approvals and approves one -------- */
-async function approvals() {
+async function approvals(page, who) {
   const req = await api("office", "POST", "/v1/approvals", { operation: "bulk_read", scope: "office:10" });
   check(req.status === 201, "an approval to approve: " + req.status + " " + req.text);
-  const { browser, page, seen } = await browse("custodian");
-  await page.goto(base + "/console/#custodian");
+  await page.click("#approvals-refresh"); /* listed at load, but sealed then */
   await page.waitForSelector("#approvals-list:not([hidden])");
   const ids = await page.$$eval("#approvals-list button[data-approval]", (bs) => bs.map((b) => b.dataset.approval));
   check(ids.includes(req.json.id), "the pending approval is listed, no id typed");
@@ -120,11 +122,9 @@ async function approvals() {
   await page.click("#approve-go");
   await waitText(page, "#status", /Approved/);
   const a = await api("custodian", "GET", "/v1/approvals/" + req.json.id);
-  check(a.json && a.json.approvers.includes("custodian"), "the browser's approval counted");
+  check(a.json && a.json.approvers.includes(who), "the browser's approval counted");
   check(await page.$eval("#tab-office", (b) => b.hidden), "a custodian is shown no office view");
   await shot(page, "custodian-approvals.png");
-  check(seen.csp.length === 0, "no CSP violation (approvals): " + seen.csp.join("; "));
-  await browser.close();
 }
 
 /* ---- a clerk: purpose first, search, card, lifecycle ----------------- */
@@ -328,7 +328,6 @@ async function main() {
   check(ref !== null, "a submitted person to work with");
   await platform(values.filter((v) => typeof v === "string" && v.length >= 4));
   await office(ref);
-  await approvals();
   await suspended();
   await auditor(ref.ps);
   console.log(`${pass} passed, ${fail} failed`);
