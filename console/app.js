@@ -369,7 +369,8 @@
       ["astate", a.state]]) {
       dl.append(el("dt", t(k)), el("dd", String(v === undefined ? "" : v)));
     }
-    $("approve-go").hidden = a.state !== "pending";
+    /* One approval per custodian: not offered again to one who gave it. */
+    $("approve-go").hidden = a.state !== "pending" || (me !== null && (a.approvers || []).includes(me.principal));
   }
   const when = (s) => (s ? new Date(s * 1000).toISOString().replace(/\.\d+Z$/, "Z") : "");
   async function approvalList() {
