@@ -161,6 +161,7 @@ async function office(ref) {
   await waitText(page, "#status", /found/);
   const due = await page.$$eval("#results tbody button", (bs) => bs.map((b) => b.dataset.pseudonym));
   check(due.includes(ref.ps), "due within 62 days lists the person just sent to vetting");
+  await shot(page, "office.png");
   await page.select("#l-due", "604800");
   await page.$eval("#status", (e) => (e.textContent = ""));
   await page.click("#l-go");
@@ -168,7 +169,6 @@ async function office(ref) {
   const soon = await page.$$eval("#results tbody button", (bs) => bs.map((b) => b.dataset.pseudonym));
   check(!soon.includes(ref.ps), "but not within 7 days");
   await page.select("#l-due", "");
-  await shot(page, "office.png");
   /* The State's vetting service gives its verdict, as its own principal. */
   const pend = await api("vetting", "GET", "/v1/vetting/pending?limit=1000");
   const mine = (pend.json.items || []).find((it) => it.identity.surname === ref.surname &&
@@ -191,11 +191,24 @@ async function office(ref) {
 }
 
 /* ---- a clerk reads too much: stopped, and shown why ------------------ */
-async function suspended() {
+async function suspended(prot) {
   const { browser, page, seen } = await browse("office-restricted");
   await page.goto(base + "/console/#office");
   await waitText(page, "#budget", /listed 3 left of 3/);
   await page.type("#purpose", "bulk e2e");
+  /* First a protected person, which this principal may not identify. */
+  await page.type("#s-doc", prot.doc);
+  await page.click("#s-go");
+  await waitText(page, "#status", /1 found/);
+  await page.click("#results tbody button");
+  await waitText(page, "#card-classes", /Not shown/);
+  const classes = await page.$$eval("#card-body [data-class]", (es) => es.map((e) => e.dataset.class));
+  check(!classes.includes("identity") && !classes.includes("document") && classes.includes("public"),
+    "a protected person's card holds no identifying class: " + classes);
+  check(/identity/.test(await text(page, "#card-classes")), "and says which classes were not shown");
+  const all = (await page.content()) + seen.bodies.join("\n");
+  check(![prot.surname, prot.email].some((v) => all.includes(v)), "no personal value of the protected person reached the page");
+  await shot(page, "office-protected.png");
   await page.select("#l-state", "submitted");
   await page.click("#l-go");
   await waitText(page, "#status", /suspended/);
@@ -326,9 +339,23 @@ async function main() {
     }
   }
   check(ref !== null, "a submitted person to work with");
+  /* A protected person, submitted by the platform for the test: a copy
+   * of the reference with its own document number and email. */
+  const full = await api("office", "GET", `/v1/persons/${ref.ps}?fields=public,identity,contact,document&purpose=e2e+reference`);
+  const app = full.json.person;
+  delete app.source_key;
+  app.protected = true;
+  app.public.category = "security_force";
+  app.public.state = "submitted";
+  app.document.number = "PR" + ref.doc;
+  app.contact.email = "protected." + app.contact.email;
+  app.identity.surname = "Protegee";
+  const made = await api("platform", "POST", "/v1/persons", app);
+  check(made.status === 201, "a protected person submitted: " + made.text);
+  const prot = { doc: app.document.number, surname: "Protegee", email: app.contact.email };
   await platform(values.filter((v) => typeof v === "string" && v.length >= 4));
   await office(ref);
-  await suspended();
+  await suspended(prot);
   await auditor(ref.ps);
   console.log(`${pass} passed, ${fail} failed`);
   process.exit(fail === 0 ? 0 : 1);
