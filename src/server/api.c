@@ -34,7 +34,7 @@ static const char *const no_args[] = {NULL};
 static const char *const get_args[] = {"fields", "purpose", NULL};
 static const char *const list_args[] = {
     "document_number", "email", "surname", "given_names", "birth_date", "state",
-    "category",        "limit", "cursor",  "purpose",     NULL};
+    "category",        "limit", "cursor",  "purpose",     "due_within", NULL};
 static const char *const pending_args[] = {"limit", "cursor", NULL};
 static const char *const inclusion_args[] = {"index", "size", NULL};
 static const char *const consistency_args[] = {"from", "to", NULL};
@@ -112,6 +112,8 @@ static const struct route_rule rules[R__COUNT] = {
      * what they fetch is then bound by the rules above (console.md). */
     [R_CONSOLE] = {ANY_ROLE, 0, no_args},
     [R_CONSOLE_ASSET] = {ANY_ROLE, 0, no_args},
+    /* The caller's own state: every principal, about itself only. */
+    [R_WHOAMI] = {ANY_ROLE, 0, no_args},
 };
 
 /* The guard's view of the bulk_read approvals (guard_set_bonus). */
@@ -579,6 +581,9 @@ dispatch_ops(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     case R_CONSOLE_ASSET:
         srv_console_serve(route, param, req, r);
         return 1;
+    case R_WHOAMI:
+        api_whoami(ctx, req, r);
+        return 1;
     default:
         return 0;
     }
@@ -689,7 +694,7 @@ admit(struct srv_ctx *ctx, size_t route, const struct srv_req *req,
     }
     /* Suspended? Over its request rate? (guard.c) */
     const struct srv_pset *ps = req->pset ? req->pset : srv_pset(ctx);
-    return guard_admit(ps->guard, req->who, r);
+    return guard_admit(ps->guard, req->who, srv_routes[route].suspended_ok, r);
 }
 
 static double

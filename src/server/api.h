@@ -75,6 +75,11 @@ struct api_page {
     /* The item from the filtered record, the caller's pseudonym of it and
      * before's result (borrowed); NULL leaves the record out. */
     json_t *(*item)(json_t *person, const char *pseudonym, json_t *extra);
+    /* Ascending ids to list instead of the store's list (state and
+     * category then unused by the page, still bound in its cursors);
+     * NULL: the store's list. */
+    const uint64_t *only;
+    size_t nonly;
     size_t limit;   /* set by api_page_args */
     uint64_t after; /* set by api_page_args, then the last record seen */
 };
@@ -97,6 +102,11 @@ int api_page_args(struct srv_ctx *ctx, const struct srv_req *req,
  */
 void api_page_answer(struct srv_ctx *ctx, const struct srv_req *req,
                      struct api_page *pg, struct srv_resp *r);
+
+/** api_whoami(ctx, req, r): GET /v1/whoami, the caller's own principal,
+ * role, readable classes, purpose rule and guard budget (whoami.c). */
+void api_whoami(struct srv_ctx *ctx, const struct srv_req *req,
+                struct srv_resp *r);
 
 void api_persons_post(struct srv_ctx *ctx, const struct srv_req *req,
                       struct srv_resp *r);

@@ -432,7 +432,7 @@ answer_suspended(struct srv_resp *r, const struct gslot *s)
 }
 
 int
-guard_admit(struct guard *g, const struct srv_principal *who,
+guard_admit(struct guard *g, const struct srv_principal *who, int suspended_ok,
             struct srv_resp *r)
 {
     struct gslot *s = g != NULL ? slot_of(g, who) : NULL;
@@ -441,7 +441,7 @@ guard_admit(struct guard *g, const struct srv_principal *who,
     }
     int go = 1;
     pthread_mutex_lock(&s->lock);
-    if (s->suspended) {
+    if (s->suspended && !suspended_ok) {
         answer_suspended(r, s);
         go = 0;
     } else if (s->lim.rate > 0) {
@@ -999,6 +999,63 @@ slot_json(struct guard *g, struct gslot *s)
         (json_int_t)(g->shared ? s->shared_listed : s->listed.n),
         "bulk_threshold", (json_int_t)s->lim.bulk_threshold, "list_threshold",
         (json_int_t)s->lim.list_threshold, "limited", (json_int_t)s->limited);
+    pthread_mutex_unlock(&s->lock);
+    return o;
+}
+
+/* What is left of ${limit} when ${used} is spent: null when the limit
+ * is off (0), never below 0. */
+static json_t *
+left_of(double limit, double used)
+{
+    if (limit <= 0) {
+        return json_null();
+    }
+    return json_integer(used >= limit ? 0 : (json_int_t)(limit - used));
+}
+
+json_t *
+guard_self(struct guard *g, const struct srv_principal *who)
+{
+    struct gslot *s = g != NULL ? slot_of(g, who) : NULL;
+    char when[32] = "";
+    if (s == NULL) {
+        return json_pack("{s:b}", "enabled", 0);
+    }
+    /* Asked before the slot lock, as guard_observe does. */
+    int64_t until = 0;
+    uint64_t bonus = g->bonus ? g->bonus(g->bonus_arg, who->name, &until) : 0;
+    pthread_mutex_lock(&s->lock);
+    const struct guard_limits *l = &s->lim;
+    double now = g->now();
+    win_expire(&s->listed, now, l->window);
+    win_expire(&s->personal, now, l->window);
+    bucket_fill(&s->hour, l->persons_hour / 3600, l->persons_hour, now);
+    bucket_fill(&s->day, l->persons_day / 86400, l->persons_day, now);
+    uint64_t bulk = l->bulk_threshold;
+    bulk += bulk ? bulk_extra(s, bonus, now) : 0;
+    if (s->suspended) {
+        iso_time(s->since, when);
+    }
+    json_t *o = json_pack(
+        "{s:b,s:f,s:I,s:o,s:o,s:I,s:o,s:o,s:{s:o,s:o},s:{s:o,s:o},s:I,s:b,"
+        "s:s*,s:s*}",
+        "enabled", 1, "window_seconds", l->window, "persons_in_window",
+        (json_int_t)s->personal.n, "bulk_threshold",
+        bulk ? json_integer((json_int_t)bulk) : json_null(), "remaining",
+        left_of((double)bulk, (double)s->personal.n), "listed_in_window",
+        (json_int_t)s->listed.n, "list_threshold",
+        l->list_threshold ? json_integer((json_int_t)l->list_threshold)
+                          : json_null(),
+        "list_remaining",
+        left_of((double)l->list_threshold, (double)s->listed.n), "persons_hour",
+        "limit", l->persons_hour > 0 ? json_real(l->persons_hour) : json_null(),
+        "remaining", left_of(l->persons_hour, l->persons_hour - s->hour.tokens),
+        "persons_day", "limit",
+        l->persons_day > 0 ? json_real(l->persons_day) : json_null(),
+        "remaining", left_of(l->persons_day, l->persons_day - s->day.tokens),
+        "approved_extra", (json_int_t)bonus, "suspended", s->suspended, "since",
+        s->suspended ? when : NULL, "reason", s->suspended ? s->reason : NULL);
     pthread_mutex_unlock(&s->lock);
     return o;
 }

@@ -131,11 +131,13 @@ int guard_set_poison(struct guard *g, const uint64_t *ids, size_t n);
 int guard_is_poison(struct guard *g, uint64_t id);
 
 /**
- * guard_admit(g, who, r): 1 if ${who} may go on; else 0 with the answer
- * in ${r}: 403 suspended, or 429 rate_limited with r->retry_after.
+ * guard_admit(g, who, suspended_ok, r): 1 if ${who} may go on; else 0
+ * with the answer in ${r}: 403 suspended (unless ${suspended_ok}: a route
+ * that holds nothing but the caller's own state, route.c), or 429
+ * rate_limited with r->retry_after.
  */
 int guard_admit(struct guard *g, const struct srv_principal *who,
-                struct srv_resp *r);
+                int suspended_ok, struct srv_resp *r);
 
 /** guard_disclose(r, id): the handler disclosed (or touched) person ${id}. */
 void guard_disclose(struct srv_resp *r, uint64_t id);
@@ -159,6 +161,14 @@ int guard_reinstate(struct guard *g, const char *name, int *pfound);
 
 /** guard_suspended(g, name): 1 if principal ${name} is suspended. */
 int guard_suspended(struct guard *g, const char *name);
+
+/**
+ * guard_self(g, who): ${who}'s own budget as a new JSON object (window,
+ * persons in it, thresholds and what is left of them, hour and day
+ * quotas, suspended and why); {"enabled": false} without a guard. Names
+ * no other principal and no person (GET /v1/whoami).
+ */
+json_t *guard_self(struct guard *g, const struct srv_principal *who);
 
 /** guard_status(g): suspensions, counters and alerts as a new JSON object. */
 json_t *guard_status(struct guard *g);

@@ -4,6 +4,7 @@
  * applications and its verdicts. Worklists and the pending queue are
  * paged by page.c, which keeps the list promises.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,6 +12,10 @@
 #include "guard.h"
 
 #define FIND_MAX 100 /* matches of one exact search */
+/* due_within: at most a year ahead, and at most DUE_MAX - 1 persons due
+ * in it (8 bytes each: 512 KiB for the request's life). */
+#define DUE_HORIZON_MAX 31536000
+#define DUE_MAX 65536
 
 static json_t *
 pseudonym_item(struct srv_ctx *ctx, const char *audience, uint64_t id,
@@ -108,13 +113,71 @@ worklist_item(json_t *person, const char *pseudonym, json_t *extra)
                      json_object_get(person, "public"));
 }
 
+/* due_within=SECONDS: the persons in vetting whose deadline falls before
+ * now + SECONDS (passed ones included, until the sweep refuses them),
+ * from the store's deadline index (coffre_vault_due); into *${pids}
+ * (malloc'd) or left NULL without the argument. 0, or -1 with the
+ * answer. */
+static int
+due_args(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r,
+         struct api_page *pg, uint64_t **pids)
+{
+    const char *s = srv_query(req, "due_within");
+    char *end = NULL;
+    *pids = NULL;
+    if (s == NULL) {
+        return 0;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (s[0] < '0' || s[0] > '9' || strlen(s) > 10 || *end != '\0' || v < 1 ||
+        v > DUE_HORIZON_MAX) {
+        srv_error(r, 400, "invalid_argument", "due_within: 1 to %d seconds",
+                  DUE_HORIZON_MAX);
+        return -1;
+    }
+    if (pg->state != COFFRE_STATE_VETTING || pg->category != NULL) {
+        srv_error(r, 400, "invalid_argument",
+                  "due_within lists state=vetting, without a category");
+        return -1;
+    }
+    size_t n = 0;
+    uint64_t *ids = malloc(DUE_MAX * sizeof(*ids));
+    int rc = ids == NULL ? COFFRE_ERR_NOMEM
+                         : coffre_vault_due(ctx->vault, COFFRE_DUE_VETTING,
+                                            (int64_t)time(NULL) + (int64_t)v,
+                                            ids, DUE_MAX, &n);
+    if (rc == COFFRE_OK && n >= DUE_MAX) {
+        srv_error(r, 409, "conflict",
+                  "more than %d persons are due within that horizon: ask a "
+                  "shorter one",
+                  DUE_MAX - 1);
+        rc = -1;
+    } else if (rc != COFFRE_OK) {
+        api_vault_error(r, ctx->vault, rc);
+    }
+    if (rc != COFFRE_OK) {
+        free(ids);
+        return -1;
+    }
+    pg->list = "persons/due";
+    pg->only = ids;
+    pg->nonly = n;
+    *pids = ids;
+    return 0;
+}
+
 static void
 worklist(struct srv_ctx *ctx, const struct srv_req *req, struct srv_resp *r)
 {
     struct api_page pg = {.list = "persons", .item = worklist_item};
-    if (worklist_args(ctx, req, r, &pg) == 0) {
+    uint64_t *due = NULL;
+    /* The list's name is set before its cursor is opened. */
+    pg.list = srv_query(req, "due_within") ? "persons/due" : "persons";
+    if (worklist_args(ctx, req, r, &pg) == 0 &&
+        due_args(ctx, req, r, &pg, &due) == 0) {
         api_page_answer(ctx, req, &pg, r);
     }
+    free(due);
 }
 
 void

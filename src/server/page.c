@@ -114,8 +114,24 @@ page_fill(struct srv_ctx *ctx, const struct srv_req *req, struct api_page *pg,
     uint64_t ids[PAGE_BATCH];
     size_t batch = pg->limit < PAGE_BATCH ? pg->limit : PAGE_BATCH, n = 0;
     struct srv_resp scratch = {0};
-    int rc;
+    int rc = COFFRE_OK;
+    for (size_t i = 0; pg->only != NULL && i < pg->nonly &&
+                       json_array_size(items) < pg->limit;
+         i++) {
+        if (pg->only[i] <= pg->after) {
+            continue;
+        }
+        json_t *it = page_item(ctx, req, pg, pg->only[i], &scratch);
+        pg->after = pg->only[i];
+        if (it != NULL) {
+            json_array_append_new(items, it);
+            guard_disclose(r, pg->only[i]);
+        }
+    }
     do {
+        if (pg->only != NULL) {
+            break;
+        }
         rc = coffre_vault_list(ctx->vault, pg->state, pg->category, pg->after,
                                ids, batch, &n);
         for (size_t i = 0; rc == COFFRE_OK && i < n && i < batch &&

@@ -14,6 +14,8 @@
  * - whether it is served while the vault is sealed (or unsealed under a
  *   policy not accepted yet): only what shows the seal state, unseals,
  *   watches the server, or is the console's static files;
+ * - whether a principal the guard suspended is still served: only what
+ *   holds no data but the caller's own (the console's files, whoami);
  * - its audit action, NULL when it makes no entry. The vault's audit hook
  *   (srv_vault_hook, audit.c) refuses every disclosure and write made
  *   while serving a route without one, so a route that forgets its
@@ -71,9 +73,12 @@ const struct srv_route srv_routes[R__COUNT] = {
     [R_SEAL] = {"POST", "/v1/sys/seal", 0, "seal.seal"},
     [R_APPROVAL_LIST] = {"GET", "/v1/approvals", 0, NULL},
     /* The console's static files (console.c): no data, so served sealed
-     * too, where custodians unseal from it; no entry, like health. */
-    [R_CONSOLE] = {"GET", "/console/", 1, NULL},
-    [R_CONSOLE_ASSET] = {"GET", "/console/{asset}", 1, NULL},
+     * too, where custodians unseal from it; no entry, like health. Served
+     * to a suspended principal as well, with whoami, so that the page
+     * can say why: neither holds anything but the caller's own state. */
+    [R_CONSOLE] = {"GET", "/console/", 1, NULL, 1},
+    [R_CONSOLE_ASSET] = {"GET", "/console/{asset}", 1, NULL, 1},
+    [R_WHOAMI] = {"GET", "/v1/whoami", 1, NULL, 1},
 };
 
 const char *
@@ -120,6 +125,7 @@ const char *const srv_route_labels[R__COUNT] = {
     [R_APPROVAL_LIST] = "GET /v1/approvals",
     [R_CONSOLE] = "GET /console/",
     [R_CONSOLE_ASSET] = "GET /console/{asset}",
+    [R_WHOAMI] = "GET /v1/whoami",
 };
 
 /* A pseudonym segment: exactly 43 base64url characters. Anything else in

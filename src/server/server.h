@@ -307,6 +307,7 @@ enum srv_route_id {
     R_SEAL,
     R_CONSOLE,
     R_CONSOLE_ASSET,
+    R_WHOAMI,
     R__COUNT
 };
 
@@ -315,6 +316,7 @@ struct srv_route {
     const char *path;   /* template: "{pseudonym}" is a parameter */
     int sealed_ok;      /* served while sealed */
     const char *action; /* audit action, or NULL: no entry (route.c) */
+    int suspended_ok;   /* served to a principal the guard suspended */
 };
 extern const struct srv_route srv_routes[R__COUNT];
 /** srv_route_labels: "GET /v1/..." of each route, for metrics. */

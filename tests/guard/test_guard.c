@@ -74,7 +74,7 @@ admit(struct guard *g, int who, unsigned *pretry)
 {
     struct srv_resp r;
     memset(&r, 0, sizeof(r));
-    int go = guard_admit(g, &principals[who], &r);
+    int go = guard_admit(g, &principals[who], 0, &r);
     unsigned st = go ? 0 : r.status;
     if (pretry != NULL) {
         *pretry = r.retry_after;

@@ -236,5 +236,35 @@ check "pending tampered: invalid_argument" '.error.code == "invalid_argument"'
 # a worklist cursor is not a pending cursor, whoever holds it
 expect 400 vetting GET "/v1/vetting/pending?limit=2&cursor=$C"
 
+# --- vetting deadline near: due_within (the store's deadline index) --------
+# Every person in vetting has a deadline within a year (61 days by
+# default): the due list of a year is the vetting list. One sent to
+# vetting now is due in 61 days, not in one.
+walk office /v1/persons "state=vetting&limit=7"
+jq -r .pseudonym "$WORK/items" | sort >"$WORK/vetting.all"
+walk office /v1/persons "state=vetting&due_within=31536000&limit=7"
+jq -r .pseudonym "$WORK/items" | sort >"$WORK/vetting.due"
+[ -s "$WORK/vetting.due" ] && cmp -s "$WORK/vetting.all" "$WORK/vetting.due" &&
+    ok || bad "due within a year differs from the vetting list"
+jq -e -s 'all(.public.state == "vetting")' "$WORK/items" >/dev/null &&
+    ok || bad "a due item not in vetting"
+DC=$(head -1 "$WORK/cursors")
+expect 400 office GET "/v1/persons?state=vetting&limit=7&cursor=$DC"
+expect 200 office GET "/v1/persons?state=submitted&limit=1"
+NOW_PS=$(echo "$BODY" | jq -r '.items[0].pseudonym')
+expect 200 office POST "/v1/persons/$NOW_PS/state" '{"state":"vetting"}'
+expect 200 office GET "/v1/persons?state=vetting&due_within=5356800&limit=1000"
+check "due in 62 days" ".items | map(.pseudonym) | index(\"$NOW_PS\") != null"
+expect 200 office GET "/v1/persons?state=vetting&due_within=86400&limit=1000"
+check "not due tomorrow" ".items | map(.pseudonym) | index(\"$NOW_PS\") == null"
+for bad_q in "state=vetting&due_within=0" "state=vetting&due_within=31536001" \
+    "state=vetting&due_within=1e3" "state=vetting&due_within=-5" \
+    "state=vetting&due_within=99999999999" "due_within=60" \
+    "state=approved&due_within=60" \
+    "state=vetting&category=volunteer&due_within=60"; do
+    expect 400 office GET "/v1/persons?$bad_q" &&
+        check "due_within refused: $bad_q" '.error.code == "invalid_argument"'
+done
+
 stop_server
 [ "$SERVER_RC" = 0 ] && ok || bad "exit status after SIGTERM: $SERVER_RC"

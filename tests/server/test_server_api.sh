@@ -15,6 +15,17 @@ echo '{"principals": {"office-restricted": {"list_threshold": 1}}}' \
 start_dev "$DEV" "$PORT" --demo-persons 200 --guard-config "$WORK/guard.json"
 P='purpose=it%20test'
 
+# --- whoami: the caller, its role, its own budget; nobody else's -----------
+expect 200 office GET /v1/whoami
+check "office whoami" '.principal == "office" and .role == "office" and .purpose.required == true and (.fingerprint | length == 64)'
+check "office classes" '.classes.record == ["public","identity","contact","document","photo","vetting"]'
+check "office budget" '.guard.enabled == true and .guard.window_seconds > 0 and (.guard.remaining | type == "number")'
+check "no other principal" 'tostring | test("custodian|auditor|platform") | not'
+expect 200 platform GET /v1/whoami
+check "platform whoami" '.role == "platform" and .classes.record == ["public"] and .purpose.required == false'
+expect 400 office GET "/v1/whoami?principal=auditor"
+expect 401 - GET /v1/whoami
+
 # --- every role reaches health and seal status ----------------------------
 for who in platform office vetting gate printer auditor custodian admin \
     office-restricted partner; do
@@ -182,8 +193,13 @@ check "category hidden from the platform" '.person.public.category == null and .
 expect 200 platform GET "/v1/persons?category=security_force&limit=1000"
 check "not listed by category" ".items | map(.pseudonym) | index(\"$PL3\") == null"
 DOC3=$(echo "$APP3" | jq -r .document.number)
+# whoami: the caller's own budget, counted down by the guard itself.
+expect 200 office-restricted GET /v1/whoami
+check "budget before" '.guard.list_threshold == 1 and .guard.list_remaining == 1 and .guard.suspended == false'
 expect 200 office-restricted GET "/v1/persons?document_number=$DOC3&$P"
 OR3=$(echo "$BODY" | jq -r '.items[0].pseudonym')
+expect 200 office-restricted GET /v1/whoami
+check "budget spent" '.guard.listed_in_window == 1 and .guard.list_remaining == 0'
 expect 403 office-restricted GET "/v1/persons/$OR3?fields=identity&$P"
 check "protected named" '.error.message | contains("protected")'
 expect 200 office-restricted GET "/v1/persons/$OR3?fields=public&$P"
@@ -342,8 +358,18 @@ expect 404 custodian POST /v1/guard/reinstate '{"principal":"office"}'
 expect 403 office-restricted GET "/v1/persons?limit=5"
 check "suspended" '.error.code == "suspended"'
 expect 403 office-restricted GET /v1/sys/health
+# A suspended principal still loads the console and learns why (whoami
+# holds only its own state); every route with data stays refused.
+expect 200 office-restricted GET /v1/whoami
+check "suspended, and why" '.guard.suspended == true and .guard.reason == "enumeration" and (.guard.since | test("Z$"))'
+expect 200 office-restricted GET /console/
+expect 200 office-restricted GET /console/app.js
+expect 403 office-restricted GET "/v1/persons/$OR3?fields=public&$P"
+check "still suspended" '.error.code == "suspended"'
 expect 200 custodian POST /v1/guard/reinstate '{"principal":"office-restricted"}'
 expect 200 office-restricted GET /v1/sys/health
+expect 200 office-restricted GET /v1/whoami
+check "reinstated" '.guard.suspended == false and .guard.reason == null'
 
 # --- the console's static files (docs/console.md) ---------------------------
 expect 200 office GET /console/

@@ -328,7 +328,21 @@ test_route_invariants(void)
             CHECK((*a >= 'a' && *a <= 'z') || *a == '.' || *a == '_');
         }
     }
-    CHECK(sealed == 7); /* 5 of the API, the console's 2 static routes */
+    CHECK(sealed == 8); /* 5 of the API, the console's 2, whoami */
+    /* Past a suspension: only what holds no data but the caller's own. */
+    size_t past = 0;
+    for (size_t r = 0; r < R__COUNT; r++) {
+        const struct srv_route *rt = &srv_routes[r];
+        if (rt->suspended_ok) {
+            past++;
+            CHECK(strcmp(rt->method, "GET") == 0 && rt->action == NULL &&
+                  strstr(rt->path, "{pseudonym}") == NULL &&
+                  strstr(rt->path, "{id}") == NULL);
+        }
+    }
+    CHECK(past == 3 && srv_routes[R_WHOAMI].suspended_ok &&
+          srv_routes[R_CONSOLE].suspended_ok &&
+          srv_routes[R_CONSOLE_ASSET].suspended_ok);
     CHECK(!srv_routes[R_GUARD_REINSTATE].sealed_ok);
     CHECK(srv_route_action(R__COUNT) == NULL);
 }
