@@ -12,12 +12,12 @@
  * in tests/record/norm_legacy.c and checked code point by code point),
  * so that the tags of stored names do not change.
  */
-#include <sodium.h>
 #include <string.h>
 #include <utf8proc.h>
 
 #include "record/record.h"
 #include "record/rules.h"
+#include "util/secmem.h"
 
 /* A longer name is no name (stored ones are at most COFFRE_MAX_TEXT). */
 #define NAME_MAX_IN 512
@@ -106,26 +106,39 @@ is_cyrillic(int32_t c)
            (c >= 0x2de0 && c <= 0x2dff) || (c >= 0xa640 && c <= 0xa69f);
 }
 
+/* Folded code points, composed and written out at the end. */
+struct cps {
+    utf8proc_int32_t p[NAME_MAX_CP];
+    utf8proc_ssize_t n;
+};
+
 static int
-put_cp(struct coffre_buf *out, int32_t c)
+put_cp(struct cps *o, int32_t c)
 {
     const char *ascii = letter_ascii(c);
-    utf8proc_uint8_t b[4];
-    utf8proc_ssize_t n;
 
-    if (ascii != NULL) {
-        return coffre_buf_adds(out, ascii);
+    if (ascii == NULL) {
+        if (o->n == NAME_MAX_CP) {
+            return COFFRE_ERR_ARG;
+        }
+        o->p[o->n++] = c;
+        return COFFRE_OK;
     }
-    n = utf8proc_encode_char(c, b);
-    return n > 0 ? coffre_buf_add(out, b, (size_t)n) : COFFRE_ERR_ARG;
+    for (; *ascii != '\0'; ascii++) {
+        if (o->n == NAME_MAX_CP) {
+            return COFFRE_ERR_ARG;
+        }
+        o->p[o->n++] = (unsigned char)*ascii;
+    }
+    return COFFRE_OK;
 }
 
 /* One composed, case-folded code point, its accents dropped. */
 static int
-fold(struct coffre_buf *out, int32_t c)
+fold(struct cps *o, int32_t c)
 {
     utf8proc_int32_t d[32];
-    utf8proc_ssize_t n, kept = 0;
+    utf8proc_ssize_t n;
     int rc;
 
     if (is_accent(c) || c == 0x640) { /* 0x640: Arabic tatweel */
@@ -134,33 +147,25 @@ fold(struct coffre_buf *out, int32_t c)
     n = utf8proc_decompose_char(c, d, 32, UTF8PROC_DECOMPOSE, NULL);
     if (n <= 1 || n > 32 || is_cyrillic(d[0])) {
         /* ё and е: the same letter to the tables before utf8proc */
-        return put_cp(out, c == 0x451 ? 0x435 : c);
+        return put_cp(o, c == 0x451 ? 0x435 : c);
     }
     for (utf8proc_ssize_t i = 0; i < n; i++) {
-        if (!is_accent(d[i])) {
-            d[kept++] = d[i];
-        }
-    }
-    if (kept == n) {
-        return put_cp(out, c); /* nothing dropped: Hangul, Indic letters */
-    }
-    kept = utf8proc_normalize_utf32(d, kept, UTF8PROC_COMPOSE);
-    for (utf8proc_ssize_t i = 0; i < kept; i++) {
-        if ((rc = put_cp(out, d[i])) != COFFRE_OK) {
+        if (!is_accent(d[i]) && (rc = put_cp(o, d[i])) != COFFRE_OK) {
             return rc;
         }
     }
     return COFFRE_OK;
 }
 
-/* Appends the folded ${s}, separators and all; COFFRE_ERR_ARG if it is not
- * UTF-8 or too long. */
+/* Appends the folded ${s} (NFC), separators and all; COFFRE_ERR_ARG if it
+ * is not UTF-8 or too long. */
 static int
 fold_text(const char *s, struct coffre_buf *out, int with_seps)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t n = strlen(s), k, start = out->len;
-    utf8proc_int32_t cp[NAME_MAX_CP];
+    size_t n = strlen(s), k;
+    struct cps *in, *o;
+    utf8proc_uint8_t b[4];
     utf8proc_ssize_t m;
     int pending = 0, rc = COFFRE_OK;
     uint32_t c;
@@ -173,7 +178,13 @@ fold_text(const char *s, struct coffre_buf *out, int with_seps)
             return COFFRE_ERR_ARG;
         }
     }
-    m = utf8proc_decompose_custom(u, (utf8proc_ssize_t)n, cp, NAME_MAX_CP,
+    /* Personal data: wiped when freed (util/secmem.h). */
+    if ((in = coffre_pmem_alloc(2 * sizeof(*in))) == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    o = in + 1;
+    o->n = 0;
+    m = utf8proc_decompose_custom(u, (utf8proc_ssize_t)n, in->p, NAME_MAX_CP,
                                   UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT |
                                       UTF8PROC_CASEFOLD | UTF8PROC_IGNORE,
                                   premap, NULL);
@@ -181,22 +192,37 @@ fold_text(const char *s, struct coffre_buf *out, int with_seps)
         rc = COFFRE_ERR_ARG;
         goto done;
     }
-    m = utf8proc_normalize_utf32(cp, m, UTF8PROC_COMPOSE);
-    for (utf8proc_ssize_t i = 0; rc == COFFRE_OK && i < m; i++) {
-        if (with_seps && is_sep(cp[i])) {
-            pending = out->len > start;
+    in->n = utf8proc_normalize_utf32(in->p, m, UTF8PROC_COMPOSE);
+    for (utf8proc_ssize_t i = 0; rc == COFFRE_OK && i < in->n; i++) {
+        if (with_seps && is_sep(in->p[i])) {
+            pending = o->n > 0;
             continue;
         }
+        utf8proc_ssize_t at = o->n;
         if (pending) {
-            rc = coffre_buf_addc(out, ' ');
+            rc = put_cp(o, ' ');
         }
-        pending = 0;
         if (rc == COFFRE_OK) {
-            rc = fold(out, cp[i]);
+            rc = fold(o, in->p[i]);
+        }
+        /* A separator is written before something only: an accent that
+         * follows one and is dropped leaves it pending. */
+        if (o->n == at + pending) {
+            o->n = at;
+        } else {
+            pending = 0;
         }
     }
+    if (rc == COFFRE_OK) {
+        /* marks kept after dropped ones compose now (タ ゙) */
+        o->n = utf8proc_normalize_utf32(o->p, o->n, UTF8PROC_COMPOSE);
+    }
+    for (utf8proc_ssize_t i = 0; rc == COFFRE_OK && i < o->n; i++) {
+        m = utf8proc_encode_char(o->p[i], b);
+        rc = m > 0 ? coffre_buf_add(out, b, (size_t)m) : COFFRE_ERR_ARG;
+    }
 done:
-    sodium_memzero(cp, sizeof(cp));
+    coffre_pmem_free(in);
     return rc;
 }
 

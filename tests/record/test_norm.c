@@ -66,6 +66,11 @@ test_names(void)
     CHECK(name_eq("E\xcc\x81lodie", "Élodie"));
     CHECK(name_eq("Dvořák", "DVORAK"));
     CHECK(name_eq("Çelik", "celik"));
+    /* an accent alone after a separator is dropped with no space left */
+    CHECK(name_is("a \xcc\x81 - b \xd9\x91", "a b"));
+    CHECK(name_is("\xef\xb9\xbc'z", "z")); /* U+FE7C: space + shadda */
+    /* a mark kept after a dropped one composes: folding is idempotent */
+    CHECK(name_is("\xef\xbe\x80\xd2\x89\xef\xbe\x9e", "ダ"));
 }
 
 int legacy_norm_name(const char *s, struct coffre_buf *out);
