@@ -208,10 +208,21 @@ def sample():
     return rss, fds
 
 
+def audit_size(cl):
+    """The audit log's size, on a fresh connection: the server closes idle
+    keep-alive connections, and the probe's idles for minutes."""
+    ck = cl.call("auditor", "GET", "/v1/audit/checkpoint")
+    cl.close()
+    return (ck or {}).get("size", 0)
+
+
 def main():
-    tmpl = template(Client())
+    probe = Client()
+    tmpl = template(probe)
     time.sleep(1)
     idle_rss, idle_fds = sample()
+    audit0 = audit_size(probe)
+    audit_warm = None
     rows = []
     t0 = time.time()
     out = open(CSV, "w")
@@ -222,6 +233,9 @@ def main():
         with lock:
             row = (round(t), rss, fds, counts["requests"], counts["errors"], counts["intended_4xx"])
         rows.append(row)
+        nonlocal audit_warm
+        if audit_warm is None and t >= WARMUP:
+            audit_warm = audit_size(probe)
         out.write(",".join(map(str, row)) + "\n")
         out.flush()
 
@@ -242,7 +256,10 @@ def main():
     for t in threads:
         t.join()
     elapsed = time.time() - t0
-    time.sleep(2)  # the server closes the connections we closed
+    time.sleep(2)  # the checkpoint of the last entries; closed connections
+    audit1 = audit_size(probe)
+    probe.close()
+    time.sleep(1)
     end_rss, end_fds = sample()
     out.write(f"# idle before: rss_kb={idle_rss} fds={idle_fds}; idle after: rss_kb={end_rss} fds={end_fds}\n")
     out.close()
@@ -261,6 +278,12 @@ def main():
           f"intended 4xx: {c['intended_4xx']}; errors: {c['errors']}")
     print(f"RSS kB: first {rss[0]}, after warm-up ({warm[0][0]} s) {base}, last {last}, max {max(rss)}; "
           f"growth after warm-up {growth:.1f}%")
+    if audit_warm is None:
+        audit_warm = audit0
+    per = (last - base) * 1024 / (audit1 - audit_warm) if audit1 > audit_warm else 0.0
+    print(f"audit log: {audit1 - audit0} entries written ({audit1 - audit_warm} after warm-up); "
+          f"RSS growth after warm-up per entry: {per:.0f} bytes "
+          f"(the in-memory Merkle tree keeps about 64 per entry, docs/audit.md section 2)")
     print(f"fds: idle before {idle_fds}, first {fds[0]}, last {fds[-1]}, max {max(fds)}, idle after {end_fds}")
     verdict = "flat" if flat_rss and flat_fds else "NOT flat"
     print(f"verdict: {verdict} (RSS growth after warm-up < 5%: {'yes' if flat_rss else 'no'}; "
