@@ -50,5 +50,15 @@ python3 "$top/bench/soak_load.py" "$d" "$port" "$pid" "${DURATION:-1800}" "$csv"
 if ! kill -0 $pid 2>/dev/null; then
     echo "the server died:"; tail -n 20 "$work/server.log"; rc=1
 fi
-grep -i 'error\|warn' "$work/server.log" | head -n 5 || true
+# A clean stop: on an ASan build (COFFRE=build-asan/src/coffre),
+# LeakSanitizer reports here what the server leaked in the whole run.
+kill -TERM $pid 2>/dev/null
+wait $pid
+echo "server exit status: $?"
+if grep -q 'Sanitizer' "$work/server.log"; then
+    grep -A12 'ERROR: .*Sanitizer\|SUMMARY: .*Sanitizer' "$work/server.log" | head -n 60
+    rc=1
+fi
+echo "server log, errors and warnings: $(grep -ci '"level":"\(error\|warning\)"' "$work/server.log")"
+grep -i '"level":"\(error\|warning\)"' "$work/server.log" | head -n 5 || true
 exit $rc

@@ -108,7 +108,14 @@ class Client:
         try:
             return json.loads(raw) if raw else {}
         except ValueError:
-            return {}
+            return {"text": raw.decode("utf-8", "replace")}
+
+
+def tree_size(ck):
+    """The tree size of a checkpoint: the second line of its signed note
+    (C2SP tlog-checkpoint); 0 if there is none."""
+    lines = (ck or {}).get("text", "").split("\n")
+    return int(lines[1]) if len(lines) > 1 and lines[1].isdigit() else 0
 
 
 def template(cl):
@@ -178,9 +185,12 @@ def worker(n, tmpl):
         cl.call("office", "POST", f"/v1/badges/{ps}?{PURPOSE}", None, 201)
         cl.call("printer", "GET", "/v1/badges/revocations", None, 403, "printer revocations")
         # the auditor: checkpoint, proofs, a page of entries
-        ck = cl.call("auditor", "GET", "/v1/audit/checkpoint")
-        size = (ck or {}).get("size", 0)
-        if size >= 2:
+        size = tree_size(cl.call("auditor", "GET", "/v1/audit/checkpoint"))
+        if size < 2:
+            with lock:
+                counts["errors"] += 1
+            print(f"soak: a checkpoint of {size} entries", file=sys.stderr, flush=True)
+        else:
             k = rnd.randrange(size)
             cl.call("auditor", "GET", f"/v1/audit/proof/inclusion?index={k}&size={size}")
             cl.call("auditor", "GET", f"/v1/audit/proof/consistency?from={max(1, size // 2)}&to={size}")
@@ -211,14 +221,15 @@ def sample():
 def audit_size(cl):
     """The audit log's size, on a fresh connection: the server closes idle
     keep-alive connections, and the probe's idles for minutes."""
-    ck = cl.call("auditor", "GET", "/v1/audit/checkpoint")
+    size = tree_size(cl.call("auditor", "GET", "/v1/audit/checkpoint"))
     cl.close()
-    return (ck or {}).get("size", 0)
+    return size
 
 
 def main():
     probe = Client()
     tmpl = template(probe)
+    probe.close()
     time.sleep(1)
     idle_rss, idle_fds = sample()
     audit0 = audit_size(probe)
