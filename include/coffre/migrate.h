@@ -201,10 +201,11 @@ typedef void (*coffre_progress_fn)(void *arg, uint64_t done, uint64_t total);
  * root): coffre_vault_export() that calls ${fn}(${arg}, ...) after each
  * person written; total: the live persons, or 0 for a category.
  */
-COFFRE_API int coffre_vault_export_progress(
-    struct coffre_vault *v, const char *to, const char *category, FILE *out,
-    coffre_progress_fn fn, void *arg, uint64_t *pcount,
-    unsigned char root[COFFRE_MANIFEST_LEN]);
+COFFRE_API int
+coffre_vault_export_progress(struct coffre_vault *v, const char *to,
+                             const char *category, FILE *out,
+                             coffre_progress_fn fn, void *arg, uint64_t *pcount,
+                             unsigned char root[COFFRE_MANIFEST_LEN]);
 
 struct coffre_bundle;
 
