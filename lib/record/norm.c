@@ -108,8 +108,8 @@ is_cyrillic(int32_t c)
 
 /* Folded code points, composed and written out at the end. */
 struct cps {
-    utf8proc_int32_t p[NAME_MAX_CP];
-    utf8proc_ssize_t n;
+    utf8proc_int32_t *p;
+    utf8proc_ssize_t n, cap;
 };
 
 static int
@@ -118,14 +118,14 @@ put_cp(struct cps *o, int32_t c)
     const char *ascii = letter_ascii(c);
 
     if (ascii == NULL) {
-        if (o->n == NAME_MAX_CP) {
+        if (o->n == o->cap) {
             return COFFRE_ERR_ARG;
         }
         o->p[o->n++] = c;
         return COFFRE_OK;
     }
     for (; *ascii != '\0'; ascii++) {
-        if (o->n == NAME_MAX_CP) {
+        if (o->n == o->cap) {
             return COFFRE_ERR_ARG;
         }
         o->p[o->n++] = (unsigned char)*ascii;
@@ -164,7 +164,7 @@ fold_text(const char *s, struct coffre_buf *out, int with_seps)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t n = strlen(s), k;
-    struct cps *in, *o;
+    struct cps in_, o_, *in = &in_, *o = &o_;
     utf8proc_uint8_t b[4];
     utf8proc_ssize_t m;
     int pending = 0, rc = COFFRE_OK;
@@ -178,17 +178,23 @@ fold_text(const char *s, struct coffre_buf *out, int with_seps)
             return COFFRE_ERR_ARG;
         }
     }
-    /* Personal data: wiped when freed (util/secmem.h). */
-    if ((in = coffre_pmem_alloc(2 * sizeof(*in))) == NULL) {
+    /* Room for the worst expansion (18 code points from 3 bytes), at most
+     * NAME_MAX_CP; the output takes one more per byte (æ: ae). Personal
+     * data: wiped when freed (util/secmem.h). */
+    in->cap =
+        n * 18 + 8 < NAME_MAX_CP ? (utf8proc_ssize_t)(n * 18 + 8) : NAME_MAX_CP;
+    o->cap = in->cap + (utf8proc_ssize_t)n + 8;
+    in->p = coffre_pmem_alloc((size_t)(in->cap + o->cap) * sizeof(*in->p));
+    if (in->p == NULL) {
         return COFFRE_ERR_NOMEM;
     }
-    o = in + 1;
+    o->p = in->p + in->cap;
     o->n = 0;
-    m = utf8proc_decompose_custom(u, (utf8proc_ssize_t)n, in->p, NAME_MAX_CP,
+    m = utf8proc_decompose_custom(u, (utf8proc_ssize_t)n, in->p, in->cap,
                                   UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT |
                                       UTF8PROC_CASEFOLD | UTF8PROC_IGNORE,
                                   premap, NULL);
-    if (m < 0 || m > NAME_MAX_CP) {
+    if (m < 0 || m > in->cap) {
         rc = COFFRE_ERR_ARG;
         goto done;
     }
@@ -222,7 +228,7 @@ fold_text(const char *s, struct coffre_buf *out, int with_seps)
         rc = m > 0 ? coffre_buf_add(out, b, (size_t)m) : COFFRE_ERR_ARG;
     }
 done:
-    coffre_pmem_free(in);
+    coffre_pmem_free(in->p);
     return rc;
 }
 
