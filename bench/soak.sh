@@ -6,8 +6,9 @@
 # open file descriptors sampled every 10 s into a CSV. Ends with a summary
 # and a verdict: "flat" when RSS after a 2-minute warm-up grows less than 5%
 # and the descriptors are back to their idle count; "flat but the audit
-# tree" when what RSS grows beyond the in-memory Merkle tree's documented
-# share (72 bytes an entry: docs/audit.md section 2) is under 5%. Exit 0
+# tree and the page cache" when what RSS grows beyond the in-memory Merkle
+# tree's documented share (72 bytes an entry: docs/audit.md section 2) and
+# the growth of the SQLite file (its page cache, up to 64 MB) is under 5%. Exit 0
 # only if flat (either) and no request got an answer other than the one
 # expected.
 # Not part of the test command. Usage: bench/soak.sh [BUILD] [CSV]
