@@ -7,7 +7,7 @@ build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$top/bench/results"
 for b in "$top"/bench/*.sh; do
-    [ "$(basename "$b")" = run.sh ] && continue
+    case $(basename "$b") in run.sh | soak.sh) continue ;; esac # soak: by hand
     name=$(basename "$b" .sh)
     echo "## $name"
     "$b" "$build" | tee "$top/bench/results/$name.md"

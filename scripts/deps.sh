@@ -7,7 +7,7 @@ set -eu
 BUILD="meson ninja-build pkg-config gcc libsodium-dev libgnutls28-dev
 libmicrohttpd-dev libjansson-dev libcsv-dev libsqlite3-dev libpq-dev
 libgfshare-dev libcbor-dev zlib1g-dev libqrencode-dev libzbar-dev
-libpng-dev libcurl4-gnutls-dev libp11-kit-dev libsystemd-dev"
+libpng-dev libcurl4-gnutls-dev libp11-kit-dev libsystemd-dev libutf8proc-dev"
 TEST="clang libclang-rt-14-dev llvm curl gnutls-bin sqlite3 postgresql-15
 zbar-tools softhsm2 p11-kit prometheus util-linux iproute2 jq bc python3
 chromium libnss3-tools openssl nodejs"

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmd.h"
@@ -210,7 +211,66 @@ struct export_args {
     struct cli_vault_opts vo;
     const char *to, *out, *category, *approval;
     char scope[COFFRE_APPROVAL_SCOPE_MAX + 1]; /* the approval's */
+    int progress; /* --progress: draw it even when stderr is no terminal */
 };
+
+/* The progress line of an export, like coffre import's: on standard
+ * error, when it is a terminal or --progress asks, redrawn at most ten
+ * times a second and at each 5%. Counts only: never a personal value. */
+struct export_progress {
+    struct timespec t0;
+    double last_draw;
+    int last_step;
+    uint64_t done, total;
+};
+
+static double
+export_elapsed(const struct export_progress *ep)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - ep->t0.tv_sec) +
+           (double)(t.tv_nsec - ep->t0.tv_nsec) / 1e9;
+}
+
+static void
+export_draw(struct export_progress *ep, int force)
+{
+    double s = export_elapsed(ep), rate, frac, eta;
+    char bar[21];
+
+    frac = ep->total > 0 ? (double)ep->done / (double)ep->total : 0.0;
+    frac = frac > 1.0 ? 1.0 : frac;
+    if (!force && s - ep->last_draw < 0.1 &&
+        (int)(frac * 20) == ep->last_step) {
+        return;
+    }
+    ep->last_draw = s;
+    ep->last_step = (int)(frac * 20);
+    rate = s > 0 ? (double)ep->done / s : 0.0;
+    eta = frac > 0.0 ? s * (1.0 - frac) / frac : 0.0;
+    if (ep->total == 0) { /* a category: its size is not known beforehand */
+        fprintf(stderr, "\r%" PRIu64 " persons, %.0f/s   ", ep->done, rate);
+        return;
+    }
+    for (int i = 0; i < 20; i++) {
+        bar[i] = i < (int)(frac * 20) ? '#' : '.';
+    }
+    bar[20] = '\0';
+    fprintf(stderr, "\r[%s] %3.0f%% %" PRIu64 " persons, %.0f/s, ETA %.0f s   ",
+            bar, frac * 100, ep->done, rate, eta);
+}
+
+static void
+export_progress_cb(void *arg, uint64_t done, uint64_t total)
+{
+    struct export_progress *ep = arg;
+
+    ep->done = done;
+    ep->total = total;
+    export_draw(ep, 0);
+}
 
 /* The used_by of the approvals the CLI consumes: the custodians granted
  * them to whoever holds the shares and runs the export. */
@@ -311,7 +371,16 @@ export_run(const struct export_args *a)
         cli_close(v);
         return 1;
     }
-    r = coffre_vault_export(v, a->to, a->category, f, &n, root);
+    struct export_progress ep = {.last_step = -1};
+    int tty = a->progress || isatty(STDERR_FILENO);
+    clock_gettime(CLOCK_MONOTONIC, &ep.t0);
+    r = coffre_vault_export_progress(v, a->to, a->category, f,
+                                     tty ? export_progress_cb : NULL, &ep, &n,
+                                     root);
+    if (tty && ep.done > 0) {
+        export_draw(&ep, 1);
+        fputc('\n', stderr);
+    }
     if (fclose(f) != 0 && r == COFFRE_OK) {
         r = COFFRE_ERR_IO;
     }
@@ -335,7 +404,8 @@ cmd_export(int argc, char **argv)
             argc, argv,
             "usage: coffre export --data DIR --share FILE... --to BUNDLE_KEY "
             "--out BUNDLE\n"
-            "                     --approval ID [--category CATEGORY]\n\n"
+            "                     --approval ID [--category CATEGORY] "
+            "[--progress]\n\n"
             "Write every person (or one category) as a sealed bundle that "
             "only\n"
             "the vault owning BUNDLE_KEY can open, with its manifest root\n"
@@ -346,7 +416,9 @@ cmd_export(int argc, char **argv)
             "server on this data directory, used once "
             "(docs/approvals.md),\n"
             "and only after BUNDLE_KEY and BUNDLE are checked: a bad "
-            "--to or --out\nspends nothing.\n")) {
+            "--to or --out\nspends nothing.\n"
+            "options: --progress (the progress bar on standard error even "
+            "when it is\nnot a terminal)\n")) {
         return 0;
     }
     static const struct option lo[] = {
@@ -357,6 +429,7 @@ cmd_export(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},
         {"category", required_argument, NULL, 'c'},
         {"approval", required_argument, NULL, 'a'},
+        {"progress", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
     struct export_args a;
     int c;
@@ -375,6 +448,8 @@ cmd_export(int argc, char **argv)
             a.category = optarg;
         } else if (c == 'a') {
             a.approval = optarg;
+        } else if (c == 'P') {
+            a.progress = 1;
         } else {
             a.to = NULL;
             break;
@@ -384,7 +459,7 @@ cmd_export(int argc, char **argv)
         fprintf(stderr, "usage: coffre export --data DIR --share FILE... "
                         "--to BUNDLE_KEY --out BUNDLE\n"
                         "                     --approval ID "
-                        "[--category CATEGORY]\n");
+                        "[--category CATEGORY] [--progress]\n");
         return 2;
     }
     c = export_check(&a);

@@ -74,8 +74,10 @@ COFFRE_API int coffre_badge_issue(const struct coffre_badge_claims *c,
 
 /**
  * coffre_badge_display_name(surname, given, out, cap): "DUPONT J-M" from
- * "Dupont", "Jean-Marie": the surname in ASCII capitals, then the initials
- * of the given names (hyphens kept); truncated to fit 32 bytes.
+ * "Dupont", "Jean-Marie": the surname in capitals (NFC, utf8proc's upper
+ * case per code point, every script), then the initials of the given
+ * names (their first grapheme cluster; hyphens kept); truncated at a
+ * cluster boundary to fit 32 bytes.
  */
 COFFRE_API int coffre_badge_display_name(const char *surname, const char *given,
                                          char *out, size_t cap);

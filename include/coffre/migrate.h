@@ -191,6 +191,22 @@ COFFRE_API int coffre_vault_export(struct coffre_vault *v, const char *to,
                                    uint64_t *pcount,
                                    unsigned char root[COFFRE_MANIFEST_LEN]);
 
+/** A long operation's progress: ${done} items so far out of ${total}
+ * (0: not known beforehand). Called with the vault locked: it must not
+ * call the vault back. */
+typedef void (*coffre_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+/**
+ * coffre_vault_export_progress(v, to, category, out, fn, arg, pcount,
+ * root): coffre_vault_export() that calls ${fn}(${arg}, ...) after each
+ * person written; total: the live persons, or 0 for a category.
+ */
+COFFRE_API int
+coffre_vault_export_progress(struct coffre_vault *v, const char *to,
+                             const char *category, FILE *out,
+                             coffre_progress_fn fn, void *arg, uint64_t *pcount,
+                             unsigned char root[COFFRE_MANIFEST_LEN]);
+
 struct coffre_bundle;
 
 /**

@@ -1,228 +1,246 @@
 /*
  * Normalisation of blind-index inputs (record.h): two spellings of one name
- * that a clerk would call the same must give the same index. Case folding
- * and accent removal use compact tables instead of ICU: Latin (Latin-1,
- * Extended-A, the common Extended-B letters, Vietnamese), Greek and
- * Cyrillic; every other script passes through unchanged.
+ * that a clerk would call the same must give the same index. Names go
+ * through utf8proc (docs/formats.md, section 8): NFKC with Unicode case
+ * folding, default-ignorable code points removed, then the diacritics of
+ * every script that writes them as accents (Latin, Greek, the Arabic
+ * harakat, the Hebrew points) dropped. Letters of their own stay: Cyrillic
+ * й, ї, ў..., Arabic أ, Indic vowel signs and viramas, Hangul syllables.
+ *
+ * The output is the one of the hand-written tables used before utf8proc
+ * for every character those tables folded (Latin, Greek, Cyrillic; frozen
+ * in tests/record/norm_legacy.c and checked code point by code point),
+ * so that the tags of stored names do not change.
  */
 #include <string.h>
+#include <utf8proc.h>
 
 #include "record/record.h"
 #include "record/rules.h"
+#include "util/secmem.h"
 
-/* U+00C0..U+00FF: the base letters, '*' = kept as is; multi-letter
- * foldings (AE, TH, ss) are special-cased in fold(). */
-static const char latin1[] = "aaaaaa*ceeeeiiiidnooooo*ouuuuy**"
-                             "aaaaaa*ceeeeiiiidnooooo*ouuuuy*y";
-/* U+0100..U+017F; '1' = ij, '2' = oe. */
-static const char latin_a[] = "aaaaaaccccccccddddeeeeeeeeeegggggggghhhh"
-                              "iiiiiiiiii11jjkkkllllllllllnnnnnnnnnoooooo"
-                              "22rrrrrrsssssssstttttt"
-                              "uuuuuuuuuuuuwwyyyzzzzzzs";
-/* U+1EA0..U+1EF9, Vietnamese. */
-static const char viet[] = "aaaaaaaaaaaaaaaaaaaaaaaaeeeeeeeeeeeeeeeeiiii"
-                           "oooooooooooooooooooooooouuuuuuuuuuuuuuyyyyyyyy";
+/* A longer name is no name (stored ones are at most COFFRE_MAX_TEXT). */
+#define NAME_MAX_IN 512
+/* Code points after compatibility decomposition (at most 18 per input
+ * code point; names do not come near that). */
+#define NAME_MAX_CP 2048
 
-struct range {
-    uint32_t lo, hi;
-    char base;
+/* Letters Unicode does not decompose, which the tables before utf8proc
+ * folded to ASCII: their base letter (a bar, a stroke) or their spelling
+ * (æ, œ, þ). Keys are case-folded. */
+static const struct {
+    int32_t c;
+    const char *ascii;
+} letters[] = {
+    {0x00e6, "ae"}, {0x00f0, "d"}, {0x00f8, "o"}, {0x00fe, "th"}, {0x0111, "d"},
+    {0x0127, "h"},  {0x0131, "i"}, {0x0138, "k"}, {0x0142, "l"},  {0x014b, "n"},
+    {0x0153, "oe"}, {0x0167, "t"}, {0x0180, "b"}, {0x0192, "f"},  {0x0256, "d"},
 };
 
-/* Latin Extended-B letters in use in European and Vietnamese names. */
-static const struct range latin_b[] = {
-    {0x0180, 0x0180, 'b'}, {0x0189, 0x0189, 'd'}, {0x0191, 0x0192, 'f'},
-    {0x01a0, 0x01a1, 'o'}, {0x01af, 0x01b0, 'u'}, {0x01cd, 0x01ce, 'a'},
-    {0x01cf, 0x01d0, 'i'}, {0x01d1, 0x01d2, 'o'}, {0x01d3, 0x01dc, 'u'},
-    {0x01e6, 0x01e7, 'g'}, {0x01e8, 0x01e9, 'k'}, {0x01ea, 0x01ed, 'o'},
-    {0x01f8, 0x01f9, 'n'}, {0x01fa, 0x01fb, 'a'}, {0x01fe, 0x01ff, 'o'},
-    {0x0200, 0x0203, 'a'}, {0x0204, 0x0207, 'e'}, {0x0208, 0x020b, 'i'},
-    {0x020c, 0x020f, 'o'}, {0x0210, 0x0213, 'r'}, {0x0214, 0x0217, 'u'},
-    {0x0218, 0x0219, 's'}, {0x021a, 0x021b, 't'}, {0x0226, 0x0227, 'a'},
-    {0x0228, 0x0229, 'e'}, {0x022a, 0x0231, 'o'}, {0x0232, 0x0233, 'y'},
-};
-
-/* Greek U+0386..U+03CE with tonos and dialytika: the bare lowercase. */
-static uint32_t
-fold_greek(uint32_t c)
+static const char *
+letter_ascii(int32_t c)
 {
-    static const uint16_t tonos[] = {
-        0x3b1, 0, 0x3b5, 0x3b7, 0x3b9, 0,
-        0x3bf, 0, 0x3c5, 0x3c9, 0x3b9, /* 0x386..0x390 */
-    };
+    for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++) {
+        if (letters[i].c == c) {
+            return letters[i].ascii;
+        }
+    }
+    return NULL;
+}
 
-    if (c >= 0x386 && c <= 0x390 && tonos[c - 0x386] != 0) {
-        return tonos[c - 0x386];
-    }
-    if (c >= 0x391 && c <= 0x3a9) {
-        c += 0x20;
-    }
+/* Before decomposition, what the tables gave and utf8proc would not: Ŀ, ŀ
+ * and ŉ, whose compatibility decompositions are l + middle dot and
+ * apostrophe + n; U+0345 typed alone, an accent dropped (case folding
+ * would make it ι); U+03A2, unassigned, which the tables took for Σ. */
+static utf8proc_int32_t
+premap(utf8proc_int32_t c, void *data)
+{
+    (void)data;
     switch (c) {
-    case 0x3aa:
-    case 0x3af:
-    case 0x3ca:
-        return 0x3b9;
-    case 0x3ab:
-    case 0x3b0:
-    case 0x3cb:
-    case 0x3cd:
-        return 0x3c5;
-    case 0x3ac:
-        return 0x3b1;
-    case 0x3ad:
-        return 0x3b5;
-    case 0x3ae:
-        return 0x3b7;
-    case 0x3cc:
-        return 0x3bf;
-    case 0x3ce:
-        return 0x3c9;
-    case 0x3c2:
-        return 0x3c3; /* final sigma */
+    case 0x13f:
+    case 0x140:
+        return 'l';
+    case 0x149:
+        return 'n';
+    case 0x345:
+        return 0x300;
+    case 0x3a2:
+        return 0x3c3;
     default:
         return c;
     }
 }
 
-static uint32_t
-fold_cyrillic(uint32_t c)
-{
-    if (c >= 0x400 && c <= 0x40f) {
-        c += 0x50;
-    } else if (c >= 0x410 && c <= 0x42f) {
-        c += 0x20;
-    } else if ((c >= 0x460 && c <= 0x481) || (c >= 0x48a && c <= 0x4bf) ||
-               (c >= 0x4d0 && c <= 0x4ff)) {
-        c |= 1u; /* pairs: even upper, odd lower */
-    } else if (c >= 0x4c1 && c <= 0x4ce && (c & 1u)) {
-        c += 1;
-    }
-    return c == 0x451 ? 0x435 : c; /* ё -> е */
-}
-
 static int
-put_utf8(struct coffre_buf *out, uint32_t c)
+is_sep(int32_t c)
 {
-    unsigned char b[4];
-    size_t n;
-
-    if (c < 0x80) {
-        b[0] = (unsigned char)c, n = 1;
-    } else if (c < 0x800) {
-        b[0] = (unsigned char)(0xc0 | (c >> 6)), n = 2;
-    } else if (c < 0x10000) {
-        b[0] = (unsigned char)(0xe0 | (c >> 12)), n = 3;
-    } else {
-        b[0] = (unsigned char)(0xf0 | (c >> 18)), n = 4;
-    }
-    for (size_t i = 1; i < n; i++) {
-        b[i] = (unsigned char)(0x80 | ((c >> (6 * (n - 1 - i))) & 0x3f));
-    }
-    return coffre_buf_add(out, b, n);
-}
-
-static const char *
-fold_latin_special(uint32_t c)
-{
-    switch (c) {
-    case 0xc6:
-    case 0xe6:
-    case 0x1fc:
-    case 0x1fd:
-        return "ae";
-    case 0xde:
-    case 0xfe:
-        return "th";
-    case 0xdf:
-        return "ss";
-    case 0x132:
-    case 0x133:
-        return "ij";
-    case 0x152:
-    case 0x153:
-        return "oe";
-    default:
-        return NULL;
-    }
-}
-
-/* The folded form of one code point as ASCII, or 0 if not Latin. */
-static char
-fold_latin(uint32_t c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return (char)(c + 32);
-    }
-    if (c >= 0xc0 && c <= 0xff && latin1[c - 0xc0] != '*') {
-        return latin1[c - 0xc0];
-    }
-    if (c >= 0x100 && c <= 0x17f && latin_a[c - 0x100] >= 'a') {
-        return latin_a[c - 0x100];
-    }
-    if (c >= 0x1ea0 && c <= 0x1ef9) {
-        return viet[c - 0x1ea0];
-    }
-    for (size_t i = 0; i < sizeof(latin_b) / sizeof(latin_b[0]); i++) {
-        if (c >= latin_b[i].lo && c <= latin_b[i].hi) {
-            return latin_b[i].base;
-        }
-    }
-    return 0;
-}
-
-static int
-is_sep(uint32_t c)
-{
+    /* U+00A0 is a space after NFKC; U+2019 has no decomposition. */
     return c == ' ' || c == '\t' || c == '-' || c == '\'' || c == 0x2019 ||
            c == 0xa0;
 }
 
+/* A mark that is an accent on its letter, dropped: the combining
+ * diacritics blocks, Cyrillic titlo and the like, the Hebrew points,
+ * the Arabic harakat (not hamza and madda, which make letters). */
 static int
-fold(struct coffre_buf *out, uint32_t c)
+is_accent(int32_t c)
 {
-    const char *multi = fold_latin_special(c);
-    char a;
+    utf8proc_category_t cat = utf8proc_category(c);
 
-    if (multi != NULL) {
-        return coffre_buf_adds(out, multi);
+    if (cat != UTF8PROC_CATEGORY_MN && cat != UTF8PROC_CATEGORY_ME) {
+        return 0;
     }
-    if ((a = fold_latin(c)) != 0) {
-        return coffre_buf_addc(out, (unsigned char)a);
+    return (c >= 0x300 && c <= 0x36f) || (c >= 0x483 && c <= 0x489) ||
+           (c >= 0x591 && c <= 0x5c7) || (c >= 0x610 && c <= 0x61a) ||
+           (c >= 0x64b && c <= 0x652) || (c >= 0x656 && c <= 0x65f) ||
+           c == 0x670 || (c >= 0x6d6 && c <= 0x6ed) ||
+           (c >= 0x1ab0 && c <= 0x1aff) || (c >= 0x1dc0 && c <= 0x1dff) ||
+           (c >= 0x20d0 && c <= 0x20ff) || (c >= 0xfe20 && c <= 0xfe2f);
+}
+
+/* Cyrillic letters with a mark (й, ї, ё...) are letters of their own. */
+static int
+is_cyrillic(int32_t c)
+{
+    return (c >= 0x400 && c <= 0x52f) || (c >= 0x1c80 && c <= 0x1c8f) ||
+           (c >= 0x2de0 && c <= 0x2dff) || (c >= 0xa640 && c <= 0xa69f);
+}
+
+/* Folded code points, composed and written out at the end. */
+struct cps {
+    utf8proc_int32_t *p;
+    utf8proc_ssize_t n, cap;
+};
+
+static int
+put_cp(struct cps *o, int32_t c)
+{
+    const char *ascii = letter_ascii(c);
+
+    if (ascii == NULL) {
+        if (o->n == o->cap) {
+            return COFFRE_ERR_ARG;
+        }
+        o->p[o->n++] = c;
+        return COFFRE_OK;
     }
-    if (c >= 0x300 && c <= 0x36f) {
-        return COFFRE_OK; /* combining accents of decomposed input */
+    for (; *ascii != '\0'; ascii++) {
+        if (o->n == o->cap) {
+            return COFFRE_ERR_ARG;
+        }
+        o->p[o->n++] = (unsigned char)*ascii;
     }
-    if (c >= 0x386 && c <= 0x3ce) {
-        c = fold_greek(c);
-    } else if (c >= 0x400 && c <= 0x4ff) {
-        c = fold_cyrillic(c);
+    return COFFRE_OK;
+}
+
+/* One composed, case-folded code point, its accents dropped. */
+static int
+fold(struct cps *o, int32_t c)
+{
+    utf8proc_int32_t d[32];
+    utf8proc_ssize_t n;
+    int rc;
+
+    if (is_accent(c) || c == 0x640) { /* 0x640: Arabic tatweel */
+        return COFFRE_OK;
     }
-    return put_utf8(out, c);
+    n = utf8proc_decompose_char(c, d, 32, UTF8PROC_DECOMPOSE, NULL);
+    if (n <= 1 || n > 32 || is_cyrillic(d[0])) {
+        /* ё and е: the same letter to the tables before utf8proc */
+        return put_cp(o, c == 0x451 ? 0x435 : c);
+    }
+    for (utf8proc_ssize_t i = 0; i < n; i++) {
+        if (!is_accent(d[i]) && (rc = put_cp(o, d[i])) != COFFRE_OK) {
+            return rc;
+        }
+    }
+    return COFFRE_OK;
+}
+
+/* Appends the folded ${s} (NFC), separators and all; COFFRE_ERR_ARG if it
+ * is not UTF-8 or too long. */
+static int
+fold_text(const char *s, struct coffre_buf *out, int with_seps)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s), k;
+    struct cps in_, o_, *in = &in_, *o = &o_;
+    utf8proc_uint8_t b[4];
+    utf8proc_ssize_t m;
+    int pending = 0, rc = COFFRE_OK;
+    uint32_t c;
+
+    if (n > NAME_MAX_IN) {
+        return COFFRE_ERR_ARG;
+    }
+    for (size_t i = 0; i < n; i += k) {
+        if ((k = coffre_rule_utf8_next(u + i, n - i, &c)) == 0) {
+            return COFFRE_ERR_ARG;
+        }
+    }
+    /* Room for the worst expansion (18 code points from 3 bytes), at most
+     * NAME_MAX_CP; the output takes one more per byte (æ: ae). Personal
+     * data: wiped when freed (util/secmem.h). */
+    in->cap =
+        n * 18 + 8 < NAME_MAX_CP ? (utf8proc_ssize_t)(n * 18 + 8) : NAME_MAX_CP;
+    o->cap = in->cap + (utf8proc_ssize_t)n + 8;
+    in->p = coffre_pmem_alloc((size_t)(in->cap + o->cap) * sizeof(*in->p));
+    if (in->p == NULL) {
+        return COFFRE_ERR_NOMEM;
+    }
+    o->p = in->p + in->cap;
+    o->n = 0;
+    m = utf8proc_decompose_custom(u, (utf8proc_ssize_t)n, in->p, in->cap,
+                                  UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT |
+                                      UTF8PROC_CASEFOLD | UTF8PROC_IGNORE,
+                                  premap, NULL);
+    if (m < 0 || m > in->cap) {
+        rc = COFFRE_ERR_ARG;
+        goto done;
+    }
+    in->n = utf8proc_normalize_utf32(in->p, m, UTF8PROC_COMPOSE);
+    for (utf8proc_ssize_t i = 0; rc == COFFRE_OK && i < in->n; i++) {
+        if (with_seps && is_sep(in->p[i])) {
+            pending = o->n > 0;
+            continue;
+        }
+        utf8proc_ssize_t at = o->n;
+        if (pending) {
+            rc = put_cp(o, ' ');
+        }
+        if (rc == COFFRE_OK) {
+            rc = fold(o, in->p[i]);
+        }
+        /* A separator is written before something only: an accent that
+         * follows one and is dropped leaves it pending. */
+        if (o->n == at + pending) {
+            o->n = at;
+        } else {
+            pending = 0;
+        }
+    }
+    if (rc == COFFRE_OK) {
+        /* marks kept after dropped ones compose now (タ ゙) */
+        o->n = utf8proc_normalize_utf32(o->p, o->n, UTF8PROC_COMPOSE);
+    }
+    for (utf8proc_ssize_t i = 0; rc == COFFRE_OK && i < o->n; i++) {
+        m = utf8proc_encode_char(o->p[i], b);
+        rc = m > 0 ? coffre_buf_add(out, b, (size_t)m) : COFFRE_ERR_ARG;
+    }
+done:
+    coffre_pmem_free(in->p);
+    return rc;
 }
 
 /* Appends the normalised ${s}; COFFRE_ERR_ARG if it is empty or not UTF-8. */
 static int
 norm_name(const char *s, struct coffre_buf *out)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n = strlen(s), k, start = out->len;
-    int pending = 0, rc;
-    uint32_t c;
+    size_t start = out->len;
+    int rc = fold_text(s, out, 1);
 
-    for (size_t i = 0; i < n; i += k) {
-        if ((k = coffre_rule_utf8_next(u + i, n - i, &c)) == 0) {
-            return COFFRE_ERR_ARG;
-        }
-        if (is_sep(c)) {
-            pending = out->len > start;
-            continue;
-        }
-        if (pending && (rc = coffre_buf_addc(out, ' ')) != COFFRE_OK) {
-            return rc;
-        }
-        pending = 0;
-        if ((rc = fold(out, c)) != COFFRE_OK) {
-            return rc;
-        }
+    if (rc != COFFRE_OK) {
+        return rc;
     }
     return out->len > start ? COFFRE_OK : COFFRE_ERR_ARG;
 }
@@ -300,26 +318,22 @@ coffre_norm_email(const char *email, struct coffre_buf *out)
 size_t
 coffre_norm_ascii(const char *s, char *out, size_t cap)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n = strlen(s), k, len = 0;
-    const char *multi;
-    char one[2] = {0, 0};
-    uint32_t c;
+    struct coffre_buf b;
+    size_t len = 0;
 
-    for (size_t i = 0; i < n && cap > 0; i += k) {
-        if ((k = coffre_rule_utf8_next(u + i, n - i, &c)) == 0) {
-            break;
-        }
-        if ((multi = fold_latin_special(c)) == NULL) {
-            one[0] = (c >= 'a' && c <= 'z') ? (char)c : fold_latin(c);
-            multi = one;
-        }
-        for (; *multi != '\0' && len + 1 < cap; multi++) {
-            out[len++] = *multi;
+    if (cap == 0) {
+        return 0;
+    }
+    coffre_buf_init(&b, 4 * NAME_MAX_CP);
+    /* The folded name, then only its letters a-z. */
+    if (fold_text(s, &b, 0) == COFFRE_OK) {
+        for (size_t i = 0; i < b.len && len + 1 < cap; i++) {
+            if (b.p[i] >= 'a' && b.p[i] <= 'z') {
+                out[len++] = (char)b.p[i];
+            }
         }
     }
-    if (cap > 0) {
-        out[len] = '\0';
-    }
+    coffre_buf_free(&b);
+    out[len] = '\0';
     return len;
 }

@@ -110,6 +110,9 @@ struct bundle_writer {
     unsigned char *ct;
     struct coffre_manifest *m;
     uint64_t count;
+    coffre_progress_fn progress; /* NULL: none */
+    void *progress_arg;
+    uint64_t total; /* for progress: live persons, 0 if not known */
 };
 
 static int
@@ -154,6 +157,9 @@ writer_item(void *ctx, const struct migrate_item *it)
     w->count++;
     if (rc == COFFRE_OK && w->pt.len >= BUNDLE_FLUSH) {
         rc = write_chunk(w, 0);
+    }
+    if (rc == COFFRE_OK && w->progress != NULL) {
+        w->progress(w->progress_arg, w->count, w->total);
     }
     return rc;
 }
@@ -210,7 +216,7 @@ writer_finish(struct bundle_writer *w, uint64_t *pcount,
 /* The export is recorded before its first byte is written: every live
  * person (of the category) leaves, sealed to the destination. */
 static int
-export_audit(struct coffre_vault *v, const char *category)
+export_audit(struct coffre_vault *v, const char *category, uint64_t *ptotal)
 {
     struct coffre_event ev;
     uint64_t live = 0, erased = 0;
@@ -219,6 +225,7 @@ export_audit(struct coffre_vault *v, const char *category)
     if (category == NULL &&
         v->store->ops->stats(v->store, &live, &erased) == COFFRE_OK) {
         ev.count = live;
+        *ptotal = live;
     }
     return vault_audit_read(v, &ev);
 }
@@ -227,6 +234,16 @@ int
 coffre_vault_export(struct coffre_vault *v, const char *to,
                     const char *category, FILE *out, uint64_t *pcount,
                     unsigned char root[COFFRE_MANIFEST_LEN])
+{
+    return coffre_vault_export_progress(v, to, category, out, NULL, NULL,
+                                        pcount, root);
+}
+
+int
+coffre_vault_export_progress(struct coffre_vault *v, const char *to,
+                             const char *category, FILE *out,
+                             coffre_progress_fn fn, void *arg, uint64_t *pcount,
+                             unsigned char root[COFFRE_MANIFEST_LEN])
 {
     unsigned char dest[16], pk[crypto_box_PUBLICKEYBYTES];
     struct bundle_writer w;
@@ -237,6 +254,8 @@ coffre_vault_export(struct coffre_vault *v, const char *to,
     }
     memset(&w, 0, sizeof(w));
     w.out = out;
+    w.progress = fn;
+    w.progress_arg = arg;
     w.st = coffre_key_alloc(sizeof(*w.st));
     w.ct = malloc(BUNDLE_CT_MAX);
     coffre_buf_init(&w.pt, BUNDLE_PT_MAX);
@@ -246,7 +265,7 @@ coffre_vault_export(struct coffre_vault *v, const char *to,
         rc = vault_check_unsealed(v);
     }
     if (rc == COFFRE_OK) {
-        rc = export_audit(v, category);
+        rc = export_audit(v, category, &w.total);
     }
     if (rc == COFFRE_OK) {
         rc = writer_start(v, dest, pk, &w);

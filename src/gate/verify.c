@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "badge/upper.h"
 #include "coffre/gate.h"
 #include "gate_cmd.h"
 
@@ -161,7 +162,13 @@ print_decision(const struct coffre_gate_decision *d)
     }
     /* A badge whose signature failed shows nothing: its text is forged. */
     if (d->name[0] != '\0') {
-        printf("name: %s\ncategory: %s\n", d->name, d->category);
+        /* in capitals as the issuer writes them, whoever issued it */
+        char name[4 * sizeof(d->name)];
+        if (coffre_name_upper(d->name, strlen(d->name), name, sizeof(name),
+                              0) == 0) {
+            strcpy(name, "?");
+        }
+        printf("name: %s\ncategory: %s\n", name, d->category);
         print_codes(d, 1);
         print_codes(d, 0);
         if (d->transport[0] != '\0') {

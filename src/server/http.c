@@ -797,7 +797,10 @@ start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
                                               MHD_USE_INTERNAL_POLLING_THREAD
                                         : MHD_USE_EPOLL); /* loop_main */
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ss,
+        flags, 0, NULL, NULL, on_request, h,
+        /* first: options before it log through MHD's own logger, which
+         * says so on stderr at every start */
+        MHD_OPTION_EXTERNAL_LOGGER, srv_log_mhd, NULL, MHD_OPTION_SOCK_ADDR, ss,
         MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
         MHD_OPTION_HTTPS_MEM_TRUST, ca_pem, MHD_OPTION_HTTPS_PRIORITIES, prio,
         /* SO_REUSEPORT, so that sibling daemons share the address;
@@ -809,10 +812,10 @@ start_one(struct srv_http *h, const struct sockaddr_storage *ss, unsigned v6,
         MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS / ndaemons,
         /* one address cannot take every slot (a daemon counts its own) */
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip,
-        MHD_OPTION_URI_LOG_CALLBACK, raw_target, h, MHD_OPTION_EXTERNAL_LOGGER,
-        srv_log_mhd, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,
-        MHD_OPTION_NOTIFY_COMPLETED, request_done, h, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, raw_target, h,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_CONNECTION,
+        notify_conn, h, MHD_OPTION_NOTIFY_COMPLETED, request_done, h,
+        MHD_OPTION_END);
 }
 
 /*

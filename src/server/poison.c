@@ -5,6 +5,7 @@
  * a file that grows), hand their ids to the guard, and write the
  * custodians' file. Never served over HTTP.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,15 +63,23 @@ write_custodian_file(struct srv_ctx *ctx, const struct guard_config *gc,
     (void)unlink(tmp);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    int ok = f != NULL && write_lines(ctx, f, ids, n) == 0 && fflush(f) == 0 &&
-             fsync(fd) == 0;
+    const char *step = f == NULL                          ? "open"
+                       : write_lines(ctx, f, ids, n) != 0 ? "write"
+                       : fflush(f) != 0                   ? "flush"
+                       : fsync(fd) != 0                   ? "fsync"
+                                                          : NULL;
+    int err = errno;
     if (f != NULL) {
         fclose(f);
     } else if (fd >= 0) {
         close(fd);
     }
-    if (!ok || rename(tmp, path) != 0) {
-        srv_log(SRV_LOG_ERR, "guard", "guard: cannot write %s", path);
+    if (step == NULL && rename(tmp, path) != 0) {
+        step = "rename", err = errno;
+    }
+    if (step != NULL) {
+        srv_log(SRV_LOG_ERR, "guard", "guard: cannot write %s (%s: %s)", path,
+                step, strerror(err));
         (void)unlink(tmp);
     }
 }

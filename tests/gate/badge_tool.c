@@ -3,6 +3,7 @@
  * and the vectors, from the fixture keys (tests/gate/badge_fixture.c).
  *   setup DIR            list key, trust list and empty revocations in DIR
  *   issue [foreign]      print the fixture badge (or one by a foreign key)
+ *   issue-name NAME      the fixture badge with NAME as its name, as given
  *   revoke DIR BADGE     revocation list (sequence 2) naming BADGE
  *   png BADGE FILE       the QR code of BADGE as a PNG
  *   trust DIR PKHEX      trust list (sequence 2) adding the key PKHEX
@@ -77,12 +78,15 @@ setup(const char *dir, const struct coffre_badge_key *bk,
 }
 
 static int
-issue(const struct coffre_badge_key *k)
+issue(const struct coffre_badge_key *k, const char *name)
 {
     struct coffre_badge_claims c;
     char *p;
 
     fix_claims(&c);
+    if (name != NULL) {
+        c.name = name;
+    }
     if (coffre_badge_issue(&c, k, &p, NULL) != COFFRE_OK) {
         return 1;
     }
@@ -265,11 +269,14 @@ dispatch(int argc, char **argv, struct coffre_badge_key *bk,
         return setup(argv[2], bk, lk);
     }
     if (strcmp(cmd, "issue") == 0 && argc == 2) {
-        return issue(bk);
+        return issue(bk, NULL);
+    }
+    if (strcmp(cmd, "issue-name") == 0 && argc == 3) {
+        return issue(bk, argv[2]);
     }
     if (strcmp(cmd, "issue") == 0 && argc == 3) {
         foreign = fix_key(9);
-        rc = issue(foreign);
+        rc = issue(foreign, NULL);
         coffre_badge_key_free(foreign);
         return rc;
     }

@@ -38,6 +38,16 @@ expect() {
 expect 0 "ACCEPT" --venue STF --zone 3 "$badge"
 unshare -n "$gate" --dir "$d" verify --now "$now" "$badge" |
     grep -q '^name: DUPONT J-M$'
+# A name as another issuer may write it: shown in capitals, per code point
+# on NFC (utf8proc), every script (before: ASCII letters only, "MüLLER").
+lower=$("$tool" issue-name "$(printf 'Mu\xcc\x88ller \xd1\x84\xd1\x91\xd0\xb4\xd0\xbe\xd1\x80\xd0\xbe\xd0\xb2 \xe1\x83\x97 \xd5\xa1')")
+name=$(unshare -n "$gate" --dir "$d" verify --now "$now" "$lower" | sed -n 's/^name: //p')
+if [ "$name" = "$(printf 'M\xc3\x9cLLER \xd0\xa4\xd0\x81\xd0\x94\xd0\x9e\xd0\xa0\xd0\x9e\xd0\x92 \xe1\xb2\x97 \xd4\xb1')" ]; then
+    echo "ok   name in capitals"
+else
+    echo "FAIL: name shown as '$name'"
+    fails=$((fails + 1))
+fi
 expect 1 "REFUSE: wrong zone" --zone 2 "$badge"
 expect 1 "REFUSE: wrong venue" --venue BCY "$badge"
 expect 1 "REFUSE: unknown key" "$foreign"

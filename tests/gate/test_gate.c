@@ -384,6 +384,37 @@ test_issue_args(void)
                                        "Éloïse", name, sizeof(name)),
              COFFRE_OK);
     CHECK(strlen(name) <= 32 && strstr(name, " \xc3\x89") != NULL);
+    /* every script in capitals through utf8proc, per code point on NFC */
+    static const char *const upper[][3] = {
+        {"Müller", "Jean-Éloïse", "MÜLLER J-É"},
+        {"Mu\xcc\x88ller", "e\xcc\x81mile", "MÜLLER É"}, /* NFD */
+        {"Παπαδόπουλος", "Σοφία", "ΠΑΠΑΔΌΠΟΥΛΟΣ Σ"},
+        {"Фёдоров", "йосиф", "ФЁДОРОВ Й"},
+        {"Straße", "ßigrid", "STRAẞE ẞ"}, /* utf8proc: ẞ, U+1E9E */
+        {"Işık", "ilker", "IŞIK I"},      /* not Turkish-dependent */
+        {"ǆuro", "ǉuba", "ǄURO Ǉ"},
+        {"ﬁnn", "zoë", "ﬁNN Z"}, /* ligature: no simple capital */
+        {"ｙａｍａｄａ", "ｔａｒｏ", "ＹＡＭＡＤＡ Ｔ"},
+        {"王", "小明", "王 小"},
+        {"მამალაძე", "თამარ", "ᲛᲐᲛᲐᲚᲐᲫᲔ Თ"},
+        {"Հակոբյան", "արամ", "ՀԱԿՈԲՅԱՆ Ա"},
+        {"محمد", "علي", "محمد ع"},
+        {"शर्मा", "क्षितिज", "शर्मा क्"}, /* a cluster (Unicode 15) */
+    };
+    for (size_t i = 0; i < sizeof(upper) / sizeof(upper[0]); i++) {
+        CHECK_RC(coffre_badge_display_name(upper[i][0], upper[i][1], name,
+                                           sizeof(name)),
+                 COFFRE_OK);
+        if (strcmp(name, upper[i][2]) != 0) {
+            fprintf(stderr, "display %zu: %s, want %s\n", i, name, upper[i][2]);
+            CHECK(0);
+        }
+    }
+    /* cut at a cluster boundary: "क्षि" is two clusters of 6 bytes; 27
+     * bytes of surname would end inside the fifth, 24 end between */
+    CHECK_RC(coffre_badge_display_name("क्षिक्षिक्षिक्षि", "a", name, sizeof(name)),
+             COFFRE_OK);
+    CHECK(strlen(name) == 24 + 2 && strcmp(name + 24, " A") == 0);
     coffre_badge_key_free(k);
 }
 

@@ -135,17 +135,29 @@ check_exit 1 "export: --out exists" "$COFFRE" export $A --to "$KB" \
 [ "$(cat "$T/taken.bundle")" = "someone's file" ] && pass ||
     fail "export overwrote an existing --out"
 "$COFFRE" export $A --to "$KB" --out "$T/a.bundle" --approval "$AALL" \
-    >"$T/exp" 2>"$T/err" && pass ||
+    --progress >"$T/exp" 2>"$T/err" && pass ||
     fail "export with the approval a bad --to left: $(cat "$T/err")"
 [ "$(root_of <"$T/exp")" = "$ra" ] && pass || fail "export prints the vault root"
+# --progress: export draws import's bar on stderr (no terminal here), up to
+# 100% of the 9 persons, with counts only; stdout keeps the report alone.
+tr '\r' '\n' <"$T/err" | grep '%' | sort -u >"$T/exp.bars"
+[ "$(wc -l <"$T/exp.bars")" -ge 2 ] && pass ||
+    fail "export progress: $(wc -l <"$T/exp.bars") distinct updates"
+grep -qE '^\[#{20}\] 100% 9 persons, [0-9]+/s, ETA 0 s +$' "$T/exp.bars" && pass ||
+    fail "export progress: $(cat "$T/exp.bars")"
+! grep -qiE '@|[a-z]{3,} [a-z]{3,} [a-z]{3,}@' "$T/exp.bars" && pass ||
+    fail "a value in the export progress bar"
+! grep -q '%' "$T/exp" && pass || fail "export progress on stdout"
 check_exit 1 "export: approval reused" "$COFFRE" export $A --to "$KB" \
     --out "$T/x.bundle" --approval "$AALL"
 check_stderr "approval refused: the approval was used already" "reuse named"
 [ ! -e "$T/x.bundle" ] && pass || fail "nothing written on reuse"
 "$COFFRE" export $A --to "$KB" --out "$T/media.bundle" --approval "$AMEDIA" \
-    --category media >"$T/exp2" && pass || fail "export of one category"
+    --category media >"$T/exp2" 2>"$T/err2" && pass || fail "export of one category"
 grep -q "^exported 5 persons" "$T/exp2" && pass ||
     fail "5 media persons: $(cat "$T/exp2")"
+# no --progress and stderr no terminal: no bar
+[ ! -s "$T/err2" ] && pass || fail "export drew a bar unasked: $(cat "$T/err2")"
 check_exit 2 "export without --to" "$COFFRE" export $A --out "$T/x.bundle"
 KA=$("$COFFRE" bundle-key $A)
 # Approvals that live 2 seconds are another policy (approval_ttl_seconds,

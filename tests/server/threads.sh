@@ -10,6 +10,9 @@ trap 'finish; exit $?' EXIT
 PORT=$(free_port)
 DEV=$WORK/dev
 start_dev "$DEV" "$PORT" --threads 3 --demo-persons 40
+# libmicrohttpd takes our logger: no warning of its own at start (it used
+# to print that MHD_OPTION_EXTERNAL_LOGGER was not the first option)
+! grep -q 'EXTERNAL_LOGGER' "$DEV.log" && ok || bad "MHD warns: $(grep EXTERNAL "$DEV.log")"
 P='purpose=it'
 
 # Listening sockets on PORT (state 0A in /proc/net/tcp, port in hex).
