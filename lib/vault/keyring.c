@@ -23,9 +23,19 @@ static const char *const tag_key_names[COFFRE_TAG_COUNT] = {
  * "pseudonym:AUDIENCE" label equals it. */
 #define CURSOR_KEY_LABEL "cursor"
 
-/* Wrap a fresh key under the root key and store it under meta "key:NAME". */
+static int named_key_load(struct coffre_vault *v, const char *name,
+                          struct coffre_key **pk);
+
+/*
+ * Wrap a fresh key under the root key and store it under meta "key:NAME".
+ * With ${add}, the one place a named key is made at its first use: only
+ * if absent (store op meta_add), since several processes may share the
+ * store and make the same key at the same moment (docs/storage.md 9).
+ * The one that loses takes the key the other stored: the vault then has
+ * a single key of that name, the one every process holds.
+ */
 static int
-named_key_create(struct coffre_vault *v, const char *name,
+named_key_create(struct coffre_vault *v, const char *name, int add,
                  struct coffre_key **pk)
 {
     unsigned char ad[COFFRE_AD_MAX], w[COFFRE_WRAPPED_LEN];
@@ -42,7 +52,17 @@ named_key_create(struct coffre_vault *v, const char *name,
     vault_root_idle(v);
     snprintf(meta, sizeof(meta), "key:%s", name);
     if (rc == COFFRE_OK) {
-        rc = v->store->ops->meta_put(v->store, meta, w, sizeof(w));
+        rc = add ? v->store->ops->meta_add(v->store, meta, w, sizeof(w))
+                 : v->store->ops->meta_put(v->store, meta, w, sizeof(w));
+    }
+    if (add && rc == COFFRE_ERR_EXISTS) {
+        coffre_key_destroy(*pk);
+        *pk = NULL;
+        rc = named_key_load(v, name, pk);
+    }
+    if (rc != COFFRE_OK) {
+        coffre_key_destroy(*pk);
+        *pk = NULL;
     }
     return rc;
 }
@@ -111,10 +131,10 @@ vault_keys_create(struct coffre_vault *v)
     int rc = COFFRE_OK;
 
     for (int t = 0; t < COFFRE_TAG_COUNT && rc == COFFRE_OK; t++) {
-        rc = named_key_create(v, tag_key_names[t], &v->tagkey[t]);
+        rc = named_key_create(v, tag_key_names[t], 0, &v->tagkey[t]);
     }
     if (rc == COFFRE_OK) {
-        rc = named_key_create(v, PSEUDONYM_KEY_NAME, &v->pseudo_master);
+        rc = named_key_create(v, PSEUDONYM_KEY_NAME, 0, &v->pseudo_master);
     }
     if (rc == COFFRE_OK) {
         rc = vault_kek_new(v, 1);
@@ -411,13 +431,14 @@ vault_named_key(struct coffre_vault *v, const char *name,
     char meta[64];
     int rc;
 
-    /* Absent is not a failure here: the key is made on first use. */
+    /* Absent is not a failure here: the key is made on first use, by one
+     * process only (named_key_create). */
     snprintf(meta, sizeof(meta), "key:%s", name);
     coffre_buf_init(&b, COFFRE_WRAPPED_MAX);
     rc = v->store->ops->meta_get(v->store, meta, &b);
     coffre_buf_free(&b);
     if (rc == COFFRE_ERR_NOTFOUND) {
-        return named_key_create(v, name, pk);
+        return named_key_create(v, name, 1, pk);
     }
     return rc == COFFRE_OK ? named_key_load(v, name, pk) : rc;
 }

@@ -46,37 +46,21 @@ get_be(const unsigned char *p, size_t n)
     return x;
 }
 
-/* The list key, made on first use when ${create}; lock held. */
+/* The list key, made on first use when ${create} (by one process only:
+ * vault_named_key); lock held. Without ${create}, NOTFOUND if absent. */
 static int
 poison_key(struct coffre_vault *v, int create, struct coffre_key **pk)
 {
-    unsigned char ad[COFFRE_AD_MAX], w[COFFRE_WRAPPED_LEN];
-    size_t adlen = coffre_ad_named(ad, v->id, POISON_KEY_NAME);
     struct coffre_buf b;
-    int rc;
+    int rc = COFFRE_OK;
 
     *pk = NULL;
-    coffre_buf_init(&b, COFFRE_WRAPPED_MAX);
-    rc = v->store->ops->meta_get(v->store, POISON_KEY_META, &b);
-    vault_root_use(v);
-    if (rc == COFFRE_OK) {
-        rc = coffre_key_unwrap(v->root, ad, adlen, b.p, b.len, pk);
-    } else if (rc == COFFRE_ERR_NOTFOUND && create) {
-        *pk = coffre_key_new();
-        rc = *pk == NULL ? COFFRE_ERR_NOMEM
-                         : coffre_key_wrap(v->root, ad, adlen, *pk, w);
-        if (rc == COFFRE_OK) {
-            rc = v->store->ops->meta_put(v->store, POISON_KEY_META, w,
-                                         sizeof(w));
-        }
+    if (!create) {
+        coffre_buf_init(&b, COFFRE_WRAPPED_MAX);
+        rc = v->store->ops->meta_get(v->store, POISON_KEY_META, &b);
+        coffre_buf_free(&b);
     }
-    vault_root_idle(v);
-    coffre_buf_free(&b);
-    if (rc != COFFRE_OK) {
-        coffre_key_destroy(*pk);
-        *pk = NULL;
-    }
-    return rc;
+    return rc == COFFRE_OK ? vault_named_key(v, POISON_KEY_NAME, pk) : rc;
 }
 
 /* Open the sealed list into ${l} (empty when absent); lock held. With

@@ -155,7 +155,7 @@ main(int argc, char **argv)
     }
     v = open_unsealed(dirs[0], shares);
     /* The poison key and a first record, before the race: two processes
-     * making the vault's poison key at once is another matter. */
+     * making the vault's poison key at once is namedkey_race.sh's. */
     char log[PATH_MAX + 8];
     const struct coffre_actor actor = {NULL, "local", NULL, "race test"};
     struct coffre_audit *alog = NULL;
