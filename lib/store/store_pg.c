@@ -54,7 +54,7 @@ _Static_assert(COFFRE_STATE_VETTING == 1, "state 1 in SQL text");
 
 static const char schema_sql[] =
     "SET client_min_messages = warning;"
-    "SELECT pg_advisory_lock(" LOCK_SCHEMA ");"
+    "SELECT pg_advisory_xact_lock(" LOCK_SCHEMA ");"
     "CREATE TABLE IF NOT EXISTS meta(k text PRIMARY KEY, v bytea NOT NULL);"
     "CREATE TABLE IF NOT EXISTS kek(version bigint PRIMARY KEY,"
     " wrapped bytea NOT NULL);"
@@ -86,8 +86,18 @@ static const char schema_sql[] =
     "CREATE SEQUENCE IF NOT EXISTS person_id_seq AS bigint;"
     "CREATE TABLE IF NOT EXISTS txn_done(key bytea PRIMARY KEY,"
     " fenced boolean NOT NULL DEFAULT false,"
-    " at timestamptz NOT NULL DEFAULT now());"
-    "SELECT pg_advisory_unlock(" LOCK_SCHEMA ");";
+    " at timestamptz NOT NULL DEFAULT now());";
+
+/* Whether every object of both schemas is there already: then no DDL is
+ * run at open. CREATE INDEX IF NOT EXISTS takes a share lock on its table
+ * even when the index exists, and a store opened beside a process writing
+ * person then dkey could deadlock with it (seen: 40P01 at open). */
+static const char schema_here_sql[] =
+    "SELECT count(to_regclass(n)) = 17 FROM unnest(ARRAY['meta', 'kek',"
+    " 'epoch_key', 'person', 'person_document', 'person_email',"
+    " 'person_name_dob', 'person_source', 'person_state',"
+    " 'person_vetting_due', 'dkey', 'dkey_kek', 'person_id_seq',"
+    " 'txn_done', 'audit_entry', 'audit_head', 'audit_checkpoint']) AS n";
 
 #define PERSON_SET                                                             \
     "state = $2, epoch = $3, dk_gen = $4, retain_until = $5, deadline = $6, "  \
@@ -2089,6 +2099,33 @@ coffre_store_open_pg_auth(const char *conninfo, const char *password, char *msg,
     return COFFRE_OK;
 }
 
+/* Both schemas, unless there already; each is one transaction under a
+ * transaction-scoped advisory lock (released even when it fails), run
+ * again after a deadlock or serialization failure. */
+static int
+schema_make(struct pg *s)
+{
+    PGresult *r = PQexec(s->c, schema_here_sql);
+    int here = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+               strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    int rc = COFFRE_OK;
+
+    PQclear(r);
+    for (int i = 0; !here && i < 5; i++) {
+        s->base.retry = 0;
+        rc = pg_simple(s, schema_sql);
+        if (rc == COFFRE_OK) {
+            rc = store_pg_audit_schema(&s->base);
+        }
+        if (rc != COFFRE_ERR_UNAVAILABLE || !s->base.retry || s->broken) {
+            break;
+        }
+        pause_ms(20L << i);
+    }
+    s->base.retry = 0;
+    return rc;
+}
+
 /* Check the new connection s->c, create the tables, prepare. */
 static int
 open_conn(struct pg *s, char *msg, size_t cap)
@@ -2102,10 +2139,7 @@ open_conn(struct pg *s, char *msg, size_t cap)
         rc = COFFRE_ERR_UNAVAILABLE;
     } else {
         PQsetNoticeProcessor(s->c, quiet, NULL);
-        rc = pg_simple(s, schema_sql);
-        if (rc == COFFRE_OK) {
-            rc = store_pg_audit_schema(&s->base);
-        }
+        rc = schema_make(s);
         if (rc == COFFRE_OK) {
             rc = prepare_all(s);
         }

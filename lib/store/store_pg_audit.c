@@ -28,15 +28,14 @@
 
 static const char audit_schema_sql[] =
     "SET client_min_messages = warning;"
-    "SELECT pg_advisory_lock(" LOCK_SCHEMA ");"
+    "SELECT pg_advisory_xact_lock(" LOCK_SCHEMA ");"
     "CREATE TABLE IF NOT EXISTS audit_entry(idx bigint PRIMARY KEY,"
     " entry bytea NOT NULL);"
     "CREATE TABLE IF NOT EXISTS audit_head(one int PRIMARY KEY"
     " CHECK (one = 1), next bigint NOT NULL);"
     "INSERT INTO audit_head VALUES(1, 0) ON CONFLICT DO NOTHING;"
     "CREATE TABLE IF NOT EXISTS audit_checkpoint(size bigint PRIMARY KEY,"
-    " note bytea NOT NULL);"
-    "SELECT pg_advisory_unlock(" LOCK_SCHEMA ");";
+    " note bytea NOT NULL);";
 
 /* ${sql} alone (flags: store_pg_exec). */
 static int

@@ -1025,6 +1025,11 @@ guard_self(struct guard *g, const struct srv_principal *who)
     /* Asked before the slot lock, as guard_observe does. */
     int64_t until = 0;
     uint64_t bonus = g->bonus ? g->bonus(g->bonus_arg, who->name, &until) : 0;
+    /* Shared (PostgreSQL): the windows of every process, read now rather
+     * than as of the last poll, so the budget shown is the one judged. */
+    if (g->shared != NULL) {
+        (void)guard_poll(g);
+    }
     pthread_mutex_lock(&s->lock);
     const struct guard_limits *l = &s->lim;
     double now = g->now();
@@ -1037,19 +1042,21 @@ guard_self(struct guard *g, const struct srv_principal *who)
     if (s->suspended) {
         iso_time(s->since, when);
     }
+    uint64_t personal = g->shared ? s->shared_personal : s->personal.n;
+    uint64_t listed = g->shared ? s->shared_listed : s->listed.n;
     json_t *o = json_pack(
         "{s:b,s:f,s:I,s:o,s:o,s:I,s:o,s:o,s:{s:o,s:o},s:{s:o,s:o},s:I,s:b,"
         "s:s*,s:s*}",
         "enabled", 1, "window_seconds", l->window, "persons_in_window",
-        (json_int_t)s->personal.n, "bulk_threshold",
+        (json_int_t)personal, "bulk_threshold",
         bulk ? json_integer((json_int_t)bulk) : json_null(), "remaining",
-        left_of((double)bulk, (double)s->personal.n), "listed_in_window",
-        (json_int_t)s->listed.n, "list_threshold",
+        left_of((double)bulk, (double)personal), "listed_in_window",
+        (json_int_t)listed, "list_threshold",
         l->list_threshold ? json_integer((json_int_t)l->list_threshold)
                           : json_null(),
-        "list_remaining",
-        left_of((double)l->list_threshold, (double)s->listed.n), "persons_hour",
-        "limit", l->persons_hour > 0 ? json_real(l->persons_hour) : json_null(),
+        "list_remaining", left_of((double)l->list_threshold, (double)listed),
+        "persons_hour", "limit",
+        l->persons_hour > 0 ? json_real(l->persons_hour) : json_null(),
         "remaining", left_of(l->persons_hour, l->persons_hour - s->hour.tokens),
         "persons_day", "limit",
         l->persons_day > 0 ? json_real(l->persons_day) : json_null(),
