@@ -171,6 +171,22 @@ guard_fail(struct coffre_store *s, PGresult *r)
                                         : COFFRE_ERR_STORE;
 }
 
+/* Whether ${r} says the link is gone: the connection is bad, or the
+ * server ended the session (57P01 admin shutdown, 57P02 crash shutdown,
+ * 57P03 cannot connect now) or class 08. */
+static int
+guard_lost(PGconn *c, const PGresult *r)
+{
+    const char *st = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        return 1;
+    }
+    return st != NULL &&
+           (strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 ||
+            strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0);
+}
+
 /* Run ${sql} with ${n} text parameters; *pr the result on success. */
 static int
 guard_exec(struct coffre_store *s, const char *sql, int n, const char *const *v,
@@ -180,18 +196,28 @@ guard_exec(struct coffre_store *s, const char *sql, int n, const char *const *v,
     PGresult *r;
 
     /* The guard has a connection of its own (coffre_guard_state_open):
-     * after a lost connection, one try to reconnect per statement. */
-    if (PQstatus(c) != CONNECTION_OK) {
-        PQreset(c);
+     * after a lost connection, one try to reconnect per statement. A
+     * statement whose link turns out lost when it is sent (its backend
+     * was terminated while idle, or the primary died: a failover) is
+     * sent once more on a new connection. Each statement is one
+     * transaction; if the lost one did run, the second records the same
+     * persons again, which are no longer new: nothing counts twice. */
+    for (int again = 1;; again = 0) {
+        if (PQstatus(c) != CONNECTION_OK) {
+            PQreset(c);
+        }
+        r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK ||
+            PQresultStatus(r) == PGRES_COMMAND_OK) {
+            *pr = r;
+            return COFFRE_OK;
+        }
+        if (!again || !guard_lost(c, r)) {
+            *pr = NULL;
+            return guard_fail(s, r);
+        }
+        PQclear(r);
     }
-    r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK &&
-        PQresultStatus(r) != PGRES_COMMAND_OK) {
-        *pr = NULL;
-        return guard_fail(s, r);
-    }
-    *pr = r;
-    return COFFRE_OK;
 }
 
 int

@@ -8,7 +8,6 @@
  */
 #include "store/store_pg_guard.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static const char lock_sql[] = "SELECT v FROM meta WHERE k = $1 FOR UPDATE";
@@ -17,26 +16,24 @@ int
 store_pg_meta_get_locked(struct coffre_store *s, const char *key,
                          struct coffre_buf *out)
 {
-    PGconn *c = store_pg_conn(s);
     const int fmt[1] = {0};
     PGresult *r;
-    int rc = COFFRE_OK;
+    int rc;
 
     if (key == NULL || out == NULL || strlen(key) > COFFRE_STORE_KEY_MAX ||
         strncmp(key, "store.", 6) == 0) {
         return COFFRE_ERR_ARG;
     }
-    r = PQexecParams(c, lock_sql, 1, NULL, &key, NULL, fmt, 1);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        snprintf(s->errmsg, sizeof(s->errmsg), "postgresql: %s%s%s",
-                 state != NULL ? state : "", state != NULL ? " " : "",
-                 PQresultErrorMessage(r));
-        rc = state != NULL && (strcmp(state, "40001") == 0 ||
-                               strcmp(state, "40P01") == 0)
-                 ? COFFRE_ERR_UNAVAILABLE
-                 : COFFRE_ERR_STORE;
-    } else if (PQntuples(r) == 0) {
+    /* Under the store's rules for a lost link (store_pg_exec): inside the
+     * caller's transaction it fails that transaction with retry set (a
+     * failover: the vault runs it again); alone it is sent again on a
+     * regained connection. A serialization failure or deadlock sets retry
+     * too. */
+    r = store_pg_exec(s, lock_sql, 1, &key, NULL, fmt, STORE_PG_AGAIN, &rc);
+    if (r == NULL) {
+        return rc;
+    }
+    if (PQntuples(r) == 0) {
         rc = COFFRE_ERR_NOTFOUND;
     } else {
         coffre_buf_reset(out);

@@ -136,6 +136,51 @@ test_between_statements(void)
     coffre_store_close(s);
 }
 
+/* The locked read of a read-check-write (meta_get_locked: the approvals,
+ * the poison list) under the same rules as every other statement: alone,
+ * it goes on by itself; inside a transaction it fails that transaction
+ * with retry set, so the vault runs it again (a failover under an
+ * approval's use). */
+static int
+get_locked(struct coffre_store *s, const char *key)
+{
+    struct coffre_buf b;
+    int rc;
+
+    coffre_buf_init(&b, 64);
+    rc = s->ops->meta_get_locked(s, key, &b);
+    coffre_buf_free(&b);
+    return rc;
+}
+
+static void
+test_locked_read(void)
+{
+    struct coffre_store *s = NULL;
+
+    CHECK_RC(coffre_store_open_pg(store_ci, &s), COFFRE_OK);
+    if (s == NULL) {
+        return;
+    }
+    CHECK_RC(s->ops->meta_put(s, "l1", "v", 1), COFFRE_OK);
+    CHECK(kill_store("") == 1);
+    CHECK_RC(s->ops->begin(s), COFFRE_OK); /* reconnects */
+    CHECK_RC(get_locked(s, "l1"), COFFRE_OK);
+    CHECK_RC(s->ops->commit(s), COFFRE_OK);
+    CHECK_RC(s->ops->begin(s), COFFRE_OK);
+    CHECK_RC(s->ops->meta_put(s, "l2", "v", 1), COFFRE_OK);
+    CHECK(kill_store("") == 1);
+    CHECK_RC(get_locked(s, "l1"), COFFRE_ERR_UNAVAILABLE);
+    CHECK(s->retry == 1);
+    CHECK_RC(s->ops->rollback(s), COFFRE_OK);
+    CHECK_RC(s->ops->begin(s), COFFRE_OK);
+    CHECK_RC(get_locked(s, "l1"), COFFRE_OK);
+    CHECK_RC(get_locked(s, "l9"), COFFRE_ERR_NOTFOUND);
+    CHECK_RC(s->ops->rollback(s), COFFRE_OK);
+    CHECK_RC(has(s, "l2"), COFFRE_ERR_NOTFOUND);
+    coffre_store_close(s);
+}
+
 /* Kill the backend while its COMMIT waits on ${event}; the commit's rc. */
 static int
 commit_killed(struct coffre_store *s, const char *key, const char *event)
@@ -211,6 +256,7 @@ run_suite(void)
     RUN(test_between_statements);
     RUN(test_commit_lost_committed);
     RUN(test_commit_lost_not_committed);
+    RUN(test_locked_read);
     return check_done();
 }
 
