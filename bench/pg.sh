@@ -128,11 +128,28 @@ prepare() {
 run() {
     local label=$1 role=$2 d=$3 cpids=$4 out t0 t1 c0 c1 p0 p1 lt
     shift 5
+    # What PostgreSQL's backends wait on: pg_stat_activity sampled every
+    # 0.1 s during the load (client connections, active or idle in a
+    # transaction), printed to stderr and kept in $work/waits.
+    (while :; do
+        pgsql "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity
+               WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+               AND state IN ('active', 'idle in transaction')" 2>/dev/null
+        sleep 0.1
+    done) >"$work/waits.raw" &
+    local sampler=$!
     c0=$(ticks $cpids) p0=$(ticks "$postmaster") t0=$(now)
     out=$( { /usr/bin/time -f 'lgcpu=%U+%S' "$loadgen" --cacert "$d/ca.pem" \
         --cert "$d/$role.pem" --key "$d/$role.key" --seconds "$secs" \
         --conns "$conns" "$@"; } 2>&1)
     t1=$(now) c1=$(ticks $cpids) p1=$(ticks "$postmaster")
+    kill "$sampler" 2>/dev/null
+    wait "$sampler" 2>/dev/null || true
+    if [ -s "$work/waits.raw" ]; then
+        sort "$work/waits.raw" | uniq -c | sort -rn | head -4 |
+            awk -v l="$label" 'BEGIN {printf "bench: %s: postgres waits:", l} {printf " %s %d", $2, $1} END {print ""}' |
+            tee -a "$work/waits" >&2
+    fi
     lt=$(echo "$out" | sed -n 's/^lgcpu=//p')
     rps=$(field "$out" rps)
     printf '| %s | %s | %s | %s | %s | %.2f | %.2f | %.2f |\n' "$label" "$rps" \
@@ -272,3 +289,10 @@ echo
 echo "| ratio two processes / one | person read | submission |"
 echo "|---|---:|---:|"
 echo "| one database | $(ratio "${T[2.read]}" "${T[1.read]}") | $(ratio "${T[2.write]}" "${T[1.write]}") |"
+if [ -s "$work/waits" ]; then
+    echo
+    echo "PostgreSQL's client backends sampled every 0.1 s during each load"
+    echo "(samples of a wait event; CPU = active, waiting on nothing):"
+    echo
+    sed 's/^bench: /- /' "$work/waits"
+fi
