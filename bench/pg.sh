@@ -130,20 +130,23 @@ run() {
     shift 5
     # What PostgreSQL's backends wait on: pg_stat_activity sampled every
     # 0.1 s during the load (client connections, active or idle in a
-    # transaction), printed to stderr and kept in $work/waits.
+    # transaction) by one psql session (its own CPU is negligible),
+    # printed to stderr and kept in $work/waits.
     (while :; do
-        pgsql "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity
-               WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
-               AND state IN ('active', 'idle in transaction')" 2>/dev/null
+        echo "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity
+              WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+              AND state IN ('active', 'idle in transaction');"
         sleep 0.1
-    done) >"$work/waits.raw" &
+    done | psql -qAt "host=127.0.0.1 port=$pgport user=postgres dbname=postgres" \
+        >"$work/waits.raw" 2>/dev/null) &
     local sampler=$!
     c0=$(ticks $cpids) p0=$(ticks "$postmaster") t0=$(now)
     out=$( { /usr/bin/time -f 'lgcpu=%U+%S' "$loadgen" --cacert "$d/ca.pem" \
         --cert "$d/$role.pem" --key "$d/$role.key" --seconds "$secs" \
         --conns "$conns" "$@"; } 2>&1)
     t1=$(now) c1=$(ticks $cpids) p1=$(ticks "$postmaster")
-    kill "$sampler" 2>/dev/null
+    pkill -P "$sampler" 2>/dev/null || true
+    kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
     if [ -s "$work/waits.raw" ]; then
         sort "$work/waits.raw" | uniq -c | sort -rn | head -4 |
@@ -178,20 +181,28 @@ echo
 echo "## 1. One server: SQLite vs PostgreSQL"
 echo
 header "store / route"
-for store in sqlite pg; do
+# pg-noguard: the read again on PostgreSQL with the guard off (--no-guard,
+# a dev-only option), whose shared state costs a round trip per read.
+for store in sqlite pg pg-noguard; do
     echo "bench: server on $store..." >&2
     port=$(free_port)
     d=$work/dev-$store
-    sopt=()
-    [ "$store" = pg ] && sopt=(--store "$(newdb)")
+    sopt=(--guard-config "$work/guard.json")
+    [ "$store" = sqlite ] || sopt+=(--store "$(newdb)")
+    [ "$store" = pg-noguard ] && sopt=(--no-guard --store "$(newdb)")
     "$C" server --dev --listen "127.0.0.1:$port" --dev-dir "$d" \
-        --demo-persons "$persons" --guard-config "$work/guard.json" \
-        "${sopt[@]}" >"$d.log" 2>&1 &
+        --demo-persons "$persons" "${sopt[@]}" >"$d.log" 2>&1 &
     spid=$!
     pids+=("$spid")
     wait_up "$d" "$port"
     prepare "$d" "$port"
     base=https://127.0.0.1:$port
+    if [ "$store" = pg-noguard ]; then
+        run "pg, guard off: person read (office)" office "$d" "$spid" -- "${urls[@]}"
+        kill "$spid"
+        wait "$spid" 2>/dev/null || true
+        continue
+    fi
     run "$store: health (ceiling)" office "$d" "$spid" -- "$base/v1/sys/health"
     R[$store.health]=$rps
     run "$store: person read (office)" office "$d" "$spid" -- "${urls[@]}"
