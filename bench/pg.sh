@@ -82,8 +82,8 @@ JSON
 
 # wait_up DEVDIR PORT
 wait_up() {
-    local i
-    for i in $(seq 1 1200); do
+
+    for _ in $(seq 1 1200); do
         [ -f "$1/office.key" ] && curl -sf -o /dev/null --cacert "$1/ca.pem" \
             --cert "$1/office.pem" --key "$1/office.key" \
             "https://127.0.0.1:$2/v1/sys/health" && return 0
