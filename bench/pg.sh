@@ -82,7 +82,6 @@ JSON
 
 # wait_up DEVDIR PORT
 wait_up() {
-
     for _ in $(seq 1 1200); do
         [ -f "$1/office.key" ] && curl -sf -o /dev/null --cacert "$1/ca.pem" \
             --cert "$1/office.pem" --key "$1/office.key" \
