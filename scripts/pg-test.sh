@@ -6,6 +6,9 @@
 #   scripts/pg-test.sh stop DIR    stop it (DIR is left for the caller)
 # initdb and postgres refuse to run as root: as root, DIR is given to the
 # `postgres` user and both run as that user (docs/storage.md).
+# Tests run it with fsync=off. PG_TEST_DURABLE=1 starts it durable instead
+# (fsync=on, synchronous_commit=on, full_page_writes=on: what a benchmark
+# compares with SQLite's synchronous=FULL, bench/pg.sh).
 set -eu
 
 BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -34,12 +37,17 @@ start)
     chmod 0700 "$dir"
     as_pg "$BIN/initdb" -D "$dir/data" -A trust -U postgres >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; exit 1; }
+    if [ "${PG_TEST_DURABLE:-0}" = 1 ]; then
+        settings="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+    else
+        settings="-c fsync=off"
+    fi
     tries=0
     while :; do
         # a port in the dynamic range; retry on a clash
         port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
         if as_pg "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $settings" \
             start >/dev/null 2>&1; then
             break
         fi
