@@ -560,8 +560,8 @@ COFFRE_API int coffre_vault_pseudonym(struct coffre_vault *v,
 
 /**
  * coffre_vault_accept_rollback(v): call before coffre_audit_open. A store
- * coffre_backup_restore() wrote is refused by the log's open while the log holds
- * writes past the backup's audit mark (COFFRE_ERR_STORE, the reason in
+ * coffre_backup_restore() wrote is refused by the log's open while the log
+ * holds writes past the backup's audit mark (COFFRE_ERR_STORE, the reason in
  * coffre_audit_open_errmsg()); after this call the open accepts them as
  * lost instead: it erases again every person the log erased past the mark
  * (person.erase, person.shred), moves the id counter past every id the

@@ -265,8 +265,7 @@ tx_audited_once(struct coffre_vault *v, struct coffre_event *ev,
         }
         /* With the log in the store the entry is in this transaction:
          * no mark (vault_audit_write). */
-        rc = s->ops->audit_append != NULL ? COFFRE_OK
-                                          : mark_put(v, index + 1);
+        rc = s->ops->audit_append != NULL ? COFFRE_OK : mark_put(v, index + 1);
         if (rc == COFFRE_OK) {
             rc = vault_audit_commit(v, ev);
             *pretry = rc != COFFRE_OK && s->retry;
