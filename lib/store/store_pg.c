@@ -1019,11 +1019,13 @@ pg_meta_get(struct coffre_store *s, const char *key, struct coffre_buf *out)
     return get_blob(pg_of(s), Q_META_GET, &p, out, NULL);
 }
 
+/* meta_put and meta_add: statement k with the checked key and value; *pn
+ * the rows it wrote. */
 static int
-pg_meta_put(struct coffre_store *s, const char *key, const void *v, size_t len)
+meta_write(struct coffre_store *s, enum stmt k, const char *key, const void *v,
+           size_t len, long *pn)
 {
     struct pgp p = {.n = 0};
-    long n;
 
     if (!meta_key_ok(key) || (v == NULL && len > 0)) {
         return COFFRE_ERR_ARG;
@@ -1033,25 +1035,23 @@ pg_meta_put(struct coffre_store *s, const char *key, const void *v, size_t len)
     }
     p_text(&p, key);
     p_blob(&p, v != NULL ? v : "", len);
-    return pg_count(pg_of(s), Q_META_PUT, &p, &n);
+    return pg_count(pg_of(s), k, &p, pn);
+}
+
+static int
+pg_meta_put(struct coffre_store *s, const char *key, const void *v, size_t len)
+{
+    long n;
+
+    return meta_write(s, Q_META_PUT, key, v, len, &n);
 }
 
 static int
 pg_meta_add(struct coffre_store *s, const char *key, const void *v, size_t len)
 {
-    struct pgp p = {.n = 0};
     long n = 0;
-    int rc;
+    int rc = meta_write(s, Q_META_ADD, key, v, len, &n);
 
-    if (!meta_key_ok(key) || (v == NULL && len > 0)) {
-        return COFFRE_ERR_ARG;
-    }
-    if (len > COFFRE_STORE_META_MAX) {
-        return COFFRE_ERR_TOOBIG;
-    }
-    p_text(&p, key);
-    p_blob(&p, v != NULL ? v : "", len);
-    rc = pg_count(pg_of(s), Q_META_ADD, &p, &n);
     return rc == COFFRE_OK && n == 0 ? COFFRE_ERR_EXISTS : rc;
 }
 
